@@ -1,0 +1,71 @@
+"""The root ``moonlight`` command and its small commands (version, plugins)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from moonlight.core import __version__
+from moonlight.core.cli.config_cmd import config_group
+from moonlight.core.cli.secrets_cmd import secrets_group
+from moonlight.core.plugins import build_plugin_host
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """MoonLight: a plugin framework for automated fixed-time trading."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command("version")
+def version_cmd() -> None:
+    """Print the versions of the installed MoonLight distributions."""
+    click.echo(f"moonlight-core {__version__}")
+    host = build_plugin_host()
+    seen = {"moonlight-core"}
+    for info in host.plugins.values():
+        if info.distribution not in seen and not info.builtin:
+            seen.add(info.distribution)
+            click.echo(f"{info.distribution} {info.version}")
+    try:
+        click.echo(f"moonlight-server {version('moonlight-server')}")
+    except PackageNotFoundError:
+        pass  # the server is optional; nothing to report
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(as_json: bool) -> None:
+    """List every plugin: distribution, version, status and what it registers."""
+    host = build_plugin_host()
+    described = host.describe()
+    if as_json:
+        conflicts = [
+            {"kind": kind.value, "name": name, "plugins": providers}
+            for (kind, name), providers in host.registry.conflicts().items()
+        ]
+        click.echo(json.dumps({"plugins": described, "conflicts": conflicts}, indent=2))
+        return
+    for plugin in described:
+        status = "" if plugin["status"] == "loaded" else f"  [{plugin['status'].upper()}]"
+        click.echo(f"{plugin['name']}  ({plugin['distribution']} {plugin['version']}){status}")
+        if plugin["error"]:
+            click.echo(f"    error: {plugin['error']}")
+        for kind, items in plugin["provides"].items():
+            names = ", ".join(item["name"] for item in items)
+            click.echo(f"    {kind} ({len(items)}): {names}")
+    for (kind, name), providers in host.registry.conflicts().items():
+        click.echo(f"CONFLICT: {kind.value} {name!r} registered by {', '.join(providers)}")
+
+
+cli.add_command(config_group)
+cli.add_command(secrets_group)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(standalone_mode=True))
