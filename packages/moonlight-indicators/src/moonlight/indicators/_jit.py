@@ -1,0 +1,15 @@
+"""The one place that sets Numba options for every MoonLight kernel.
+
+Kernels are compiled lazily on first call (no signatures given, so importing
+``moonlight.indicators`` compiles nothing) and cached on disk (``cache=True``), with the
+GIL released (``nogil=True``) so threads can run kernels in parallel, and without
+fast-math so results stay bit-for-bit comparable with TA-Lib's C code.
+"""
+
+from numba import njit
+
+#: Decorator for every kernel: ``@jit`` on a function taking arrays and an ``out`` array.
+jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+#: Options for kernels that use ``numba.prange`` over series (2-D input).
+parallel_jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", parallel=True)
