@@ -204,7 +204,7 @@ class InstrumentCache(Base):
     allowed_durations_s: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
     stake_min: Mapped[float | None] = mapped_column(Money)
     stake_max: Mapped[float | None] = mapped_column(Money)
-    trading_hours: Mapped[Any] = mapped_column(JSONDoc)
+    trading_hours: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
