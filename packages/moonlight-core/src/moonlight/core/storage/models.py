@@ -118,6 +118,9 @@ class Order(Base):
     run_id: Mapped[str | None] = mapped_column(
         ForeignKey("runs.id", ondelete="SET NULL"), index=True
     )
+    version: Mapped[int] = mapped_column(
+        Integer, doc="Optimistic lock: an ORM update of a stale copy raises StaleDataError."
+    )
 
     result: Mapped[Result | None] = relationship(
         back_populates="order", uselist=False, cascade="all, delete-orphan"
@@ -132,6 +135,7 @@ class Order(Base):
         Index(None, "instrument", "timeframe", "created_at"),
         Index(None, "created_at"),
     )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy API)
 
 
 class Result(Base):

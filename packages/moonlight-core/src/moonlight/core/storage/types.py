@@ -7,11 +7,14 @@
   (PostgreSQL keeps it exact; SQLite stores it with numeric affinity), ``float`` in
   Python (``asdecimal=False``), because every computation around it (payout ratios,
   Kelly fractions, pandas reports) is in floats. Amounts round to 8 decimals when stored.
-* :data:`JSONDoc` — a JSON document (dict or list).
+* :data:`JSONDoc` — a JSON document (dict or list); NaN/inf become null, numpy values
+  become Python ones.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,8 +51,43 @@ class UTCDateTime(TypeDecorator[datetime]):
 Money = Numeric(20, 8, asdecimal=False)
 """Money column type: exact NUMERIC(20, 8) in the database, float in Python."""
 
-JSONDoc = JSON(none_as_null=True)
-"""JSON column type; Python ``None`` is stored as SQL NULL, not the JSON ``null``."""
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON document; values are made JSON-safe on the way in (see :func:`json_safe`).
+
+    Python ``None`` is stored as SQL NULL, not the JSON ``null``.
+    """
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Sanitise before the driver serialises (PostgreSQL refuses NaN in JSON)."""
+        return None if value is None else json_safe(value)
+
+
+JSONDoc = JSONDocument()
+"""JSON column type shared by the models."""
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/inf floats replaced by None and numpy scalars/arrays by Python ones.
+
+    JSON has no NaN (PostgreSQL refuses the token) and indicator values are NaN during
+    warm-up, so sanitising here keeps every JSON column writable.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return json_safe(tolist())
+    return value
 
 
 def json_default_dict() -> dict[str, Any]:

@@ -8,7 +8,7 @@ not supported: MoonLight always migrates a live database.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -22,7 +22,7 @@ from moonlight.core.storage.engine import create_storage_engine
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render MoonLight's custom column types as their plain SQLAlchemy implementation.
 
     Revisions then depend on SQLAlchemy only, never on the current models module.

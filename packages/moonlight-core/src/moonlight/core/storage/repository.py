@@ -1,0 +1,404 @@
+"""Small typed reads and writes that the executor, paper broker, risk and API share.
+
+Every function takes an explicit :class:`~sqlalchemy.orm.Session` and only flushes: the
+caller decides when to commit (the executor commits each transition before its next
+side effect). Wrap the commit in :func:`~moonlight.core.storage.errors.
+translate_storage_errors` to turn disk-full / I/O / locked / read-only failures into
+``StorageUnavailable``.
+
+Upserts (instrument cache, engine state) use the backend's ``INSERT ... ON CONFLICT``
+so two processes writing the same key never collide, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, exc, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from moonlight.core.events import AlarmLevel, utc_now
+from moonlight.core.orders import Direction, OrderState, Outcome
+from moonlight.core.storage.models import (
+    Alarm,
+    AuditLog,
+    Calibration,
+    EngineState,
+    Feature,
+    InstrumentCache,
+    Metric,
+    MetricScope,
+    Order,
+    Result,
+    Run,
+    RunKind,
+)
+
+NON_TERMINAL_STATES: tuple[OrderState, ...] = tuple(s for s in OrderState if not s.is_terminal)
+"""States an order can still leave; these are reconciled at start-up."""
+
+TRANSITION_TIMESTAMPS: Mapping[OrderState, str] = {
+    OrderState.PREPARE: "prepared_at",
+    OrderState.SEND: "sent_at",
+    OrderState.CONFIRM: "confirmed_at",
+    OrderState.SETTLED: "settled_at",
+    OrderState.FAILED: "failed_at",
+}
+"""The column that records when an order entered each state (IDLE: ``created_at``)."""
+
+
+class DuplicateOrderError(Exception):
+    """An order with this client_req_id already exists; the decision was already taken.
+
+    The session's transaction is no longer usable: roll it back.
+    """
+
+    def __init__(self, client_req_id: str) -> None:
+        super().__init__(f"an order with client_req_id {client_req_id!r} already exists")
+        self.client_req_id = client_req_id
+
+
+# ------------------------------------------------------------------------- orders
+
+
+def insert_order(
+    session: Session,
+    *,
+    client_req_id: str,
+    account_id: str,
+    instrument: str,
+    timeframe: str,
+    direction: Direction,
+    stake: float,
+    currency: str,
+    duration_s: int,
+    payout_pct: float,
+    score: float | None = None,
+    p_hat: float | None = None,
+    strategy_snapshot: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    created_at: datetime | None = None,
+) -> Order:
+    """Insert a new order in state IDLE; raise :class:`DuplicateOrderError` if it exists."""
+    now = created_at or utc_now()
+    order = Order(
+        client_req_id=client_req_id,
+        account_id=account_id,
+        instrument=instrument,
+        timeframe=timeframe,
+        direction=Direction(direction),
+        stake=stake,
+        currency=currency,
+        duration_s=duration_s,
+        payout_pct=payout_pct,
+        score=score,
+        p_hat=p_hat,
+        state=OrderState.IDLE,
+        strategy_snapshot=strategy_snapshot,
+        retry_count=0,
+        run_id=run_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    try:
+        session.flush()
+    except exc.IntegrityError as error:
+        if "client_req_id" in str(error.orig):
+            raise DuplicateOrderError(client_req_id) from error
+        raise
+    return order
+
+
+def record_transition(
+    session: Session,
+    order: Order,
+    to_state: OrderState,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    broker_order_id: str | None = None,
+    retry_count: int | None = None,
+) -> Order:
+    """Move ``order`` to ``to_state`` and stamp the matching ``*_at`` column.
+
+    The executor's transition table decides whether the move is allowed; this function
+    only records it. ``reason`` goes to ``failure_reason`` (for FAILED, or a retry's
+    cause). Because :class:`Order` is version-checked, recording on a copy that another
+    session has changed meanwhile raises ``StaleDataError`` at flush.
+    """
+    when = at or utc_now()
+    order.state = OrderState(to_state)
+    column = TRANSITION_TIMESTAMPS.get(order.state)
+    if column is not None:
+        setattr(order, column, when)
+    if reason is not None:
+        order.failure_reason = reason
+    if broker_order_id is not None:
+        order.broker_order_id = broker_order_id
+    if retry_count is not None:
+        order.retry_count = retry_count
+    order.updated_at = when
+    session.flush()
+    return order
+
+
+def find_order(session: Session, client_req_id: str) -> Order | None:
+    """The order with this client_req_id, or None."""
+    return session.scalars(select(Order).where(Order.client_req_id == client_req_id)).first()
+
+
+def find_order_by_broker_id(session: Session, broker_order_id: str) -> Order | None:
+    """The order the broker knows under ``broker_order_id``, or None."""
+    statement = select(Order).where(Order.broker_order_id == broker_order_id)
+    return session.scalars(statement).first()
+
+
+def non_terminal_orders(session: Session, *, account_id: str | None = None) -> list[Order]:
+    """Orders not yet SETTLED or FAILED (oldest first), optionally for one account."""
+    statement = select(Order).where(Order.state.in_(NON_TERMINAL_STATES))
+    if account_id is not None:
+        statement = statement.where(Order.account_id == account_id)
+    return list(session.scalars(statement.order_by(Order.created_at, Order.id)))
+
+
+def recent_orders(
+    session: Session, *, limit: int = 100, account_id: str | None = None
+) -> list[Order]:
+    """The newest orders first (what the dashboard and API list)."""
+    statement = select(Order)
+    if account_id is not None:
+        statement = statement.where(Order.account_id == account_id)
+    statement = statement.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
+    return list(session.scalars(statement))
+
+
+@dataclass(frozen=True, slots=True)
+class Latencies:
+    """Per-stage latencies of one order, in milliseconds (None when not measured)."""
+
+    decision_to_send_ms: float | None = None
+    send_to_ack_ms: float | None = None
+    expiry_to_settlement_ms: float | None = None
+
+
+def record_result(
+    session: Session,
+    order: Order,
+    *,
+    outcome: Outcome,
+    pnl: float,
+    entry_price: float | None = None,
+    exit_price: float | None = None,
+    opened_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    settled_at: datetime | None = None,
+    latencies: Latencies | None = None,
+    reason: str | None = None,
+) -> Result:
+    """Store how ``order`` ended (one result per order; a second one is an error)."""
+    measured = latencies or Latencies()
+    result = Result(
+        order_id=order.id,
+        outcome=Outcome(outcome),
+        pnl=pnl,
+        entry_price=entry_price,
+        exit_price=exit_price,
+        opened_at=opened_at,
+        expires_at=expires_at,
+        settled_at=settled_at or utc_now(),
+        latency_decision_to_send_ms=measured.decision_to_send_ms,
+        latency_send_to_ack_ms=measured.send_to_ack_ms,
+        latency_expiry_to_settlement_ms=measured.expiry_to_settlement_ms,
+        reason=reason,
+    )
+    session.add(result)
+    session.flush()
+    return result
+
+
+def record_features(
+    session: Session,
+    order: Order,
+    *,
+    indicators: Mapping[str, Any],
+    signals: Mapping[str, Any],
+    extras: Mapping[str, Any] | None = None,
+) -> Feature:
+    """Store what the decision saw (JSON-serialisable values; NaN becomes null)."""
+    feature = Feature(
+        order_id=order.id,
+        indicators=dict(indicators),
+        signals=dict(signals),
+        extras=dict(extras or {}),
+    )
+    session.add(feature)
+    session.flush()
+    return feature
+
+
+# ------------------------------------------------------------- telemetry and caches
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One metric value to store."""
+
+    name: str
+    value: float
+    scope: MetricScope = MetricScope.GLOBAL
+    scope_key: str | None = None
+    ts: datetime = field(default_factory=utc_now)
+
+
+def insert_metrics(session: Session, samples: Iterable[MetricSample]) -> int:
+    """Insert many metric samples in one statement; return how many."""
+    rows = [
+        {
+            "ts": sample.ts,
+            "name": sample.name,
+            "scope": MetricScope(sample.scope),
+            "scope_key": sample.scope_key,
+            "value": float(sample.value),
+        }
+        for sample in samples
+    ]
+    if rows:
+        session.execute(insert(Metric), rows)
+    return len(rows)
+
+
+def upsert_instrument(
+    session: Session,
+    *,
+    connector: str,
+    instrument: str,
+    payout_pct: float | None,
+    allowed_durations_s: Sequence[int],
+    stake_min: float | None,
+    stake_max: float | None,
+    trading_hours: Any = None,
+    details: dict[str, Any] | None = None,
+    fetched_at: datetime | None = None,
+) -> InstrumentCache:
+    """Insert or replace the cached description of (connector, instrument)."""
+    values = {
+        "connector": connector,
+        "instrument": instrument,
+        "payout_pct": payout_pct,
+        "allowed_durations_s": [int(d) for d in allowed_durations_s],
+        "stake_min": stake_min,
+        "stake_max": stake_max,
+        "trading_hours": trading_hours,
+        "details": details,
+        "fetched_at": fetched_at or utc_now(),
+    }
+    statement = _upsert(
+        session, InstrumentCache, values, conflict=("connector", "instrument")
+    ).returning(InstrumentCache)
+    return session.scalars(statement, execution_options={"populate_existing": True}).one()
+
+
+def cached_instruments(session: Session, connector: str) -> list[InstrumentCache]:
+    """Every cached instrument of one connector, by name."""
+    statement = select(InstrumentCache).where(InstrumentCache.connector == connector)
+    return list(session.scalars(statement.order_by(InstrumentCache.instrument)))
+
+
+# ------------------------------------------------------------ engine and operators
+
+
+def get_engine_state(session: Session, key: str) -> Any | None:
+    """The persisted value under ``key`` (e.g. ``killswitch:global``), or None."""
+    row = session.get(EngineState, key, populate_existing=True)
+    return None if row is None else row.value
+
+
+def engine_states(session: Session, prefix: str = "") -> dict[str, Any]:
+    """Every persisted state whose key starts with ``prefix``."""
+    statement = select(EngineState).where(EngineState.key.startswith(prefix, autoescape=True))
+    return {row.key: row.value for row in session.scalars(statement)}
+
+
+def set_engine_state(
+    session: Session, key: str, value: Any, *, updated_by: str = "engine"
+) -> EngineState:
+    """Persist ``value`` under ``key`` (insert or replace)."""
+    values = {"key": key, "value": value, "updated_at": utc_now(), "updated_by": updated_by}
+    statement = _upsert(session, EngineState, values, conflict=("key",)).returning(EngineState)
+    return session.scalars(statement, execution_options={"populate_existing": True}).one()
+
+
+def record_alarm(
+    session: Session, *, level: AlarmLevel, code: str, message: str, scope: str = "global"
+) -> Alarm:
+    """Store an alarm that was raised."""
+    alarm = Alarm(level=AlarmLevel(level), code=code, message=message, scope=scope)
+    session.add(alarm)
+    session.flush()
+    return alarm
+
+
+def record_audit(
+    session: Session, *, actor: str, action: str, detail: Mapping[str, Any] | None = None
+) -> AuditLog:
+    """Store who changed what at run time."""
+    entry = AuditLog(actor=actor, action=action, detail=dict(detail or {}))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def start_run(
+    session: Session, *, run_id: str, kind: RunKind, config: Mapping[str, Any] | None = None
+) -> Run:
+    """Record the start of a live, paper or backtest run."""
+    run = Run(id=run_id, kind=RunKind(kind), config=dict(config or {}))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(session: Session, run: Run, *, summary: Mapping[str, Any] | None = None) -> Run:
+    """Record the end of a run and its summary."""
+    run.finished_at = utc_now()
+    run.summary = dict(summary or {})
+    session.flush()
+    return run
+
+
+def latest_calibration(
+    session: Session, *, instrument: str | None = None, timeframe: str | None = None
+) -> Calibration | None:
+    """The newest fit for exactly this (instrument, timeframe); None/None is the global fit."""
+    statement = select(Calibration).where(
+        Calibration.instrument.is_(None)
+        if instrument is None
+        else Calibration.instrument == instrument,
+        Calibration.timeframe.is_(None)
+        if timeframe is None
+        else Calibration.timeframe == timeframe,
+    )
+    statement = statement.order_by(Calibration.created_at.desc(), Calibration.id.desc()).limit(1)
+    return session.scalars(statement).first()
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _upsert(
+    session: Session, model: type[Any], values: dict[str, Any], *, conflict: tuple[str, ...]
+) -> Insert:
+    dialect = session.get_bind().dialect.name
+    update = {k: v for k, v in values.items() if k not in conflict}
+    if dialect == "sqlite":
+        lite = sqlite.insert(model).values(values)
+        return lite.on_conflict_do_update(index_elements=list(conflict), set_=update)
+    if dialect == "postgresql":
+        pg = postgresql.insert(model).values(values)
+        return pg.on_conflict_do_update(index_elements=list(conflict), set_=update)
+    raise NotImplementedError(f"upsert is not implemented for the {dialect} backend")
