@@ -39,7 +39,7 @@ DISABLE_ENV = "MOONLIGHT_DISABLE_PLUGINS"
 TRACE_ENV = "MOONLIGHT_TRACE_HOOKS"
 
 #: Modules of moonlight-core that register built-in components through the same hooks.
-BUILTIN_PLUGINS: tuple[str, ...] = ()
+BUILTIN_PLUGINS: tuple[str, ...] = ("moonlight.core.risk.plugin",)
 
 _EXPECTED_TYPE: dict[ComponentKind, type] = {
     ComponentKind.INDICATOR: IndicatorSpec,
