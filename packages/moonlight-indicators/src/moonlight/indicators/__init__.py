@@ -1,0 +1,51 @@
+"""MoonLight indicators: TA-Lib-exact, Numba-compiled, batch + 2-D + streaming.
+
+``moonlight.indicators.<name>(...)`` has TA-Lib's lower-case name, parameter names,
+defaults, output order and warm-up NaN positions, so ``import moonlight.indicators as
+talib`` works for the indicators both libraries have. Batch functions take 1-D arrays,
+2-D ``(bars, series)`` arrays (every column independently) and pandas objects;
+``moonlight.indicators.stream.<name>(*history, **params)`` builds an O(1) incremental
+version; ``moonlight.indicators.catalog()`` lists every indicator's metadata.
+
+Importing compiles nothing: kernels compile (or load from Numba's on-disk cache) on
+their first call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from moonlight.indicators._define import ALIASES, REGISTRY, Stream
+
+#: The indicator modules, each registering its indicators through ``_define.define``.
+INDICATOR_MODULES: tuple[str, ...] = (
+    "overlap",
+    "momentum",
+    "directional",
+    "volatility",
+    "volume",
+    "candles",
+    "beyond",
+)
+
+for _module in INDICATOR_MODULES:
+    # While the package is being assembled some modules may not exist yet.
+    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
+        importlib.import_module(f"{__name__}.{_module}")
+
+globals().update({name: ind.spec.batch for name, ind in REGISTRY.items()})
+globals().update({alias: REGISTRY[name].spec.batch for alias, name in ALIASES.items()})
+
+from moonlight.indicators import stream  # noqa: E402  (needs the registry filled)
+from moonlight.indicators.catalog import catalog  # noqa: E402
+
+__all__ = ["Stream", "catalog", "stream", *REGISTRY, *ALIASES]
+
+
+def __getattr__(name: str) -> Any:
+    """Indicators registered after import (late modules) are still reachable by name."""
+    if name in REGISTRY or name in ALIASES:
+        return REGISTRY[ALIASES.get(name, name)].spec.batch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,24 @@
+"""The indicator catalogue: metadata of every registered indicator, for people and tools.
+
+``catalog()`` is what ``moonlight plugins`` shows and what the contract tests iterate:
+each :class:`~moonlight.core.plugins.IndicatorSpec` names the inputs, the outputs, the
+parameters with defaults and valid ranges, and the warm-up length as a function of the
+parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moonlight.core.plugins import IndicatorSpec
+from moonlight.indicators._define import REGISTRY
+
+
+def catalog() -> tuple[IndicatorSpec, ...]:
+    """Every registered indicator's spec, in declaration order (grouped by module)."""
+    return tuple(ind.spec for ind in REGISTRY.values())
+
+
+def describe() -> list[dict[str, Any]]:
+    """JSON-ready descriptions (``IndicatorSpec.describe()`` plus the group)."""
+    return [{**ind.spec.describe(), "group": ind.group} for ind in REGISTRY.values()]
