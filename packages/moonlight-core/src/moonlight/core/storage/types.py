@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric
@@ -48,8 +49,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-Money = Numeric(20, 8, asdecimal=False)
-"""Money column type: exact NUMERIC(20, 8) in the database, float in Python."""
+class MoneyAmount(TypeDecorator[float]):
+    """Exact NUMERIC(20, 8) in the database, float in Python.
+
+    A float is bound as the decimal of its shortest repr (``Decimal(repr(x))``): sent as
+    a float, PostgreSQL would convert it with 15 significant digits only.
+    """
+
+    impl = Numeric(20, 8, asdecimal=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: float | Decimal | None, dialect: Dialect) -> Any:
+        """Bind the amount exactly as Python prints it."""
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(repr(float(value)))
+
+
+Money = MoneyAmount()
+"""Money column type shared by the models."""
 
 
 class JSONDocument(TypeDecorator[Any]):
