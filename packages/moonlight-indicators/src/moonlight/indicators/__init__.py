@@ -17,7 +17,13 @@ import importlib
 import importlib.util
 from typing import Any
 
-from moonlight.indicators._define import ALIASES, REGISTRY, Stream
+from moonlight.indicators._define import (
+    ALIASES,
+    REGISTRY,
+    Stream,
+    get_unstable_period,
+    set_unstable_period,
+)
 
 #: The indicator modules, each registering its indicators through ``_define.define``.
 INDICATOR_MODULES: tuple[str, ...] = (
@@ -41,7 +47,15 @@ globals().update({alias: REGISTRY[name].spec.batch for alias, name in ALIASES.it
 from moonlight.indicators import stream  # noqa: E402  (needs the registry filled)
 from moonlight.indicators.catalog import catalog  # noqa: E402
 
-__all__ = ["Stream", "catalog", "stream", *REGISTRY, *ALIASES]
+__all__ = [
+    "Stream",
+    "catalog",
+    "get_unstable_period",
+    "set_unstable_period",
+    "stream",
+    *REGISTRY,
+    *ALIASES,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -59,6 +59,14 @@ An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator
    combinations the ranges cannot express. ``int_outputs`` names outputs that are int32
    (TA-Lib's integer outputs, 0 during warm-up).
 
+   Unstable period (TA-Lib's ``set_unstable_period``): ``unstable=("ATR",)`` names the
+   TA-Lib function ids whose setting the indicator follows. Their current values
+   (:func:`get_unstable_period`) are passed, in that order, as extra int arguments to the
+   kernel right after the parameters (before the outputs), and as keyword arguments to
+   the stream class and to ``lookback``: named ``unstable`` when one id is declared,
+   ``<id lower-case>_unstable`` (``ema_unstable``, ``atr_unstable``) when several are;
+   pass a mapping ``{"kwarg_name": "ID"}`` to choose the names yourself.
+
 ``moonlight/indicators/__init__.py`` imports every indicator module and exposes every
 registered name (and alias) as ``moonlight.indicators.<name>``; the test suite
 ``tests/indicators/test_catalog_contract.py`` then checks each indicator against this
@@ -82,12 +90,15 @@ from moonlight.indicators import _inputs
 
 __all__ = [
     "REGISTRY",
+    "UNSTABLE_IDS",
     "Indicator",
     "Stream",
     "define",
     "float_param",
+    "get_unstable_period",
     "int_param",
     "lookup",
+    "set_unstable_period",
 ]
 
 #: TA-Lib's usual upper bound for periods (``TA_INTEGER_MAX`` is larger, but every
@@ -107,6 +118,78 @@ def float_param(
 ) -> ParamSpec:
     """A float parameter; ``None`` bounds mean "any finite value"."""
     return ParamSpec(name=name, default=default, minimum=minimum, maximum=maximum, kind=float)
+
+
+# ---------------------------------------------------------------------------------------
+# Unstable periods (TA-Lib ``TA_SetUnstablePeriod``)
+# ---------------------------------------------------------------------------------------
+
+#: TA-Lib 0.8.2's function ids that have an unstable-period setting ("ALL" sets them all).
+UNSTABLE_IDS: tuple[str, ...] = (
+    "ADX",
+    "ATR",
+    "CMO",
+    "DX",
+    "EMA",
+    "HT_DCPERIOD",
+    "HT_DCPHASE",
+    "HT_PHASOR",
+    "HT_SINE",
+    "HT_TRENDLINE",
+    "HT_TRENDMODE",
+    "KAMA",
+    "MAMA",
+    "MINUS_DI",
+    "MINUS_DM",
+    "NATR",
+    "PLUS_DI",
+    "PLUS_DM",
+    "RSI",
+    "T3",
+    "RMA",
+    "HA",
+    "RVI",
+)
+
+#: Current setting per id; read by every batch call and stream construction.
+UNSTABLE: dict[str, int] = dict.fromkeys(UNSTABLE_IDS, 0)
+
+
+def set_unstable_period(name: str, period: int) -> None:
+    """TA-Lib's ``set_unstable_period``: extra warm-up bars for functions of id ``name``.
+
+    Process-wide, like TA-Lib's global. ``name`` is a TA-Lib id (``"EMA"``, ``"ATR"``...)
+    or ``"ALL"``. Affects batch calls made and streams created afterwards.
+    """
+    value = _inputs.check_int("period", period, 0, 2**31 - 1)
+    if name == "ALL":
+        for key in UNSTABLE:
+            UNSTABLE[key] = value
+        return
+    if name not in UNSTABLE:
+        raise ValueError(f"name: {name!r} has no unstable period; use one of {UNSTABLE_IDS}")
+    UNSTABLE[name] = value
+
+
+def get_unstable_period(name: str) -> int:
+    """The current unstable period of TA-Lib id ``name`` (0 unless set)."""
+    if name not in UNSTABLE:
+        raise ValueError(f"name: {name!r} has no unstable period; use one of {UNSTABLE_IDS}")
+    return UNSTABLE[name]
+
+
+def _unstable_names(unstable: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
+    """kwarg name -> TA-Lib id, in kernel-argument order."""
+    if isinstance(unstable, Mapping):
+        named = dict(unstable)
+    elif len(unstable) == 1:
+        named = {"unstable": unstable[0]}
+    else:
+        named = {f"{uid.lower()}_unstable": uid for uid in unstable}
+    for uid in named.values():
+        if uid not in UNSTABLE:
+            raise ValueError(f"unknown unstable-period id {uid!r}")
+    return named
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,6 +366,12 @@ class Indicator:
     int_outputs: frozenset[str]
     check: Callable[..., None] | None
     validate: Callable[..., dict[str, Any]] = field(repr=False)
+    #: kwarg name -> TA-Lib unstable-period id, in kernel-argument order.
+    unstable: Mapping[str, str] = field(default_factory=dict)
+
+    def unstable_values(self) -> dict[str, int]:
+        """The current unstable periods this indicator follows, by kwarg name."""
+        return {kw: UNSTABLE[uid] for kw, uid in self.unstable.items()}
 
     @property
     def name(self) -> str:
@@ -357,7 +446,10 @@ def _docstring(
 
 
 def _general(ind: Indicator, values: tuple[object, ...], params: tuple[Any, ...]) -> Any:
-    """Slow path: conversion, pandas, 2-D. The generated function handles plain 1-D."""
+    """Slow path: conversion, pandas, 2-D. The generated function handles plain 1-D.
+
+    ``params`` already include the unstable periods (after the parameters).
+    """
     spec = ind.spec
     prepared = _inputs.prepare(spec.inputs, values)
     arrays = prepared.arrays
@@ -387,6 +479,7 @@ def _make_batch(
     params: Sequence[ParamSpec],
     int_outputs: frozenset[str],
     holder: dict[str, Any],
+    unstable: Mapping[str, str],
 ) -> Callable[..., Any]:
     """Generate ``def <name>(<inputs>, <param>=<default>...)`` with a fast numpy path."""
     namespace: dict[str, Any] = {
@@ -396,11 +489,13 @@ def _make_batch(
         "_I32": np.int32,
         "_general": _general,
         "_holder": holder,
+        "_U": UNSTABLE,
     }
     for i, p in enumerate(params):
         namespace[f"_check_{i}"] = _checker(p)
     signature = ", ".join([*inputs, *(f"{p.name}={p.default!r}" for p in params)])
-    param_names = ", ".join(p.name for p in params)
+    unstable_args = [f"_U[{uid!r}]" for uid in unstable.values()]
+    param_names = ", ".join([*(p.name for p in params), *unstable_args])
     first = inputs[0]
     body = [f"def {name}({signature}):\n"]
     body.extend(_param_guard(p, i) for i, p in enumerate(params))
@@ -420,13 +515,13 @@ def _make_batch(
         dtype = ", _I32" if out in int_outputs else ""
         body.append(f"        _o{k} = _empty(_n{dtype})\n")
         out_names.append(f"_o{k}")
-    call_args = ", ".join([*inputs, *(p.name for p in params), *out_names])
+    call_args = ", ".join([*inputs, *(p.name for p in params), *unstable_args, *out_names])
     body.append(f"        _holder['kernel']({call_args})\n")
     if len(out_names) == 1:
         body.append(f"        return {out_names[0]}\n")
     else:
         body.append(f"        return ({', '.join(out_names)})\n")
-    params_tuple = f"({param_names},)" if params else "()"
+    params_tuple = f"({param_names},)" if param_names else "()"
     body.append(f"    return _general(_ind, ({', '.join(inputs)},), {params_tuple})\n")
     source = "".join(body)
     exec(compile(source, f"<moonlight.indicators.{name}>", "exec"), namespace)
@@ -463,7 +558,7 @@ def _make_factory(ind_holder: dict[str, Any], name: str) -> Callable[..., Stream
                 raise ValueError(f"{name}: parameter {pname} given twice")
             kwargs[pname] = value
         params = ind.validate(**kwargs)
-        stream = _GATED[ind.stream_class](**params)
+        stream = _GATED[ind.stream_class](**params, **ind.unstable_values())
         if history:
             prepared = _inputs.prepare(ind.spec.inputs, history)
             if prepared.ndim != 1:
@@ -497,6 +592,7 @@ def define(
     aliases: Sequence[str] = (),
     int_outputs: Sequence[str] = (),
     check: Callable[..., None] | None = None,
+    unstable: Sequence[str] | Mapping[str, str] = (),
 ) -> Callable[..., Any]:
     """Declare one indicator; return its public batch function (see the module notes)."""
     if name in REGISTRY or name in ALIASES:
@@ -521,11 +617,17 @@ def define(
             check(**values)
         return values
 
+    unstable_named = _unstable_names(unstable)
+
     def warmup(**given: Any) -> int:
-        return int(lookback(**validate(**given)))
+        """Leading NaN bars on clean input, at the current unstable-period settings."""
+        current = {kw: UNSTABLE[uid] for kw, uid in unstable_named.items()}
+        return int(lookback(**validate(**given), **current))
 
     holder: dict[str, Any] = {"kernel": kernel}
-    batch = _make_batch(name, inputs, outputs, params, frozenset(int_outputs), holder)
+    batch = _make_batch(
+        name, inputs, outputs, params, frozenset(int_outputs), holder, unstable_named
+    )
     batch.__doc__ = _docstring(name, summary, inputs, outputs, params, source)
     batch.__module__ = stream.__module__
     factory = _make_factory(holder, name)
@@ -556,7 +658,11 @@ def define(
         summary=summary,
         aliases=tuple(aliases),
         source=source,
-        extra={"group": group, "int_outputs": tuple(int_outputs)},
+        extra={
+            "group": group,
+            "int_outputs": tuple(int_outputs),
+            "unstable": tuple(unstable_named.values()),
+        },
     )
     indicator = Indicator(
         spec=spec,
@@ -567,6 +673,7 @@ def define(
         int_outputs=frozenset(int_outputs),
         check=check,
         validate=validate,
+        unstable=unstable_named,
     )
     holder["indicator"] = indicator
     stream.indicator = name

@@ -116,16 +116,20 @@ class SmaStream(Stream):
 # ---------------------------------------------------------------------------------------
 
 
-def ema_lookback(timeperiod: int) -> int:
-    return timeperiod - 1
+def ema_lookback(timeperiod: int, unstable: int = 0) -> int:
+    return timeperiod - 1 + unstable
 
 
 @jit
 def ema_core(
-    x: FloatArray, start: int, end: int, period: int, k: float, out: FloatArray
+    x: FloatArray, start: int, end: int, period: int, k: float, unstable: int, out: FloatArray
 ) -> tuple[int, int]:
-    """TA-Lib ``TA_INT_EMA``: seeded with the SMA of the first ``period`` bars."""
-    lookback = period - 1
+    """TA-Lib ``TA_INT_EMA``: seeded with the SMA of the first ``period`` bars.
+
+    ``unstable`` is TA-Lib's EMA unstable period: the seed stays where it is and the
+    first ``unstable`` values are computed but not written.
+    """
+    lookback = period - 1 + unstable
     if start < lookback:
         start = lookback
     if start > end:
@@ -150,29 +154,35 @@ def ema_core(
 
 
 class EmaStream(Stream):
-    """Incremental EMA: SMA seed over the first ``period`` bars, then ``(x-prev)*k+prev``."""
+    """Incremental EMA: SMA seed over the first ``period`` bars, then ``(x-prev)*k+prev``.
 
-    __slots__ = ("_count", "_k", "_period", "_prev")
+    ``unstable`` values after the seed are computed but reported as NaN (TA-Lib's EMA
+    unstable period).
+    """
 
-    def __init__(self, timeperiod: int, k: float | None = None) -> None:
+    __slots__ = ("_count", "_hidden", "_k", "_period", "_prev")
+
+    def __init__(self, timeperiod: int, unstable: int = 0, k: float | None = None) -> None:
         self._period = timeperiod
         self._k = 2.0 / (timeperiod + 1) if k is None else k
+        self._hidden = unstable
         self._count = 0
         self._prev = 0.0
 
     def update(self, real: float) -> float:
-        count = self._count
-        if count >= self._period:
+        if self._count >= self._period:
             prev = self._prev
             prev = (real - prev) * self._k + prev
             self._prev = prev
-            return prev
-        total = self._prev + real
-        count += 1
-        self._count = count
-        if count < self._period:
-            self._prev = total
+        else:
+            prev = self._prev + real
+            self._count += 1
+            if self._count < self._period:
+                self._prev = prev
+                return NAN
+            prev = prev / self._period
+            self._prev = prev
+        if self._hidden:
+            self._hidden -= 1
             return NAN
-        prev = total / self._period
-        self._prev = prev
         return prev

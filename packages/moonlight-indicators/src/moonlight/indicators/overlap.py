@@ -63,21 +63,22 @@ sma = define(
 
 
 @jit
-def ema_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
+def ema_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
     """Exponential moving average (k = 2/(timeperiod+1), seeded with the SMA)."""
     n = real.shape[0]
     if n == 0:
         return
     beg = begin1(real)
-    first = beg + timeperiod - 1
+    first = beg + timeperiod - 1 + unstable
     fill_nan(out, first)
-    _ma.ema_core(real[beg:], 0, n - beg - 1, timeperiod, 2.0 / (timeperiod + 1), out[first:])
+    k = 2.0 / (timeperiod + 1)
+    _ma.ema_core(real[beg:], 0, n - beg - 1, timeperiod, k, unstable, out[first:])
 
 
 @parallel_jit
-def ema_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
+def ema_kernel_2d(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
     for j in prange(real.shape[1]):
-        ema_kernel(real[:, j], timeperiod, out[:, j])
+        ema_kernel(real[:, j], timeperiod, unstable, out[:, j])
 
 
 ema = define(
@@ -92,4 +93,5 @@ ema = define(
     kernel_2d=ema_kernel_2d,
     stream=_ma.EmaStream,
     source=_TA.format("EMA"),
+    unstable=("EMA",),
 )
