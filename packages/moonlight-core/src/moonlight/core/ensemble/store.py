@@ -1,0 +1,124 @@
+"""Calibrations in storage: read the decided (S, outcome) pairs, save and load fits.
+
+Fits go to the ``calibrations`` table with the data range they were fitted on and
+their in-sample reliability figures (``metrics``); rows are never updated -- a refit
+adds new rows, and the newest row per (instrument, timeframe) is the one in force
+(instrument and timeframe NULL mark the global fit). The functions only flush; the
+caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from moonlight.core.ensemble.book import CalibrationBook, ScoredOutcomes, up_from_trades
+from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.orders import Direction
+from moonlight.core.storage import models
+from moonlight.core.storage.repository import latest_calibration
+
+
+def stored_outcomes(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    run_id: str | None = None,
+) -> ScoredOutcomes:
+    """Every settled order with a score, as decided (S, up/down) pairs.
+
+    Orders without a score, and pushes and aborts, are left out. ``since``/``until``
+    bound the order creation time; ``run_id`` restricts to one run (a backtest).
+    """
+    statement = (
+        select(
+            models.Order.score,
+            models.Order.direction,
+            models.Result.outcome,
+            models.Order.instrument,
+            models.Order.timeframe,
+            models.Order.created_at,
+        )
+        .join(models.Result, models.Result.order_id == models.Order.id)
+        .where(models.Order.score.is_not(None))
+        .order_by(models.Order.created_at, models.Order.id)
+    )
+    if since is not None:
+        statement = statement.where(models.Order.created_at >= since)
+    if until is not None:
+        statement = statement.where(models.Order.created_at <= until)
+    if run_id is not None:
+        statement = statement.where(models.Order.run_id == run_id)
+    rows = session.execute(statement).all()
+    signs = [1 if row.direction == Direction.UP else -1 for row in rows]
+    kept, up = up_from_trades(signs, [str(row.outcome) for row in rows])
+    kept_rows = [row for row, keep in zip(rows, kept, strict=True) if keep]
+    return ScoredOutcomes.build(
+        np.array([row.score for row in kept_rows], np.float64),
+        up,
+        instrument=[row.instrument for row in kept_rows],
+        timeframe=[row.timeframe for row in kept_rows],
+        at=np.array(
+            [
+                np.datetime64(row.created_at.astimezone(UTC).replace(tzinfo=None), "us")
+                for row in kept_rows
+            ],
+            "datetime64[us]",
+        ),
+    )
+
+
+def save_book(session: Session, book: CalibrationBook) -> list[models.Calibration]:
+    """Insert one row per fit of ``book`` (global: instrument/timeframe NULL)."""
+    rows = [
+        models.Calibration(
+            instrument=fit.instrument,
+            timeframe=fit.timeframe,
+            a=fit.a,
+            b=fit.b,
+            n_samples=fit.n_samples,
+            data_from=fit.data_from,
+            data_to=fit.data_to,
+            metrics=dict(fit.metrics),
+        )
+        for fit in book.all_fits()
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def load_book(session: Session, *, min_samples: int) -> CalibrationBook:
+    """The newest fit per (instrument, timeframe) and the newest global fit."""
+    keys = session.execute(
+        select(models.Calibration.instrument, models.Calibration.timeframe)
+        .where(models.Calibration.instrument.is_not(None))
+        .distinct()
+    ).all()
+    fits: dict[tuple[str, str], Calibration] = {}
+    for instrument, timeframe in keys:
+        row = latest_calibration(session, instrument=instrument, timeframe=timeframe)
+        if row is not None and instrument is not None:
+            fits[(instrument, timeframe or "")] = _from_row(row)
+    global_row = latest_calibration(session)
+    return CalibrationBook(
+        fits, _from_row(global_row) if global_row else None, min_samples=min_samples
+    )
+
+
+def _from_row(row: models.Calibration) -> Calibration:
+    return Calibration(
+        a=row.a,
+        b=row.b,
+        n_samples=row.n_samples,
+        fitted=True,
+        instrument=row.instrument,
+        timeframe=row.timeframe,
+        data_from=row.data_from,
+        data_to=row.data_to,
+        metrics={k: float(v) for k, v in (row.metrics or {}).items()},
+    )
