@@ -7,7 +7,9 @@ from ``storage.busy_timeout_ms`` so a writer waits for another writer instead of
 at once. The directory of the database file is created if missing.
 
 PostgreSQL is chosen by URL; a bare ``postgresql://`` is pointed at psycopg 3
-(``postgresql+psycopg://``), the driver MoonLight ships with.
+(``postgresql+psycopg://``), the driver MoonLight ships with. There the same
+``busy_timeout_ms`` becomes the session's ``lock_timeout``: a write that waits longer for
+a row or table lock fails instead of hanging the executor.
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def create_storage_engine(
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
+        if parsed.drivername == "postgresql+psycopg":
+            # The same bound as SQLite's busy timeout: a write waiting longer than this
+            # for a lock fails (SQLSTATE 55P03) and is classified as "locked".
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
     return create_engine(parsed, **kwargs)
 
 
