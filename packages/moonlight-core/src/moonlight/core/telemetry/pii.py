@@ -282,7 +282,7 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-_MASKED: Final = "_moonlight_masked"
+_MASKED: Final = "_moonlight_masked_msg"
 
 
 def _mask_core(record: logging.LogRecord, redactor: Redactor) -> None:
@@ -299,13 +299,26 @@ def _mask_core(record: logging.LogRecord, redactor: Redactor) -> None:
         record.exc_text = redactor.redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redactor.redact(record.stack_info)
-    setattr(record, _MASKED, True)
+    setattr(record, _MASKED, record.msg)
+
+
+def _already_masked(record: logging.LogRecord) -> bool:
+    """True when the record factory masked it and nothing was put back since.
+
+    ``logging.makeLogRecord`` (records from other processes) runs the factory on an
+    empty record and then overwrites ``msg``/``args``: such a record is masked again.
+    """
+    return (
+        getattr(record, _MASKED, None) is record.msg
+        and not record.args
+        and not (record.exc_info and not record.exc_text)
+    )
 
 
 def mask_record(record: logging.LogRecord, redactor: Redactor | None = None) -> None:
     """Mask everything a formatter could print from ``record``, in place."""
     target = redactor or _DEFAULT
-    if not getattr(record, _MASKED, False):  # not already done at creation
+    if not _already_masked(record):
         _mask_core(record, target)
     for key, value in extra_fields(record).items():
         masked = REDACTED if is_sensitive_key(key) else target.redact_value(value)
