@@ -4,7 +4,8 @@ With the payout as a fraction ``b = payout_pct / 100``, a fixed-time contract br
 at ``p = 1 / (1 + b)``. The rule allows ``p̂ ≥ max(threshold, 1/(1+b) + margin)``
 (inclusive). When refused, the reason names the binding bound: the configured threshold
 (``p_hat_below_threshold``) or break-even plus margin (``p_hat_below_break_even``).
-A p̂ outside [0, 1] or NaN is refused as ``p_hat_invalid``.
+A p̂ outside [0, 1] or NaN is refused as ``p_hat_invalid``; a payout that is not
+positive is refused as ``p_hat_below_break_even`` (no p̂ can beat it).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class ThresholdRule:
                 f"p_hat {p_hat} is not a probability",
             )
         payout = request.payout_pct
-        if payout is None or payout < 0.0:
+        if payout is None or not payout > 0.0:  # a zero payout can never win money
             return block(
                 ReasonCode.P_HAT_BELOW_BREAK_EVEN,
                 Scope.DECISION,

@@ -1,8 +1,9 @@
 """Daily loss cap: stop an account for the rest of its trading day once it lost enough.
 
 The day runs from midnight to midnight in ``risk.timezone``. The account's net P&L of
-the day is the sum of ``pnl`` of the results recorded that day (wins offset losses).
-The guard **trips** when a result brings the net loss to the cap or beyond
+the day is the sum of ``pnl`` of the results recorded that day (wins offset losses),
+rounded to 8 decimals after each result (storage's money precision) so that cents add
+up exactly. The guard **trips** when a result brings the net loss to the cap or beyond
 (``-pnl_today ≥ cap``), and from then on blocks the account with ``daily_loss_cap``
 until the next local midnight — a later win the same day does not lift it. At midnight
 the day's P&L starts again from zero and the block ends.
@@ -34,6 +35,7 @@ from moonlight.core.risk.state_store import dump_time, load_time
 from moonlight.core.risk.trading_state import GuardStatus, TradingEffect
 
 KEY_PREFIX = "guard:daily_loss_cap:"
+MONEY_DECIMALS = 8  # as storage keeps money; stops float drift (30 + 19.99 + 0.01 < 50)
 
 
 class DailyLossCapConfig(BaseModel):
@@ -139,7 +141,7 @@ class DailyLossCap(Guard):
             state = self._accounts[result.account_id] = _AccountDay(self._day)
         if state.start_balance is None and result.balance_after is not None:
             state.start_balance = result.balance_after - result.pnl - state.pnl
-        state.pnl += result.pnl
+        state.pnl = round(state.pnl + result.pnl, MONEY_DECIMALS)
         if not self._maybe_trip(result.account_id, state, now):
             self._save(result.account_id, state)
 

@@ -1,0 +1,1 @@
+"""Tests of moonlight.core.risk: rules, guards, sizing, manager and persistence."""
