@@ -22,6 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from moonlight.core.config import MoonlightConfig
+from moonlight.core.storage.engine import engine_from_config
+from moonlight.core.storage.errors import translate_storage_errors
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x4D4F4F4E  # "MOON": advisory lock id held while migrating
 
@@ -57,6 +61,22 @@ def current_revision(engine: Engine) -> str | None:
 def is_up_to_date(engine: Engine) -> bool:
     """True when the database is at the shipped head revision."""
     return current_revision(engine) == head_revision()
+
+
+def prepare_storage(config: MoonlightConfig) -> Engine:
+    """Start-up: the configured engine, with the schema upgraded to head.
+
+    Raises :class:`~moonlight.core.storage.errors.StorageUnavailable` when the database
+    cannot be reached or written; the engine must not start trading then.
+    """
+    engine = engine_from_config(config)
+    try:
+        with translate_storage_errors():
+            upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
