@@ -1,20 +1,23 @@
-"""Volatility indicators: trange, atr, natr, supertrend, kc (Keltner) and donchian.
+"""Volatility indicators: trange, atr, natr, supertrend, kc (alias keltner) and donchian.
 
-Every kernel reproduces TA-Lib 0.8.2 (C library 0.8.1) operation for operation, so values
+Each kernel reproduces TA-Lib 0.8.2 (C library 0.8.1) operation for operation, so values
 match bit for bit, not only within tolerance:
 
-* leading bars where any input is NaN are skipped, as TA-Lib's Python wrapper does, and the
-  warm-up counts from the first bar where every input is a number;
-* the True Range starts from ``high - low`` and replaces it with ``|close[t-1] - high|`` then
-  ``|close[t-1] - low|`` only on a strict ``>``, so a NaN previous close is ignored while a
-  NaN high or low gives NaN, exactly as in C;
-* Wilder smoothing is three separate statements (``*= period - 1``, ``+= tr``,
-  ``/= period``), the seed a sum from 0.0 divided once;
-* the unstable period (``unstable`` argument, TA-Lib's ``set_unstable_period``) lengthens the
-  warm-up of atr, natr, supertrend and kc the way TA-Lib does.
+* leading bars where any input is NaN are skipped, as TA-Lib's Python wrapper does;
+* the True Range starts from ``high - low`` and is replaced by ``|close[t-1] - high|`` then
+  ``|close[t-1] - low|`` only on a strict ``>`` -- a NaN previous close is ignored, a NaN
+  high or low gives NaN, exactly as in C;
+* Wilder smoothing is TA-Lib 0.8's two-coefficient step ``beta * prev + alpha * tr`` with
+  ``beta = (period - 1) / period`` and ``alpha = 1 - beta``, which the C build contracts
+  into one fused multiply-add (:func:`fma`); the seed is a sum from 0.0 divided once;
+* kc's EMA step ``(tp - prev) * k + prev`` is likewise one fused multiply-add;
+* the unstable periods (``set_unstable_period("ATR"/"NATR"/"EMA", n)``) lengthen the
+  warm-up the way TA-Lib does.
 
-Kernels are plain loops over 1-D float64 arrays writing into a caller-supplied ``out``; they
-are importable so a strategy's own ``@njit`` code can call them.
+Kernels are plain loops over 1-D float64 arrays writing into caller-supplied outputs; they
+are importable so a strategy's own ``@njit`` code can call them. Each stream class does the
+same floating-point operations in the same order; the fused steps go through tiny jitted
+helpers (:func:`wilder_tr`, :func:`ema_step`) because Python has no fused multiply-add.
 """
 
 from __future__ import annotations
@@ -22,22 +25,38 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 from llvmlite import ir
+from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from moonlight.indicators._jit import jit
+from moonlight.indicators._define import Stream, define, float_param, int_param
+from moonlight.indicators._jit import jit, parallel_jit
+from moonlight.indicators._kernels import begin2, begin3, fill_nan, fill_zero
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
 
 NAN = math.nan
+#: TA-Lib's ``TA_REAL_MAX``/``TA_REAL_MIN``: the range of its real-valued parameters.
+TA_REAL_MAX = 3e37
+TA_REAL_MIN = -3e37
+
+_SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
+
+# ---------------------------------------------------------------------------------------------
+# fused multiply-add and the shared True Range / Wilder steps
+# ---------------------------------------------------------------------------------------------
 
 
 @intrinsic
 def fma(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> tuple[object, object]:
-    """``a * b + c`` with one rounding (LLVM ``llvm.fma.f64``), callable from kernels only.
+    """``a * b + c`` rounded once (LLVM ``llvm.fma.f64``), for use inside kernels.
 
-    TA-Lib 0.8's C library is built with floating-point contraction, so every ``x * y + z``
-    written as one C expression is a fused multiply-add there; reproducing it bit for bit
-    needs the same fused operation here (fastmath stays off everywhere else).
+    TA-Lib 0.8's C library is compiled with floating-point contraction, so an expression
+    ``x * y + z`` written as one C statement is a fused multiply-add there; reproducing it
+    bit for bit needs the same fused operation here (fastmath stays off everywhere else).
     """
     sig = types.float64(types.float64, types.float64, types.float64)
 
@@ -49,51 +68,10 @@ def fma(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> tuple
     return sig, codegen
 
 
-# ---------------------------------------------------------------------------------------------
-# shared helpers (also used by volume.py and candles.py)
-# ---------------------------------------------------------------------------------------------
-
-
 @jit
-def first_valid2(a: np.ndarray, b: np.ndarray) -> int:
-    """Index of the first bar where neither input is NaN (TA-Lib's ``check_begidx2``).
-
-    When no such bar exists TA-Lib uses the last bar, and so do we: its output then comes
-    from a lone (NaN) bar, which matters for the functions without warm-up.
-    """
-    n = a.shape[0]
-    for i in range(n):
-        if a[i] == a[i] and b[i] == b[i]:
-            return i
-    return n - 1
-
-
-@jit
-def first_valid3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> int:
-    """Index of the first bar where none of the three inputs is NaN (``check_begidx3``)."""
-    n = a.shape[0]
-    for i in range(n):
-        if a[i] == a[i] and b[i] == b[i] and c[i] == c[i]:
-            return i
-    return n - 1
-
-
-@jit
-def first_valid4(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> int:
-    """Index of the first bar where none of the four inputs is NaN (``check_begidx4``)."""
-    n = a.shape[0]
-    for i in range(n):
-        if a[i] == a[i] and b[i] == b[i] and c[i] == c[i] and d[i] == d[i]:
-            return i
-    return n - 1
-
-
-@jit
-def fill_nan(out: np.ndarray, stop: int) -> None:
-    """Write NaN into ``out[:stop]`` (clipped to the array): the warm-up positions."""
-    m = min(stop, out.shape[0])
-    for i in range(m):
-        out[i] = NAN
+def fused(a: float, b: float, c: float) -> float:
+    """:func:`fma` callable from Python (streams): ``a * b + c`` rounded once."""
+    return fma(a, b, c)
 
 
 @jit
@@ -109,22 +87,53 @@ def true_range(high: float, low: float, prev_close: float) -> float:
     return greatest
 
 
+def _true_range(high: float, low: float, prev_close: float) -> float:
+    """Pure-Python twin of :func:`true_range` (same operations, same NaN behaviour)."""
+    greatest = high - low
+    val2 = abs(prev_close - high)
+    if val2 > greatest:
+        greatest = val2
+    val3 = abs(prev_close - low)
+    if val3 > greatest:
+        greatest = val3
+    return greatest
+
+
+@jit
+def wilder_tr(
+    prev: float, high: float, low: float, prev_close: float, alpha: float, beta: float
+) -> float:
+    """One Wilder step of the ATR: ``fma(beta, prev, alpha * TR)`` (TA-Lib 0.8's order)."""
+    return fma(beta, prev, alpha * true_range(high, low, prev_close))
+
+
+@jit
+def ema_step(prev: float, value: float, k: float) -> float:
+    """One EMA step as TA-Lib 0.8 computes it: ``fma(value - prev, k, prev)``."""
+    return fma(value - prev, k, prev)
+
+
+def wilder_coefficients(timeperiod: int) -> tuple[float, float]:
+    """``(alpha, beta)`` of TA-Lib 0.8's Wilder step; ``alpha + beta == 1`` exactly."""
+    beta = (timeperiod - 1) / timeperiod
+    return 1.0 - beta, beta
+
+
 @jit
 def atr_into(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
     first_tr: int,
     start: int,
-    out: np.ndarray,
+    out: FloatArray,
 ) -> None:
-    """Wilder ATR seeded from the True Ranges of bars ``first_tr .. first_tr+period-1``.
+    """Wilder ATR seeded with the mean True Range of bars ``first_tr .. first_tr+period-1``.
 
-    Writes ``out[start:]``; the bars between the seed and ``start`` are the unstable period.
-    The step is TA-Lib 0.8's two-coefficient form ``beta * prev + alpha * tr`` (fused), with
-    ``beta = (period - 1) / period`` and ``alpha = 1 - beta``; at period 1 it is (0, 1), which
-    still carries a NaN forward, as TA-Lib does (there is no True Range shortcut).
+    Writes ``out[start:]``; the bars between the seed and ``start`` are the unstable
+    period. At period 1 the coefficients are (alpha, beta) = (1, 0): there is no True
+    Range shortcut, so a NaN is carried forward exactly as TA-Lib carries it.
     """
     n = high.shape[0]
     total = 0.0
@@ -145,61 +154,181 @@ def atr_into(
 
 
 # ---------------------------------------------------------------------------------------------
-# kernels
+# trange
 # ---------------------------------------------------------------------------------------------
 
 
 @jit
-def trange_kernel(high: np.ndarray, low: np.ndarray, close: np.ndarray, out: np.ndarray) -> None:
-    """True Range: max(high - low, |prev close - high|, |prev close - low|); warm-up 1 bar."""
+def trange_kernel(high: FloatArray, low: FloatArray, close: FloatArray, out: FloatArray) -> None:
+    """True Range: max(high - low, |prev close - high|, |prev close - low|); 1 bar warm-up."""
     n = high.shape[0]
     if n == 0:
         return
-    start = first_valid3(high, low, close) + 1
+    start = begin3(high, low, close) + 1
     fill_nan(out, start)
     for t in range(start, n):
         out[t] = true_range(high[t], low[t], close[t - 1])
 
 
+@parallel_jit
+def trange_kernel_2d(high: FloatArray, low: FloatArray, close: FloatArray, out: FloatArray) -> None:
+    for j in prange(high.shape[1]):
+        trange_kernel(high[:, j], low[:, j], close[:, j], out[:, j])
+
+
+class TrangeStream(Stream):
+    """Incremental True Range: NaN on the first bar, then the kernel's comparisons."""
+
+    __slots__ = ("_prev_close", "_started")
+
+    def __init__(self) -> None:
+        self._started = False
+        self._prev_close = NAN
+
+    def update(self, high: float, low: float, close: float) -> float:
+        prev_close = self._prev_close
+        self._prev_close = close
+        if not self._started:
+            self._started = True
+            return NAN
+        return _true_range(high, low, prev_close)
+
+
+trange = define(
+    "trange",
+    group="volatility",
+    summary="True Range",
+    inputs=("high", "low", "close"),
+    outputs=("real",),
+    params=(),
+    lookback=lambda: 1,
+    kernel=trange_kernel,
+    kernel_2d=trange_kernel_2d,
+    stream=TrangeStream,
+    source=_SOURCE.format("TRANGE"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# atr and natr
+# ---------------------------------------------------------------------------------------------
+
+
 @jit
 def atr_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
     unstable: int,
-    out: np.ndarray,
+    out: FloatArray,
 ) -> None:
-    """Average True Range with Wilder smoothing; warm-up ``timeperiod + unstable`` bars."""
+    """Average True Range (Wilder); warm-up ``timeperiod + unstable`` bars."""
     n = high.shape[0]
     if n == 0:
         return
     lookback = timeperiod + unstable
-    start = first_valid3(high, low, close) + lookback
+    start = begin3(high, low, close) + lookback
     fill_nan(out, start)
     if start >= n:
         return
     atr_into(high, low, close, timeperiod, start - lookback + 1, start, out)
 
 
-@jit
-def natr_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
+@parallel_jit
+def atr_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
     unstable: int,
-    out: np.ndarray,
+    out: FloatArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        atr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+
+
+class AtrStream(Stream):
+    """Incremental ATR: True Range sum over the first ``timeperiod`` bars, then Wilder steps.
+
+    Bar 0 (the first valid bar) only provides the previous close; bars 1..timeperiod seed;
+    the ``unstable`` bars after the seed are computed but reported as NaN. ``_count`` is
+    the number of bars seen, saturating at ``lookback + 1`` (from then on every bar has a
+    value).
+    """
+
+    __slots__ = ("_alpha", "_beta", "_count", "_lookback", "_period", "_prev", "_prev_close")
+
+    def __init__(self, timeperiod: int, unstable: int = 0) -> None:
+        self._period = timeperiod
+        self._lookback = timeperiod + unstable
+        self._alpha, self._beta = wilder_coefficients(timeperiod)
+        self._count = 0
+        self._prev = 0.0
+        self._prev_close = NAN
+
+    def _step(self, high: float, low: float, close: float) -> float:
+        """Advance one bar; return the ATR (NaN before the seed bar)."""
+        i = self._count
+        prev_close = self._prev_close
+        self._prev_close = close
+        if i > self._period:
+            if i <= self._lookback:
+                self._count = i + 1
+            prev = wilder_tr(self._prev, high, low, prev_close, self._alpha, self._beta)
+            self._prev = prev
+            return prev
+        self._count = i + 1
+        if i == 0:
+            return NAN
+        total = self._prev + _true_range(high, low, prev_close)
+        if i < self._period:
+            self._prev = total
+            return NAN
+        prev = total / self._period
+        self._prev = prev
+        return prev
+
+    def update(self, high: float, low: float, close: float) -> float:
+        value = self._step(high, low, close)
+        if self._count <= self._lookback:
+            return NAN
+        return value
+
+
+atr = define(
+    "atr",
+    group="volatility",
+    summary="Average True Range (Wilder smoothing)",
+    inputs=("high", "low", "close"),
+    outputs=("real",),
+    params=(int_param("timeperiod", 14, 1),),
+    lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
+    kernel=atr_kernel,
+    kernel_2d=atr_kernel_2d,
+    stream=AtrStream,
+    unstable=("ATR",),
+    source=_SOURCE.format("ATR"),
+)
+
+
+@jit
+def natr_kernel(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    timeperiod: int,
+    unstable: int,
+    out: FloatArray,
 ) -> None:
     """Normalised ATR: ``ATR / close * 100`` (0.0 where close is exactly 0).
 
-    As in TA-Lib, ``timeperiod == 1`` returns the un-normalised True Range.
+    As in TA-Lib, ``timeperiod == 1`` returns the ATR(1) itself, not normalised.
     """
     n = high.shape[0]
     if n == 0:
         return
     lookback = timeperiod + unstable
-    start = first_valid3(high, low, close) + lookback
+    start = begin3(high, low, close) + lookback
     fill_nan(out, start)
     if start >= n:
         return
@@ -214,16 +343,65 @@ def natr_kernel(
             out[t] = 0.0
 
 
+@parallel_jit
+def natr_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    timeperiod: int,
+    unstable: int,
+    out: FloatArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        natr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+
+
+class NatrStream(AtrStream):
+    """Incremental NATR: the ATR stream divided by the bar's close, times 100."""
+
+    __slots__ = ()
+
+    def update(self, high: float, low: float, close: float) -> float:
+        value = self._step(high, low, close)
+        if self._count <= self._lookback:
+            return NAN
+        if self._period <= 1:
+            return value
+        if close != 0.0:
+            return value / close * 100.0
+        return 0.0
+
+
+natr = define(
+    "natr",
+    group="volatility",
+    summary="Normalized Average True Range (ATR / close * 100)",
+    inputs=("high", "low", "close"),
+    outputs=("real",),
+    params=(int_param("timeperiod", 14, 1),),
+    lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
+    kernel=natr_kernel,
+    kernel_2d=natr_kernel_2d,
+    stream=NatrStream,
+    unstable=("NATR",),
+    source=_SOURCE.format("NATR"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# supertrend
+# ---------------------------------------------------------------------------------------------
+
+
 @jit
 def supertrend_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
     multiplier: float,
     unstable: int,
-    out: np.ndarray,
-    trend: np.ndarray,
+    out: FloatArray,
+    trend: IntArray,
 ) -> None:
     """SuperTrend line and trend (+1 long, -1 short, 0 during warm-up), TA-Lib 0.8 rules.
 
@@ -235,13 +413,11 @@ def supertrend_kernel(
     if n == 0:
         return
     lookback = timeperiod + unstable
-    start = first_valid3(high, low, close) + lookback
+    start = begin3(high, low, close) + lookback
     fill_nan(out, start)
-    for i in range(min(start, n)):
-        trend[i] = 0
+    fill_zero(trend, start)
     if start >= n:
         return
-    # ATR seed and unstable period, exactly as atr_into.
     total = 0.0
     t = start - lookback + 1
     for _ in range(timeperiod):
@@ -264,7 +440,7 @@ def supertrend_kernel(
     for t in range(start + 1, n):
         h = high[t]
         lo = low[t]
-        prev_atr = fma(beta, prev_atr, alpha * true_range(h, lo, close[t - 1]))
+        prev_atr = fma(beta, prev_atr, alpha * true_range(h, lo, prev_close))
         median = (h + lo) / 2.0
         band = multiplier * prev_atr
         basic_upper = median + band
@@ -288,19 +464,123 @@ def supertrend_kernel(
         prev_close = c
 
 
+@parallel_jit
+def supertrend_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    timeperiod: int,
+    multiplier: float,
+    unstable: int,
+    out: FloatArray,
+    trend: IntArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        supertrend_kernel(
+            high[:, j],
+            low[:, j],
+            close[:, j],
+            timeperiod,
+            multiplier,
+            unstable,
+            out[:, j],
+            trend[:, j],
+        )
+
+
+class SupertrendStream(AtrStream):
+    """Incremental SuperTrend: the ATR stream plus the two ratcheting bands and the trend."""
+
+    __slots__ = ("_lower", "_multiplier", "_up", "_upper")
+
+    def __init__(self, timeperiod: int, multiplier: float, unstable: int = 0) -> None:
+        super().__init__(timeperiod, unstable)
+        self._multiplier = multiplier
+        self._upper = 0.0
+        self._lower = 0.0
+        self._up = True
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, int]:
+        i = self._count
+        prev_close = self._prev_close
+        atr_value = self._step(high, low, close)
+        lookback = self._lookback
+        if i < lookback:
+            return NAN, 0
+        median = (high + low) / 2.0
+        band = self._multiplier * atr_value
+        if i == lookback:
+            lower = median - band
+            self._upper = median + band
+            self._lower = lower
+            self._up = True
+            return lower, 1
+        basic_upper = median + band
+        basic_lower = median - band
+        upper = self._upper
+        lower = self._lower
+        if basic_upper < upper or prev_close > upper:
+            upper = basic_upper
+        if basic_lower > lower or prev_close < lower:
+            lower = basic_lower
+        self._upper = upper
+        self._lower = lower
+        up = self._up
+        if up:
+            if close < lower:
+                up = False
+        elif close > upper:
+            up = True
+        self._up = up
+        if up:
+            return lower, 1
+        return upper, -1
+
+
+supertrend = define(
+    "supertrend",
+    group="volatility",
+    summary="SuperTrend (ATR bands that ratchet with the trend) and its direction",
+    inputs=("high", "low", "close"),
+    outputs=("supertrend", "trend"),
+    params=(
+        int_param("timeperiod", 10, 2),
+        float_param("multiplier", 3.0, 0.0, TA_REAL_MAX),
+    ),
+    lookback=lambda timeperiod, multiplier, unstable=0: timeperiod + unstable,
+    kernel=supertrend_kernel,
+    kernel_2d=supertrend_kernel_2d,
+    stream=SupertrendStream,
+    int_outputs=("trend",),
+    unstable=("ATR",),
+    source=_SOURCE.format("SUPERTREND") + "; first trend long as in ta4j",
+)
+
+# ---------------------------------------------------------------------------------------------
+# kc (Keltner Channels)
+# ---------------------------------------------------------------------------------------------
+
+
+def kc_lookback(
+    timeperiod: int, atrperiod: int, nbdev: float, ema_unstable: int = 0, atr_unstable: int = 0
+) -> int:
+    """TA_KC_Lookback: the longer of the EMA's and the ATR's lookbacks."""
+    return max(timeperiod - 1 + ema_unstable, atrperiod + atr_unstable)
+
+
 @jit
 def kc_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
     atrperiod: int,
     nbdev: float,
     ema_unstable: int,
     atr_unstable: int,
-    upper: np.ndarray,
-    middle: np.ndarray,
-    lower: np.ndarray,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
 ) -> None:
     """Keltner Channels: EMA(typical price) ± nbdev · ATR, TA-Lib 0.8 seeding.
 
@@ -314,13 +594,13 @@ def kc_kernel(
     ema_lookback = timeperiod - 1 + ema_unstable
     atr_lookback = atrperiod + atr_unstable
     lookback = max(ema_lookback, atr_lookback)
-    start = first_valid3(high, low, close) + lookback
+    start = begin3(high, low, close) + lookback
     fill_nan(upper, start)
     fill_nan(middle, start)
     fill_nan(lower, start)
     if start >= n:
         return
-    # ATR leg into `upper` (as scratch), then the EMA of the typical price into `middle`.
+    # ATR leg into `upper` (scratch), then the EMA of the typical price into `middle`.
     atr_into(high, low, close, atrperiod, start - atr_lookback + 1, start, upper)
     k = 2.0 / (timeperiod + 1)
     t = start - ema_lookback
@@ -343,136 +623,396 @@ def kc_kernel(
         lower[t] = mid - width
 
 
-@jit
-def _donchian_scan(
-    high: np.ndarray,
-    low: np.ndarray,
+@parallel_jit
+def kc_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
     timeperiod: int,
-    start: int,
-    upper: np.ndarray,
-    middle: np.ndarray,
-    lower: np.ndarray,
+    atrperiod: int,
+    nbdev: float,
+    ema_unstable: int,
+    atr_unstable: int,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
 ) -> None:
-    """TA-Lib's own cached-extremum scan: used when the input holds NaN, to keep its NaN rules.
+    for j in prange(high.shape[1]):
+        kc_kernel(
+            high[:, j],
+            low[:, j],
+            close[:, j],
+            timeperiod,
+            atrperiod,
+            nbdev,
+            ema_unstable,
+            atr_unstable,
+            upper[:, j],
+            middle[:, j],
+            lower[:, j],
+        )
 
-    TA-Lib caches the extremum and its index and rescans the window only when it drops out,
-    so a NaN is ignored when it arrives but poisons the band when a rescan starts on it.
+
+class KcStream(Stream):
+    """Incremental Keltner Channels: an EMA leg and an ATR leg, each seeded at its own bar.
+
+    Bars are numbered from 0 at the first valid bar; with ``L`` the indicator's lookback,
+    the ATR leg sums True Ranges from bar ``L - atr_lookback + 1`` and the EMA leg sums
+    typical prices from bar ``L - ema_lookback``, exactly where the kernel seeds them.
     """
-    n = high.shape[0]
-    trailing = start - (timeperiod - 1)
-    highest_idx = -1
-    highest = 0.0
-    lowest_idx = -1
-    lowest = 0.0
-    for today in range(start, n):
-        tmp = high[today]
-        if highest_idx < trailing:
-            highest_idx = trailing
-            highest = high[highest_idx]
-            for i in range(highest_idx + 1, today + 1):
-                tmp = high[i]
-                if tmp > highest:
-                    highest_idx = i
-                    highest = tmp
-        elif tmp >= highest:
-            highest_idx = today
-            highest = tmp
-        tmp = low[today]
-        if lowest_idx < trailing:
-            lowest_idx = trailing
-            lowest = low[lowest_idx]
-            for i in range(lowest_idx + 1, today + 1):
-                tmp = low[i]
-                if tmp < lowest:
-                    lowest_idx = i
-                    lowest = tmp
-        elif tmp <= lowest:
-            lowest_idx = today
-            lowest = tmp
-        upper[today] = highest
-        lower[today] = lowest
-        middle[today] = (highest + lowest) / 2.0
-        trailing += 1
+
+    __slots__ = (
+        "_alpha",
+        "_atr",
+        "_atr_end",
+        "_atr_start",
+        "_atrperiod",
+        "_beta",
+        "_count",
+        "_ema",
+        "_ema_end",
+        "_ema_start",
+        "_k",
+        "_lookback",
+        "_nbdev",
+        "_prev_close",
+        "_timeperiod",
+    )
+
+    def __init__(
+        self,
+        timeperiod: int,
+        atrperiod: int,
+        nbdev: float,
+        ema_unstable: int = 0,
+        atr_unstable: int = 0,
+    ) -> None:
+        lookback = kc_lookback(timeperiod, atrperiod, nbdev, ema_unstable, atr_unstable)
+        self._timeperiod = timeperiod
+        self._atrperiod = atrperiod
+        self._nbdev = nbdev
+        self._lookback = lookback
+        self._atr_start = lookback - atrperiod - atr_unstable + 1
+        self._atr_end = self._atr_start + atrperiod - 1  # bar of the ATR seed
+        self._ema_start = lookback - (timeperiod - 1 + ema_unstable)
+        self._ema_end = self._ema_start + timeperiod - 1  # bar of the EMA seed
+        self._alpha, self._beta = wilder_coefficients(atrperiod)
+        self._k = 2.0 / (timeperiod + 1)
+        self._count = 0
+        self._atr = 0.0
+        self._ema = 0.0
+        self._prev_close = NAN
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
+        i = self._count
+        prev_close = self._prev_close
+        self._prev_close = close
+        if i > self._lookback:
+            atr_value = wilder_tr(self._atr, high, low, prev_close, self._alpha, self._beta)
+            ema = ema_step(self._ema, (high + low + close) / 3.0, self._k)
+            self._atr = atr_value
+            self._ema = ema
+            width = atr_value * self._nbdev
+            return ema + width, ema, ema - width
+        self._count = i + 1
+        if i >= self._atr_start:
+            if i > self._atr_end:
+                self._atr = wilder_tr(self._atr, high, low, prev_close, self._alpha, self._beta)
+            else:
+                total = self._atr + _true_range(high, low, prev_close)
+                self._atr = total / self._atrperiod if i == self._atr_end else total
+        if i >= self._ema_start:
+            typical = (high + low + close) / 3.0
+            if i > self._ema_end:
+                self._ema = ema_step(self._ema, typical, self._k)
+            else:
+                total = self._ema + typical
+                self._ema = total / self._timeperiod if i == self._ema_end else total
+        if i < self._lookback:
+            return NAN, NAN, NAN
+        ema = self._ema
+        width = self._atr * self._nbdev
+        return ema + width, ema, ema - width
 
 
-@jit
-def _donchian_deque(
-    high: np.ndarray,
-    low: np.ndarray,
-    timeperiod: int,
-    first: int,
-    start: int,
-    upper: np.ndarray,
-    middle: np.ndarray,
-    lower: np.ndarray,
-) -> None:
-    """Monotonic-deque rolling max/min: O(n) whatever the trend (TA-Lib rescans O(period)).
+kc = define(
+    "kc",
+    group="volatility",
+    summary="Keltner Channels (EMA of typical price ± nbdev × ATR)",
+    inputs=("high", "low", "close"),
+    outputs=("upperband", "middleband", "lowerband"),
+    params=(
+        int_param("timeperiod", 20, 2),
+        int_param("atrperiod", 10, 1),
+        float_param("nbdev", 2.0, TA_REAL_MIN, TA_REAL_MAX),
+    ),
+    lookback=kc_lookback,
+    kernel=kc_kernel,
+    kernel_2d=kc_kernel_2d,
+    stream=KcStream,
+    aliases=("keltner",),
+    unstable=("EMA", "ATR"),
+    source=_SOURCE.format("KC"),
+)
 
-    Only used on NaN-free input, where it returns the same values as the scan.
-    """
-    n = high.shape[0]
-    cap = timeperiod + 1
-    hq = np.empty(cap, dtype=np.int64)  # ring buffer of indices, values decreasing
-    lq = np.empty(cap, dtype=np.int64)  # ring buffer of indices, values increasing
-    h_head = 0
-    h_len = 0
-    l_head = 0
-    l_len = 0
-    for t in range(first, n):
-        v = high[t]
-        while h_len > 0 and high[hq[(h_head + h_len - 1) % cap]] <= v:
-            h_len -= 1
-        hq[(h_head + h_len) % cap] = t
-        h_len += 1
-        if hq[h_head] <= t - timeperiod:
-            h_head = (h_head + 1) % cap
-            h_len -= 1
-        v = low[t]
-        while l_len > 0 and low[lq[(l_head + l_len - 1) % cap]] >= v:
-            l_len -= 1
-        lq[(l_head + l_len) % cap] = t
-        l_len += 1
-        if lq[l_head] <= t - timeperiod:
-            l_head = (l_head + 1) % cap
-            l_len -= 1
-        if t >= start:
-            hi = high[hq[h_head]]
-            lo = low[lq[l_head]]
-            upper[t] = hi
-            lower[t] = lo
-            middle[t] = (hi + lo) / 2.0
+# ---------------------------------------------------------------------------------------------
+# donchian
+# ---------------------------------------------------------------------------------------------
 
 
 @jit
 def donchian_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
     timeperiod: int,
-    upper: np.ndarray,
-    middle: np.ndarray,
-    lower: np.ndarray,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
 ) -> None:
     """Donchian Channels: highest high, midpoint and lowest low of the last ``timeperiod`` bars.
 
-    NaN-free input (the usual case) takes the O(n) monotonic deque; input with a NaN after
-    the first valid bar takes TA-Lib's scan so the NaN behaviour stays identical.
+    TA-Lib caches the extreme and its bar and rescans the window when that bar leaves it
+    (O(period) per rescan, frequent on trending prices). Here a monotonic deque answers
+    the rescans in amortised O(1), while the cached ``(bar, value)`` pair still follows
+    TA-Lib's rules -- which is what keeps NaN behaviour identical: a rescan that starts on
+    a NaN bar gives NaN, a NaN anywhere else is skipped. The deque keeps equal values, so
+    its front is the earliest bar of the extreme, as TA-Lib's strict-comparison rescan.
     """
     n = high.shape[0]
     if n == 0:
         return
-    first = first_valid2(high, low)
+    first = begin2(high, low)
     start = first + timeperiod - 1
     fill_nan(upper, start)
     fill_nan(middle, start)
     fill_nan(lower, start)
     if start >= n:
         return
-    has_nan = False
+    cap = timeperiod + 1
+    hq = np.empty(cap, dtype=np.int64)
+    lq = np.empty(cap, dtype=np.int64)
+    h_head = 0
+    h_tail = 0
+    h_len = 0
+    l_head = 0
+    l_tail = 0
+    l_len = 0
+    highest = 0.0
+    highest_idx = -1
+    lowest = 0.0
+    lowest_idx = -1
     for t in range(first, n):
-        if high[t] != high[t] or low[t] != low[t]:
-            has_nan = True
-            break
-    if has_nan:
-        _donchian_scan(high, low, timeperiod, start, upper, middle, lower)
-    else:
-        _donchian_deque(high, low, timeperiod, first, start, upper, middle, lower)
+        trailing = t - timeperiod + 1
+        vh = high[t]
+        if vh == vh:
+            while h_len > 0:
+                back = h_tail - 1 if h_tail > 0 else cap - 1
+                if high[hq[back]] < vh:
+                    h_tail = back
+                    h_len -= 1
+                else:
+                    break
+            hq[h_tail] = t
+            h_tail = h_tail + 1 if h_tail + 1 < cap else 0
+            h_len += 1
+        if h_len > 0 and hq[h_head] < trailing:
+            h_head = h_head + 1 if h_head + 1 < cap else 0
+            h_len -= 1
+        vl = low[t]
+        if vl == vl:
+            while l_len > 0:
+                back = l_tail - 1 if l_tail > 0 else cap - 1
+                if low[lq[back]] > vl:
+                    l_tail = back
+                    l_len -= 1
+                else:
+                    break
+            lq[l_tail] = t
+            l_tail = l_tail + 1 if l_tail + 1 < cap else 0
+            l_len += 1
+        if l_len > 0 and lq[l_head] < trailing:
+            l_head = l_head + 1 if l_head + 1 < cap else 0
+            l_len -= 1
+        if t < start:
+            continue
+        if highest_idx < trailing:
+            highest_idx = trailing
+            highest = high[trailing]
+            if highest == highest:
+                highest_idx = hq[h_head]
+                highest = high[highest_idx]
+        elif vh >= highest:
+            highest_idx = t
+            highest = vh
+        if lowest_idx < trailing:
+            lowest_idx = trailing
+            lowest = low[trailing]
+            if lowest == lowest:
+                lowest_idx = lq[l_head]
+                lowest = low[lowest_idx]
+        elif vl <= lowest:
+            lowest_idx = t
+            lowest = vl
+        upper[t] = highest
+        lower[t] = lowest
+        middle[t] = (highest + lowest) / 2.0
+
+
+@parallel_jit
+def donchian_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    timeperiod: int,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        donchian_kernel(high[:, j], low[:, j], timeperiod, upper[:, j], middle[:, j], lower[:, j])
+
+
+class DonchianStream(Stream):
+    """Incremental Donchian Channels: the kernel's deques and TA-Lib-tracked extremes.
+
+    Ring buffers (lists) hold the window's raw values and the two deques as
+    ``(bar, value)`` pairs; everything is amortised O(1) per update.
+    """
+
+    __slots__ = (
+        "_count",
+        "_h_head",
+        "_h_len",
+        "_h_tail",
+        "_hbar",
+        "_hidx",
+        "_highest",
+        "_hval",
+        "_l_head",
+        "_l_len",
+        "_l_tail",
+        "_lbar",
+        "_lidx",
+        "_lowest",
+        "_lval",
+        "_period",
+        "_raw_high",
+        "_raw_low",
+    )
+
+    def __init__(self, timeperiod: int) -> None:
+        cap = timeperiod + 1
+        self._period = timeperiod
+        self._count = 0
+        self._raw_high = [0.0] * timeperiod
+        self._raw_low = [0.0] * timeperiod
+        self._hbar = [0] * cap
+        self._hval = [0.0] * cap
+        self._lbar = [0] * cap
+        self._lval = [0.0] * cap
+        self._h_head = self._h_tail = self._h_len = 0
+        self._l_head = self._l_tail = self._l_len = 0
+        self._highest = 0.0
+        self._hidx = -1
+        self._lowest = 0.0
+        self._lidx = -1
+
+    def update(self, high: float, low: float) -> tuple[float, float, float]:
+        t = self._count
+        self._count = t + 1
+        period = self._period
+        cap = period + 1
+        trailing = t - period + 1
+        slot = t % period
+        # The slot being overwritten held bar t - period, already outside the window; bar
+        # `trailing` sits in the slot after it.
+        self._raw_high[slot] = high
+        self._raw_low[slot] = low
+        hbar = self._hbar
+        hval = self._hval
+        head = self._h_head
+        tail = self._h_tail
+        size = self._h_len
+        if high == high:
+            while size:
+                back = tail - 1 if tail else cap - 1
+                if hval[back] < high:
+                    tail = back
+                    size -= 1
+                else:
+                    break
+            hbar[tail] = t
+            hval[tail] = high
+            tail = tail + 1 if tail + 1 < cap else 0
+            size += 1
+        if size and hbar[head] < trailing:
+            head = head + 1 if head + 1 < cap else 0
+            size -= 1
+        self._h_head = head
+        self._h_tail = tail
+        self._h_len = size
+        lbar = self._lbar
+        lval = self._lval
+        lhead = self._l_head
+        ltail = self._l_tail
+        lsize = self._l_len
+        if low == low:
+            while lsize:
+                back = ltail - 1 if ltail else cap - 1
+                if lval[back] > low:
+                    ltail = back
+                    lsize -= 1
+                else:
+                    break
+            lbar[ltail] = t
+            lval[ltail] = low
+            ltail = ltail + 1 if ltail + 1 < cap else 0
+            lsize += 1
+        if lsize and lbar[lhead] < trailing:
+            lhead = lhead + 1 if lhead + 1 < cap else 0
+            lsize -= 1
+        self._l_head = lhead
+        self._l_tail = ltail
+        self._l_len = lsize
+        if trailing < 0:
+            return NAN, NAN, NAN
+        oldest = (slot + 1) % period
+        if self._hidx < trailing:
+            first = self._raw_high[oldest]
+            if first == first:
+                self._hidx = hbar[head]
+                self._highest = hval[head]
+            else:
+                self._hidx = trailing
+                self._highest = first
+        elif high >= self._highest:
+            self._hidx = t
+            self._highest = high
+        if self._lidx < trailing:
+            first = self._raw_low[oldest]
+            if first == first:
+                self._lidx = lbar[lhead]
+                self._lowest = lval[lhead]
+            else:
+                self._lidx = trailing
+                self._lowest = first
+        elif low <= self._lowest:
+            self._lidx = t
+            self._lowest = low
+        highest = self._highest
+        lowest = self._lowest
+        return highest, (highest + lowest) / 2.0, lowest
+
+
+donchian = define(
+    "donchian",
+    group="volatility",
+    summary="Donchian Channels (highest high, midpoint, lowest low of the window)",
+    inputs=("high", "low"),
+    outputs=("upperband", "middleband", "lowerband"),
+    params=(int_param("timeperiod", 20, 2),),
+    lookback=lambda timeperiod: timeperiod - 1,
+    kernel=donchian_kernel,
+    kernel_2d=donchian_kernel_2d,
+    stream=DonchianStream,
+    source=_SOURCE.format("DONCHIAN") + "; O(n) monotonic-deque window extremes",
+)

@@ -19,18 +19,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
+from numba import prange
 
-from moonlight.indicators._jit import jit
-from moonlight.indicators.volatility import (
-    fill_nan,
-    first_valid2,
-    first_valid4,
-    fma,
-)
+from moonlight.indicators._define import Stream, define, int_param
+from moonlight.indicators._jit import jit, parallel_jit
+from moonlight.indicators._kernels import begin1, begin2, begin4, fill_nan
+from moonlight.indicators.volatility import fma
+
+FloatArray = npt.NDArray[np.float64]
+
+NAN = math.nan
+
+_SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
 
 @jit
-def obv_kernel(real: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
+def obv_kernel(real: FloatArray, volume: FloatArray, out: FloatArray) -> None:
     """On Balance Volume: add the volume on an up bar, subtract it on a down bar.
 
     Starts from the first bar's volume, as TA-Lib does; no warm-up.
@@ -38,7 +43,7 @@ def obv_kernel(real: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
     n = real.shape[0]
     if n == 0:
         return
-    first = first_valid2(real, volume)
+    first = begin2(real, volume)
     fill_nan(out, first)
     prev_obv = volume[first]
     prev_real = real[first]
@@ -63,13 +68,13 @@ def ad_step(ad: float, high: float, low: float, close: float, volume: float) -> 
 
 @jit
 def ad_kernel(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, out: np.ndarray
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
 ) -> None:
     """Chaikin Accumulation/Distribution line (cumulative from the first valid bar)."""
     n = high.shape[0]
     if n == 0:
         return
-    first = first_valid4(high, low, close, volume)
+    first = begin4(high, low, close, volume)
     fill_nan(out, first)
     ad = 0.0
     for i in range(first, n):
@@ -79,14 +84,14 @@ def ad_kernel(
 
 @jit
 def adosc_kernel(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    volume: np.ndarray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
     fastperiod: int,
     slowperiod: int,
     ema_unstable: int,
-    out: np.ndarray,
+    out: FloatArray,
 ) -> None:
     """Chaikin A/D Oscillator: EMA(fastperiod) - EMA(slowperiod) of the A/D line.
 
@@ -98,7 +103,7 @@ def adosc_kernel(
         return
     slowest = fastperiod if fastperiod > slowperiod else slowperiod
     lookback = slowest - 1 + ema_unstable
-    first = first_valid4(high, low, close, volume)
+    first = begin4(high, low, close, volume)
     start = first + lookback
     fill_nan(out, start)
     if start >= n:
@@ -120,7 +125,7 @@ def adosc_kernel(
 
 @jit
 def vwap_kernel(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, out: np.ndarray
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
 ) -> None:
     """Cumulative VWAP, ``sum(typical price * volume) / sum(volume)`` from the first valid bar.
 
@@ -130,7 +135,7 @@ def vwap_kernel(
     n = high.shape[0]
     if n == 0:
         return
-    first = first_valid4(high, low, close, volume)
+    first = begin4(high, low, close, volume)
     fill_nan(out, first)
     sum_pv = 0.0
     sum_v = 0.0
@@ -148,14 +153,12 @@ def vwap_kernel(
 
 
 @jit
-def rvol_kernel(volume: np.ndarray, timeperiod: int, out: np.ndarray) -> None:
+def rvol_kernel(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
     """Relative volume: this bar's volume over the mean of the ``timeperiod`` bars before it."""
     n = volume.shape[0]
     if n == 0:
         return
-    first = 0
-    while first < n - 1 and volume[first] != volume[first]:
-        first += 1
+    first = begin1(volume)
     start = first + timeperiod
     fill_nan(out, start)
     if start >= n:
@@ -171,3 +174,292 @@ def rvol_kernel(volume: np.ndarray, timeperiod: int, out: np.ndarray) -> None:
         today = volume[i]
         total += today
         out[i] = today / baseline
+
+
+def _divide(a: float, b: float) -> float:
+    """IEEE-754 ``a / b`` in Python (which raises on a zero divisor): NaN or ±inf as in C."""
+    if b == 0.0:
+        if a != a or a == 0.0:
+            return NAN
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _ad_step(ad: float, high: float, low: float, close: float, volume: float) -> float:
+    """Pure-Python twin of :func:`ad_step`."""
+    tmp = high - low
+    if tmp > 0.0:
+        ad += (close - low - (high - close)) / tmp * volume
+    return ad
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-D drivers
+# ---------------------------------------------------------------------------------------------
+
+
+@parallel_jit
+def obv_kernel_2d(real: FloatArray, volume: FloatArray, out: FloatArray) -> None:
+    for j in prange(real.shape[1]):
+        obv_kernel(real[:, j], volume[:, j], out[:, j])
+
+
+@parallel_jit
+def ad_kernel_2d(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
+) -> None:
+    for j in prange(high.shape[1]):
+        ad_kernel(high[:, j], low[:, j], close[:, j], volume[:, j], out[:, j])
+
+
+@parallel_jit
+def adosc_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    fastperiod: int,
+    slowperiod: int,
+    ema_unstable: int,
+    out: FloatArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        adosc_kernel(
+            high[:, j],
+            low[:, j],
+            close[:, j],
+            volume[:, j],
+            fastperiod,
+            slowperiod,
+            ema_unstable,
+            out[:, j],
+        )
+
+
+@parallel_jit
+def vwap_kernel_2d(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
+) -> None:
+    for j in prange(high.shape[1]):
+        vwap_kernel(high[:, j], low[:, j], close[:, j], volume[:, j], out[:, j])
+
+
+@parallel_jit
+def rvol_kernel_2d(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
+    for j in prange(volume.shape[1]):
+        rvol_kernel(volume[:, j], timeperiod, out[:, j])
+
+
+# ---------------------------------------------------------------------------------------------
+# streams and declarations
+# ---------------------------------------------------------------------------------------------
+
+
+class ObvStream(Stream):
+    """Incremental OBV: starts at the first bar's volume, then adds or subtracts it."""
+
+    __slots__ = ("_obv", "_prev_real", "_started")
+
+    def __init__(self) -> None:
+        self._started = False
+        self._obv = 0.0
+        self._prev_real = NAN
+
+    def update(self, real: float, volume: float) -> float:
+        if not self._started:
+            self._started = True
+            self._obv = volume
+            self._prev_real = real
+            return volume
+        obv = self._obv
+        if real > self._prev_real:
+            obv += volume
+        elif real < self._prev_real:
+            obv -= volume
+        self._obv = obv
+        self._prev_real = real
+        return obv
+
+
+obv = define(
+    "obv",
+    group="volume",
+    summary="On Balance Volume",
+    inputs=("real", "volume"),
+    outputs=("real",),
+    params=(),
+    lookback=lambda: 0,
+    kernel=obv_kernel,
+    kernel_2d=obv_kernel_2d,
+    stream=ObvStream,
+    source=_SOURCE.format("OBV"),
+)
+
+
+class AdStream(Stream):
+    """Incremental Chaikin A/D line: the running total of money-flow volume."""
+
+    __slots__ = ("_ad",)
+
+    def __init__(self) -> None:
+        self._ad = 0.0
+
+    def update(self, high: float, low: float, close: float, volume: float) -> float:
+        ad = _ad_step(self._ad, high, low, close, volume)
+        self._ad = ad
+        return ad
+
+
+ad = define(
+    "ad",
+    group="volume",
+    summary="Chaikin Accumulation/Distribution line",
+    inputs=("high", "low", "close", "volume"),
+    outputs=("real",),
+    params=(),
+    lookback=lambda: 0,
+    kernel=ad_kernel,
+    kernel_2d=ad_kernel_2d,
+    stream=AdStream,
+    source=_SOURCE.format("AD"),
+)
+
+
+@jit
+def ema_pair(
+    fast: float, slow: float, value: float, fastk: float, slowk: float
+) -> tuple[float, float]:
+    """Both ADOSC EMA steps, fused as TA-Lib 0.8's build fuses them (stream helper)."""
+    return fma(1.0 - fastk, fast, fastk * value), fma(1.0 - slowk, slow, slowk * value)
+
+
+class AdoscStream(Stream):
+    """Incremental Chaikin oscillator: two EMAs of the A/D line seeded with its first value."""
+
+    __slots__ = ("_ad", "_count", "_fast", "_fastk", "_lookback", "_slow", "_slowk")
+
+    def __init__(self, fastperiod: int, slowperiod: int, unstable: int = 0) -> None:
+        self._lookback = max(fastperiod, slowperiod) - 1 + unstable
+        self._fastk = 2.0 / (fastperiod + 1.0)
+        self._slowk = 2.0 / (slowperiod + 1.0)
+        self._count = 0
+        self._ad = 0.0
+        self._fast = 0.0
+        self._slow = 0.0
+
+    def update(self, high: float, low: float, close: float, volume: float) -> float:
+        ad = _ad_step(self._ad, high, low, close, volume)
+        self._ad = ad
+        i = self._count
+        if i == 0:
+            self._count = 1
+            self._fast = ad
+            self._slow = ad
+            return NAN
+        fast, slow = ema_pair(self._fast, self._slow, ad, self._fastk, self._slowk)
+        self._fast = fast
+        self._slow = slow
+        if i < self._lookback:
+            self._count = i + 1
+            return NAN
+        return fast - slow
+
+
+adosc = define(
+    "adosc",
+    group="volume",
+    summary="Chaikin A/D Oscillator (fast EMA - slow EMA of the A/D line)",
+    inputs=("high", "low", "close", "volume"),
+    outputs=("real",),
+    params=(int_param("fastperiod", 3, 2), int_param("slowperiod", 10, 2)),
+    lookback=lambda fastperiod, slowperiod, unstable=0: max(fastperiod, slowperiod) - 1 + unstable,
+    kernel=adosc_kernel,
+    kernel_2d=adosc_kernel_2d,
+    stream=AdoscStream,
+    unstable=("EMA",),
+    source=_SOURCE.format("ADOSC"),
+)
+
+
+class VwapStream(Stream):
+    """Incremental cumulative VWAP: the two running sums, non-finite bars left out."""
+
+    __slots__ = ("_sum_pv", "_sum_v", "_vwap")
+
+    def __init__(self) -> None:
+        self._sum_pv = 0.0
+        self._sum_v = 0.0
+        self._vwap = 0.0
+
+    def update(self, high: float, low: float, close: float, volume: float) -> float:
+        typical = (high + low + close) / 3.0
+        pv = typical * volume
+        if math.isfinite(typical) and math.isfinite(volume):
+            self._sum_pv += pv
+            self._sum_v += volume
+        if self._sum_v > 0.0:
+            self._vwap = self._sum_pv / self._sum_v
+        return self._vwap
+
+
+vwap = define(
+    "vwap",
+    group="volume",
+    summary="Volume Weighted Average Price, cumulative from the first bar (TA-Lib 0.8)",
+    inputs=("high", "low", "close", "volume"),
+    outputs=("real",),
+    params=(),
+    lookback=lambda: 0,
+    kernel=vwap_kernel,
+    kernel_2d=vwap_kernel_2d,
+    stream=VwapStream,
+    source=_SOURCE.format("VWAP") + "; see anchored_vwap for session/day/week anchors",
+)
+
+
+class RvolStream(Stream):
+    """Incremental relative volume: ring buffer of the last ``timeperiod`` volumes."""
+
+    __slots__ = ("_buf", "_count", "_period", "_pos", "_total")
+
+    def __init__(self, timeperiod: int) -> None:
+        self._period = timeperiod
+        self._buf = [0.0] * timeperiod
+        self._count = 0
+        self._pos = 0
+        self._total = 0.0
+
+    def update(self, volume: float) -> float:
+        period = self._period
+        buf = self._buf
+        i = self._count
+        if i < period:
+            self._count = i + 1
+            buf[i] = volume
+            self._total += volume
+            return NAN
+        pos = self._pos
+        total = self._total
+        baseline = total / period
+        total -= buf[pos]
+        total += volume
+        self._total = total
+        buf[pos] = volume
+        pos += 1
+        self._pos = 0 if pos == period else pos
+        return _divide(volume, baseline)
+
+
+rvol = define(
+    "rvol",
+    group="volume",
+    summary="Relative volume (volume / mean volume of the previous timeperiod bars)",
+    inputs=("volume",),
+    outputs=("real",),
+    params=(int_param("timeperiod", 20, 1),),
+    lookback=lambda timeperiod: timeperiod,
+    kernel=rvol_kernel,
+    kernel_2d=rvol_kernel_2d,
+    stream=RvolStream,
+    source=_SOURCE.format("RVOL"),
+)
