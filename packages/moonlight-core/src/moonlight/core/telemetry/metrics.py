@@ -48,14 +48,16 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    exposition,
     generate_latest,
 )
 
 from moonlight.core.orders import Outcome
 from moonlight.core.storage.models import MetricScope
 
-CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
-"""The HTTP Content-Type of :meth:`EngineMetrics.render` (Prometheus text 0.0.4)."""
+CONTENT_TYPE: Final[str] = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_LATEST)
+"""The HTTP Content-Type of :meth:`EngineMetrics.render`: Prometheus text format 0.0.4,
+which every Prometheus version scrapes (all names here are classic ASCII names)."""
 
 ORDER_LATENCY_BUCKETS_MS: Final = (
     5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0,
