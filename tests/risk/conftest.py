@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.orders import Direction, Outcome
@@ -23,6 +24,9 @@ from moonlight.core.risk.sql_state_store import SqlGuardStateStore
 from moonlight.core.risk.state_store import GuardStateStore, MemoryGuardStateStore
 from moonlight.core.storage import migrate
 from moonlight.core.storage.engine import create_storage_engine, session_factory
+from tests.storage.conftest import BACKENDS, pg_database
+
+__all__ = ["pg_database"]  # the fixture is re-used here, not redefined
 
 START = datetime(2024, 3, 5, 10, 0, 0, tzinfo=UTC)
 
@@ -96,16 +100,16 @@ def context_for(clock: Clock) -> Callable[..., GuardContext]:
     return build
 
 
-class SqliteStores:
-    """Opens the same SQLite file again and again, as a restarted engine would."""
+class DbStores:
+    """Opens the same database again and again, as a restarted engine would."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: URL) -> None:
+        self.url = url
         self._engines: list[Any] = []
 
     def open(self) -> SqlGuardStateStore:
-        """A fresh engine and store on the file (migrated to head on first open)."""
-        engine = create_storage_engine(f"sqlite:///{self.path.as_posix()}")
+        """A fresh engine and store on the database (migrated to head on first open)."""
+        engine = create_storage_engine(self.url)
         if not self._engines:
             migrate.upgrade(engine)
         self._engines.append(engine)
@@ -126,8 +130,14 @@ class SqliteStores:
             engine.dispose()
 
 
-@pytest.fixture
-def sqlite_stores(tmp_path: Path) -> Iterator[SqliteStores]:
-    stores = SqliteStores(tmp_path / "moonlight.db")
+@pytest.fixture(params=BACKENDS)
+def db_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbStores]:
+    """A database for restart tests: a SQLite file always; PostgreSQL when
+    MOONLIGHT_TEST_PG_URL is set (the storage suite's temporary-database fixture)."""
+    if request.param == "sqlite":
+        url = make_url(f"sqlite:///{(tmp_path / 'moonlight.db').as_posix()}")
+    else:
+        url = request.getfixturevalue("pg_database")
+    stores = DbStores(url)
     yield stores
     stores.close()

@@ -17,7 +17,7 @@ from moonlight.core.risk.guards.circuit_breaker import (
 )
 from moonlight.core.risk.state_store import GuardStateStore, MemoryGuardStateStore
 from moonlight.core.risk.trading_state import TradingEffect
-from tests.risk.conftest import Clock, SqliteStores, make_request
+from tests.risk.conftest import Clock, DbStores, make_request
 
 Build = Callable[..., GuardContext]
 US = timedelta(microseconds=1)
@@ -185,19 +185,19 @@ def test_probe_order_closing_without_verdict_frees_the_slot(
 
 
 def test_open_breaker_survives_restart(
-    sqlite_stores: SqliteStores, context_for: Build, clock: Clock
+    db_stores: DbStores, context_for: Build, clock: Clock
 ) -> None:
-    store: GuardStateStore = sqlite_stores.open()
+    store: GuardStateStore = db_stores.open()
     breaker = breaker_for(context_for(store))
     trip(breaker, clock)
     opened = clock()
     clock.advance(5)
-    restarted = breaker_for(context_for(sqlite_stores.restart()))
+    restarted = breaker_for(context_for(db_stores.restart()))
     blocked = restarted.check(make_request(), clock())
     assert blocked.reason is ReasonCode.CIRCUIT_OPEN
     assert blocked.until == opened + timedelta(seconds=30)
     clock.set(opened + timedelta(seconds=30))
     assert restarted.phase("acc1", clock()) is CircuitPhase.HALF_OPEN
     restarted.on_connector_success("acc1", 0.1, clock())
-    closed = breaker_for(context_for(sqlite_stores.restart()))
+    closed = breaker_for(context_for(db_stores.restart()))
     assert closed.phase("acc1", clock()) is CircuitPhase.CLOSED

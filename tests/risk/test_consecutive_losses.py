@@ -14,7 +14,7 @@ from moonlight.core.risk.guards.consecutive_losses import (
 )
 from moonlight.core.risk.state_store import MemoryGuardStateStore
 from moonlight.core.risk.trading_state import TradingEffect
-from tests.risk.conftest import Clock, SqliteStores, make_request, result
+from tests.risk.conftest import Clock, DbStores, make_request, result
 
 Build = Callable[..., GuardContext]
 US = timedelta(microseconds=1)
@@ -95,17 +95,15 @@ def test_per_instrument_streaks(
     assert guard.statuses("acc10", clock()) == []  # prefix of another account's key
 
 
-def test_cool_down_survives_restart_on_sqlite(
-    sqlite_stores: SqliteStores, context_for: Build, clock: Clock
-) -> None:
-    guard = guard_for(context_for(sqlite_stores.open()))
+def test_cool_down_survives_restart(db_stores: DbStores, context_for: Build, clock: Clock) -> None:
+    guard = guard_for(context_for(db_stores.open()))
     guard.on_result(result(Outcome.LOSE, -1), clock())
     guard.on_result(result(Outcome.LOSE, -1), clock())
-    restarted = guard_for(context_for(sqlite_stores.restart()))
+    restarted = guard_for(context_for(db_stores.restart()))
     assert restarted.losses_in_a_row("acc1") == 2  # the streak survives
     tripped_at = clock.advance(10)
     restarted.on_result(result(Outcome.LOSE, -1), clock())
-    again = guard_for(context_for(sqlite_stores.restart()))
+    again = guard_for(context_for(db_stores.restart()))
     blocked = again.check(make_request(), clock())
     assert blocked.reason is ReasonCode.CONSECUTIVE_LOSSES
     assert blocked.until == tripped_at + timedelta(seconds=600)

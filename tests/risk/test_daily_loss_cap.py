@@ -19,7 +19,7 @@ from moonlight.core.risk.guards.daily_loss_cap import (
 )
 from moonlight.core.risk.state_store import MemoryGuardStateStore
 from moonlight.core.risk.trading_state import TradingEffect
-from tests.risk.conftest import Clock, SqliteStores, make_request, result
+from tests.risk.conftest import Clock, DbStores, make_request, result
 
 Build = Callable[..., GuardContext]
 US = timedelta(microseconds=1)
@@ -148,25 +148,25 @@ def test_trading_day_across_dst(
     assert ends.astimezone(ZoneInfo(zone)).date() > day
 
 
-def test_trip_survives_restart_same_day_and_resets_next_day_on_sqlite(
-    sqlite_stores: SqliteStores, context_for: Build, clock: Clock
+def test_trip_survives_restart_same_day_and_resets_next_day(
+    db_stores: DbStores, context_for: Build, clock: Clock
 ) -> None:
-    guard = amount_cap(context_for(sqlite_stores.open()))
+    guard = amount_cap(context_for(db_stores.open()))
     guard.on_result(result(Outcome.LOSE, -20.0), clock())
     clock.advance(3600)
-    restarted = amount_cap(context_for(sqlite_stores.restart()))
+    restarted = amount_cap(context_for(db_stores.restart()))
     assert restarted.pnl_today("acc1") == -20.0  # the day's P&L survives
     restarted.on_result(result(Outcome.LOSE, -30.0), clock())  # trips
     assert not restarted.check(make_request(), clock()).allowed
 
     clock.advance(3600)
-    after_crash = amount_cap(context_for(sqlite_stores.restart()))
+    after_crash = amount_cap(context_for(db_stores.restart()))
     blocked = after_crash.check(make_request(), clock())
     assert blocked.reason is ReasonCode.DAILY_LOSS_CAP
     assert blocked.until == datetime(2024, 3, 6, tzinfo=UTC)
 
     clock.set(datetime(2024, 3, 6, 0, 0, 1, tzinfo=UTC))  # restarted the next day
-    next_day = amount_cap(context_for(sqlite_stores.restart()))
+    next_day = amount_cap(context_for(db_stores.restart()))
     assert next_day.check(make_request(), clock()).allowed
     assert next_day.pnl_today("acc1") == 0.0
 

@@ -13,7 +13,7 @@ from moonlight.core.risk.guards.base import GuardContext
 from moonlight.core.risk.guards.kill_switch import KillSwitch, KillSwitchConfig, ReArmRefused
 from moonlight.core.risk.state_store import MemoryGuardStateStore
 from moonlight.core.storage.models import AuditLog, EngineState
-from tests.risk.conftest import Clock, SqliteStores, make_request
+from tests.risk.conftest import Clock, DbStores, make_request
 
 Build = Callable[..., GuardContext]
 
@@ -111,26 +111,26 @@ def test_failed_write_never_re_arms_and_engage_still_stops(
     assert not switch.check(make_request(), clock()).allowed  # still engaged
 
 
-def test_engaged_switch_survives_restart_on_sqlite(
-    sqlite_stores: SqliteStores, context_for: Build, clock: Clock
+def test_engaged_switch_survives_restart(
+    db_stores: DbStores, context_for: Build, clock: Clock
 ) -> None:
-    switch = KillSwitch(KillSwitchConfig(), context=context_for(sqlite_stores.open()))
+    switch = KillSwitch(KillSwitchConfig(), context=context_for(db_stores.open()))
     switch.engage(by="alice", reason="global stop")
     switch.engage("acc2", by="alice", reason="acc2 stop")
 
-    restarted = KillSwitch(KillSwitchConfig(), context=context_for(sqlite_stores.restart()))
+    restarted = KillSwitch(KillSwitchConfig(), context=context_for(db_stores.restart()))
     assert restarted.check(make_request(), clock()).reason is ReasonCode.KILL_SWITCH_GLOBAL
     engagement = restarted.engagement()
     assert engagement is not None and engagement.by == "alice"
     assert engagement.at == clock()
 
     assert restarted.re_arm(operator="bob")
-    again = KillSwitch(KillSwitchConfig(), context=context_for(sqlite_stores.restart()))
+    again = KillSwitch(KillSwitchConfig(), context=context_for(db_stores.restart()))
     assert again.check(make_request(account_id="acc1"), clock()).allowed
     blocked = again.check(make_request(account_id="acc2"), clock())
     assert blocked.reason is ReasonCode.KILL_SWITCH_ACCOUNT  # the account switch is still on
 
-    with sqlite_stores.sessions()() as session:
+    with db_stores.sessions()() as session:
         row = session.get(EngineState, "killswitch:global")
         assert row is not None and row.updated_by == "bob"
         assert row.value["engaged"] is False and row.value["re_armed_by"] == "bob"
