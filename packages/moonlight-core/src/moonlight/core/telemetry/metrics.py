@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -117,10 +118,7 @@ class IntervalHistogram:
 
     def observe(self, value: float) -> None:
         """Count ``value`` in its bucket."""
-        index = 0
-        while index < len(self.bounds) and value > self.bounds[index]:
-            index += 1
-        self.counts[index] += 1
+        self.counts[bisect_left(self.bounds, value)] += 1  # bucket i holds v <= bounds[i]
         self.count += 1
         self.maximum = max(self.maximum, value)
 
@@ -212,6 +210,9 @@ class EngineMetrics:
         self._order_latency_interval = IntervalHistogram(ORDER_LATENCY_BUCKETS_MS)
         self._decision_interval: dict[str, IntervalHistogram] = {}
         self._bar_lag_interval: dict[str, IntervalHistogram] = {}
+        # Label children cached for the per-bar hot path (labels() costs a lock + lookup).
+        self._decision_children: dict[str, Histogram] = {}
+        self._bar_lag_children: dict[str, Histogram] = {}
 
     # ------------------------------------------------------------- engine facade
 
@@ -272,22 +273,28 @@ class EngineMetrics:
 
     def decision_made(self, timeframe: str, latency_ms: float) -> None:
         """A worker decided; ``latency_ms`` from bar close to the executor hand-off."""
-        self._decision_latency.labels(timeframe).observe(latency_ms)
+        child = self._decision_children.get(timeframe)
+        if child is None:
+            child = self._decision_children[timeframe] = self._decision_latency.labels(timeframe)
+        child.observe(latency_ms)
         with self._lock:
             interval = self._decision_interval.get(timeframe)
             if interval is None:
-                interval = self._decision_interval[timeframe] = IntervalHistogram(
-                    DECISION_LATENCY_BUCKETS_MS
-                )
+                interval = IntervalHistogram(DECISION_LATENCY_BUCKETS_MS)
+                self._decision_interval[timeframe] = interval
             interval.observe(latency_ms)
 
     def bar_lag(self, timeframe: str, lag_ms: float) -> None:
         """A closed candle arrived ``lag_ms`` after its bar closed."""
-        self._bar_lag.labels(timeframe).observe(lag_ms)
+        child = self._bar_lag_children.get(timeframe)
+        if child is None:
+            child = self._bar_lag_children[timeframe] = self._bar_lag.labels(timeframe)
+        child.observe(lag_ms)
         with self._lock:
             interval = self._bar_lag_interval.get(timeframe)
             if interval is None:
-                interval = self._bar_lag_interval[timeframe] = IntervalHistogram(BAR_LAG_BUCKETS_MS)
+                interval = IntervalHistogram(BAR_LAG_BUCKETS_MS)
+                self._bar_lag_interval[timeframe] = interval
             interval.observe(lag_ms)
 
     def connector_error(self, kind: BaseException | type[BaseException] | str) -> None:
