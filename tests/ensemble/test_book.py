@@ -27,19 +27,13 @@ def _pairs(n: int, a: float, seed: int, instrument: str, timeframe: str = "1m") 
     return ScoredOutcomes.build(scores, up, instrument=instrument, timeframe=timeframe, at=at)
 
 
-def _concat(*parts: ScoredOutcomes) -> ScoredOutcomes:
-    return ScoredOutcomes(
-        np.concatenate([p.score for p in parts]),
-        np.concatenate([p.up for p in parts]),
-        np.concatenate([p.instrument for p in parts]),
-        np.concatenate([p.timeframe for p in parts]),
-        np.concatenate([p.at for p in parts]),
-    )
-
-
 def test_each_key_with_enough_data_gets_its_own_fit_thin_keys_fall_back() -> None:
-    data = _concat(
-        _pairs(3000, -3.0, 1, "EURUSD"), _pairs(3000, -0.5, 2, "BTCUSDT"), _pairs(50, 3.0, 3, "XAU")
+    data = ScoredOutcomes.concat(
+        [
+            _pairs(3000, -3.0, 1, "EURUSD"),
+            _pairs(3000, -0.5, 2, "BTCUSDT"),
+            _pairs(50, 3.0, 3, "XAU"),
+        ]
     )
     book = fit_book(data, min_samples=200)
     eur, btc = book.lookup("EURUSD", "1m"), book.lookup("BTCUSDT", "1m")

@@ -75,6 +75,20 @@ class ScoredOutcomes:
     def __len__(self) -> int:
         return int(self.score.size)
 
+    @classmethod
+    def concat(cls, parts: Sequence[ScoredOutcomes]) -> ScoredOutcomes:
+        """All pairs of ``parts`` in order (times kept only if every part has them)."""
+        timed = all(p.at.size == len(p) for p in parts)
+        return cls(
+            np.concatenate([p.score for p in parts]) if parts else np.zeros(0),
+            np.concatenate([p.up for p in parts]) if parts else np.zeros(0, np.int8),
+            np.concatenate([p.instrument for p in parts]) if parts else np.zeros(0, np.str_),
+            np.concatenate([p.timeframe for p in parts]) if parts else np.zeros(0, np.str_),
+            np.concatenate([p.at for p in parts])
+            if parts and timed
+            else np.array([], "datetime64[us]"),
+        )
+
     def select(self, mask: npt.NDArray[np.bool_]) -> ScoredOutcomes:
         """The pairs where ``mask`` is true."""
         return ScoredOutcomes(

@@ -102,29 +102,52 @@ WARMUP_REASON = "warm-up"
 WARMUP_SIGNAL = Signal(SignalDirection.NONE, 0.0, WARMUP_REASON)
 
 
+#: Indicator input names that mean "a price series": fed with the close by default.
+GENERIC_INPUTS: Mapping[str, str] = {"real": "close", "price": "close"}
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorNeed:
-    """One indicator a strategy reads: catalogue name and parameters.
+    """One indicator a strategy reads: catalogue name, parameters and input columns.
+
+    ``columns`` says which bar column feeds each of the indicator's inputs, in the
+    indicator's input order; empty means the natural mapping (``high`` feeds ``high``,
+    a generic ``real`` input gets the close). ``IndicatorNeed.of("sma", timeperiod=20,
+    columns=("volume",))`` is a 20-bar average of volume.
 
     ``key`` (for example ``"ema(timeperiod=9)"``) is the canonical name under which the
     value appears in the ``indicators`` mapping on both paths; two strategies that need
-    the same indicator with the same parameters share one computation.
+    the same indicator with the same parameters and inputs share one computation.
     """
 
     name: str
     params: tuple[tuple[str, float | int], ...]
     key: str
+    columns: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, name: str, **params: float | int) -> IndicatorNeed:
+    def of(
+        cls, name: str, *, columns: tuple[str, ...] = (), **params: float | int
+    ) -> IndicatorNeed:
         """The need for indicator ``name`` with ``params`` (order does not matter)."""
         items = tuple(sorted(params.items()))
         described = ", ".join(f"{k}={v!r}" for k, v in items)
-        return cls(name=name, params=items, key=f"{name}({described})")
+        on = f" on {'/'.join(columns)}" if columns else ""
+        return cls(name=name, params=items, key=f"{name}({described}){on}", columns=columns)
 
     def kwargs(self) -> dict[str, float | int]:
         """The parameters as keyword arguments for the indicator function."""
         return dict(self.params)
+
+    def input_columns(self, inputs: tuple[str, ...]) -> tuple[str, ...]:
+        """The bar columns feeding an indicator whose input names are ``inputs``."""
+        if self.columns:
+            if len(self.columns) != len(inputs):
+                raise ValueError(
+                    f"{self.key}: {len(self.columns)} columns given for inputs {inputs}"
+                )
+            return self.columns
+        return tuple(GENERIC_INPUTS.get(name, name) for name in inputs)
 
 
 class BarLike(Protocol):

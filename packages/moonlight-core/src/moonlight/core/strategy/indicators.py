@@ -100,7 +100,8 @@ def compute_batch(
     values: dict[str, IndicatorArray] = {}
     for need in unique_needs(needs):
         try:
-            inputs = [prices[column] for column in source.inputs(need.name)]
+            columns = need.input_columns(source.inputs(need.name))
+            inputs = [prices[column] for column in columns]
         except KeyError as exc:
             raise ValueError(f"indicator {need.key} needs input {exc.args[0]!r}") from None
         result = source.batch(need.name, *inputs, **need.kwargs())
@@ -114,24 +115,26 @@ def compute_batch(
 class IndicatorFeed:
     """Streaming indicators for one worker: each distinct need updated once per bar.
 
-    ``update(bar)`` feeds the bar's inputs to every stream and returns the shared
-    mapping ``need.key -> value`` (the same dict object every bar, refreshed in place,
-    so nothing is allocated per bar beyond the values themselves). Integer outputs
-    (a trend flag) are passed through as the stream returns them.
+    ``update(bar)`` feeds the bar's columns to every stream and returns the shared
+    mapping ``need.key -> value`` (the same dict object every bar, refreshed in place).
+    ``stream.update`` is looked up on every bar, not cached: a stream may change its
+    own class once its warm-up is over.
     """
 
     def __init__(self, needs: Iterable[IndicatorNeed], source: IndicatorSource) -> None:
         self.needs = unique_needs(needs)
         self.values: dict[str, IndicatorValue] = {}
-        self._steps: list[tuple[str, Callable[..., Any], Callable[[BarLike], Any], bool]] = []
+        self.streams: dict[str, IndicatorStream] = {}
+        self._steps: list[tuple[str, IndicatorStream, Callable[[BarLike], Any], bool]] = []
         for need in self.needs:
-            inputs = source.inputs(need.name)
+            columns = need.input_columns(source.inputs(need.name))
             stream = source.stream(need.name, **need.kwargs())
-            self._steps.append((need.key, stream.update, attrgetter(*inputs), len(inputs) > 1))
+            self.streams[need.key] = stream
+            self._steps.append((need.key, stream, attrgetter(*columns), len(columns) > 1))
 
     def update(self, bar: BarLike) -> dict[str, IndicatorValue]:
         """Advance every indicator by one closed bar; returns the values mapping."""
         values = self.values
-        for key, update, get, several in self._steps:
-            values[key] = update(*get(bar)) if several else update(get(bar))
+        for key, stream, get, several in self._steps:
+            values[key] = stream.update(*get(bar)) if several else stream.update(get(bar))
         return values
