@@ -1,0 +1,242 @@
+"""A seeded random-walk market: deterministic ticks and candles with intraday volatility.
+
+Prices are a geometric random walk sampled every ``tick_interval_s`` from ``origin_ts``.
+Volatility is realistic in shape, not just Gaussian noise:
+
+* **intraday seasonality** — a 24-hour UTC profile (quiet Asian hours, the London open,
+  the London/New York overlap as the busiest hours), normalised to a mean of 1;
+* **volatility clustering** — a per-minute log-volatility AR(1) process, so calm and
+  busy spells alternate as in real markets.
+
+The whole path is a pure function of ``(seed, instrument, origin_ts)``: the same market
+gives the same prices in every process, which is what lets the mock broker and the paper
+broker settle contracts identically before and after a restart. Ticks are generated in
+blocks on demand and cached; asking for a price before ``origin_ts`` returns ``None``
+(the market has no history earlier than that).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from moonlight.core.connectors.contract import Candle
+
+_SECONDS_PER_DAY = 86_400.0
+
+#: Relative volatility by UTC hour (FX-like: Asia quiet, London open, London/NY overlap).
+INTRADAY_PROFILE: tuple[float, ...] = (
+    0.55, 0.50, 0.50, 0.55, 0.60, 0.65, 0.75, 1.00, 1.35, 1.30, 1.20, 1.15,
+    1.30, 1.60, 1.65, 1.45, 1.20, 1.00, 0.80, 0.70, 0.60, 0.55, 0.50, 0.50,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSpec:
+    """One simulated instrument: starting price, daily volatility and price precision."""
+
+    symbol: str
+    start_price: float
+    daily_vol: float
+    digits: int = 5
+
+
+DEFAULT_SPECS: tuple[MarketSpec, ...] = (
+    MarketSpec("EURUSD", 1.0850, 0.005, 5),
+    MarketSpec("GBPUSD", 1.2700, 0.006, 5),
+    MarketSpec("USDJPY", 150.00, 0.006, 3),
+    MarketSpec("BTCUSD", 60_000.0, 0.030, 2),
+)
+
+
+class _Path:
+    """The cached tick path of one instrument, grown block by block."""
+
+    def __init__(self, spec: MarketSpec, seed: int, market: RandomWalkMarket) -> None:
+        self.spec = spec
+        self.market = market
+        self.seed_key = (seed, zlib.crc32(spec.symbol.encode()))
+        self.blocks: list[npt.NDArray[np.float64]] = []
+        self.volume_blocks: list[npt.NDArray[np.float64]] = []
+        self.log_level = math.log(spec.start_price)
+        self.log_vol = 0.0
+        ticks_per_day = _SECONDS_PER_DAY / market.tick_interval_s
+        self.sigma_per_tick = spec.daily_vol / math.sqrt(ticks_per_day)
+        self.scale = 10.0**spec.digits
+
+    def ensure(self, index: int) -> None:
+        """Generate blocks until tick ``index`` exists."""
+        size = self.market.block_ticks
+        while len(self.blocks) * size <= index:
+            self._grow(len(self.blocks))
+
+    def _grow(self, block: int) -> None:
+        market = self.market
+        size = market.block_ticks
+        rng = np.random.default_rng([*self.seed_key, block])
+        first_ts = market.origin_ts + block * size * market.tick_interval_s
+        tick_ts = first_ts + np.arange(size) * market.tick_interval_s
+        hours = ((tick_ts % _SECONDS_PER_DAY) // 3600).astype(np.int64)
+        season = market.profile[hours]
+        # Per-minute log-volatility AR(1): volatility clusters, persists for ~30 minutes.
+        minute = ((tick_ts - first_ts) // 60).astype(np.int64)
+        shocks = rng.standard_normal(int(minute[-1]) + 1)
+        log_vol = np.empty_like(shocks)
+        state = self.log_vol
+        for i, shock in enumerate(shocks):
+            state = 0.97 * state + 0.12 * shock
+            log_vol[i] = state
+        self.log_vol = state
+        vol = np.exp(log_vol - 0.5 * (0.12**2 / (1 - 0.97**2)))[minute]
+        sigma = self.sigma_per_tick * season * vol
+        steps = sigma * rng.standard_normal(size)
+        levels = self.log_level + np.cumsum(steps)
+        self.log_level = float(levels[-1])
+        self.blocks.append(np.round(np.exp(levels) * self.scale) / self.scale)
+        self.volume_blocks.append(np.round(season * vol * rng.lognormal(0.0, 0.5, size), 2))
+
+    def price(self, index: int) -> float:
+        self.ensure(index)
+        size = self.market.block_ticks
+        return float(self.blocks[index // size][index % size])
+
+    def window(
+        self, first: int, last: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Prices and volumes of ticks ``first..last`` inclusive."""
+        self.ensure(last)
+        size = self.market.block_ticks
+        b0, b1 = first // size, last // size
+        prices = np.concatenate(self.blocks[b0 : b1 + 1])
+        volumes = np.concatenate(self.volume_blocks[b0 : b1 + 1])
+        start = first - b0 * size
+        return prices[start : start + last - first + 1], volumes[start : start + last - first + 1]
+
+
+class RandomWalkMarket:
+    """Deterministic prices for several instruments; see the module docstring.
+
+    ``origin_ts`` is the first tick's time; choose it early enough that workers find the
+    warm-up history they ask for (e.g. two days before "now").
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        origin_ts: float,
+        specs: Sequence[MarketSpec] = DEFAULT_SPECS,
+        tick_interval_s: float = 1.0,
+        block_ticks: int = 3600,
+        profile: Sequence[float] = INTRADAY_PROFILE,
+    ) -> None:
+        if tick_interval_s <= 0:
+            raise ValueError("tick_interval_s must be positive")
+        if len(profile) != 24:
+            raise ValueError("profile must have 24 hourly values")
+        self.seed = seed
+        self.tick_interval_s = float(tick_interval_s)
+        # Ticks sit on a grid of tick_interval_s so epoch-aligned bars hold whole ticks.
+        self.origin_ts = math.floor(origin_ts / self.tick_interval_s) * self.tick_interval_s
+        self.block_ticks = block_ticks
+        weights = np.asarray(profile, dtype=np.float64)
+        self.profile = weights / weights.mean()
+        self.specs = {spec.symbol: spec for spec in specs}
+        self._paths = {spec.symbol: _Path(spec, seed, self) for spec in specs}
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The instruments this market prices."""
+        return tuple(self._paths)
+
+    def _path(self, instrument: str) -> _Path:
+        try:
+            return self._paths[instrument]
+        except KeyError:
+            raise KeyError(f"unknown instrument {instrument!r}") from None
+
+    def tick_ts(self, index: int) -> float:
+        """Time of tick ``index``."""
+        return self.origin_ts + index * self.tick_interval_s
+
+    def last_index_at_or_before(self, ts: float) -> int | None:
+        """Index of the last tick at or before ``ts``; ``None`` before the origin."""
+        if ts < self.origin_ts:
+            return None
+        return math.floor((ts - self.origin_ts) / self.tick_interval_s + 1e-9)
+
+    def first_index_after(self, ts: float) -> int:
+        """Index of the first tick strictly after ``ts``."""
+        if ts < self.origin_ts:
+            return 0
+        return math.floor((ts - self.origin_ts) / self.tick_interval_s + 1e-9) + 1
+
+    def price_at(self, instrument: str, ts: float) -> float | None:
+        """The prevailing price at ``ts`` (last tick at or before it); ``None`` before origin."""
+        index = self.last_index_at_or_before(ts)
+        return None if index is None else self._path(instrument).price(index)
+
+    def first_price_after(self, instrument: str, ts: float) -> tuple[float, float]:
+        """``(tick_ts, price)`` of the first tick strictly after ``ts``."""
+        index = self.first_index_after(ts)
+        return self.tick_ts(index), self._path(instrument).price(index)
+
+    def ticks(
+        self, instrument: str, after_ts: float, until_ts: float
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Times and prices of the ticks in ``(after_ts, until_ts]``."""
+        first = self.first_index_after(after_ts)
+        last = self.last_index_at_or_before(until_ts)
+        if last is None or last < first:
+            empty = np.empty(0, dtype=np.float64)
+            return empty, empty
+        prices, _ = self._path(instrument).window(first, last)
+        times = self.origin_ts + np.arange(first, last + 1) * self.tick_interval_s
+        return times, prices
+
+    def candles(
+        self, instrument: str, timeframe_s: int, *, count: int, end_ts: float
+    ) -> list[Candle]:
+        """Up to ``count`` closed bars (epoch-aligned) ending at or before ``end_ts``.
+
+        A bar ``[start, start + timeframe_s)`` holds the ticks whose time is in that
+        interval; bars starting before ``origin_ts`` are not available.
+        """
+        if timeframe_s <= 0 or count <= 0:
+            return []
+        last_end = math.floor(end_ts / timeframe_s) * timeframe_s
+        first_start = max(
+            last_end - count * timeframe_s,
+            math.ceil(self.origin_ts / timeframe_s) * timeframe_s,
+        )
+        if first_start >= last_end:
+            return []
+        per_bar = timeframe_s / self.tick_interval_s
+        if abs(per_bar - round(per_bar)) > 1e-9:
+            raise ValueError("timeframe_s must be a multiple of the tick interval")
+        per_bar_i = round(per_bar)
+        first = round((first_start - self.origin_ts) / self.tick_interval_s)
+        n_bars = int((last_end - first_start) // timeframe_s)
+        prices, volumes = self._path(instrument).window(first, first + n_bars * per_bar_i - 1)
+        grid = prices.reshape(n_bars, per_bar_i)
+        vol = volumes.reshape(n_bars, per_bar_i).sum(axis=1)
+        opens, closes = grid[:, 0], grid[:, -1]
+        highs, lows = grid.max(axis=1), grid.min(axis=1)
+        return [
+            Candle(
+                instrument=instrument,
+                timeframe_s=timeframe_s,
+                start_ts=float(first_start + i * timeframe_s),
+                open=float(opens[i]),
+                high=float(highs[i]),
+                low=float(lows[i]),
+                close=float(closes[i]),
+                volume=float(vol[i]),
+            )
+            for i in range(n_bars)
+        ]
