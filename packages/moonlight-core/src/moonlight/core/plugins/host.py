@@ -39,7 +39,10 @@ DISABLE_ENV = "MOONLIGHT_DISABLE_PLUGINS"
 TRACE_ENV = "MOONLIGHT_TRACE_HOOKS"
 
 #: Modules of moonlight-core that register built-in components through the same hooks.
-BUILTIN_PLUGINS: tuple[str, ...] = ("moonlight.core.risk.plugin",)
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "moonlight.core.risk.plugin",
+    "moonlight.core.connectors.plugin",
+)
 
 _EXPECTED_TYPE: dict[ComponentKind, type] = {
     ComponentKind.INDICATOR: IndicatorSpec,
@@ -159,10 +162,9 @@ def build_plugin_host(
     host = PluginHost(manager=manager, plugins={}, trace=env.get(TRACE_ENV, "") == "1")
 
     for module_name in BUILTIN_PLUGINS:
-        info = PluginInfo(
-            module_name.rsplit(".", 1)[-1], "moonlight-core", __version__, module_name,
-            builtin=True,
-        )
+        name = module_name.rsplit(".", 1)[-1]  # a second "...plugin" gets its dotted path
+        name = name if name not in host.plugins else module_name.removeprefix("moonlight.core.")
+        info = PluginInfo(name, "moonlight-core", __version__, module_name, builtin=True)
         _register(host, info, importlib.import_module(module_name))
 
     disabled = _disabled_names(env.get(DISABLE_ENV, ""))
