@@ -129,3 +129,20 @@ def test_console_line_is_short_and_human(logs: LoggingSetup, console: io.StringI
     line = console.getvalue().strip()
     assert line.endswith("WARN  moonlight.tests.console: bar lag 250 ms")
     assert not line.startswith("{")
+
+
+def test_configure_from_config_uses_data_dir_and_telemetry_settings(tmp_path: Path) -> None:
+    from moonlight.core.config import MoonlightConfig
+
+    config = MoonlightConfig.model_validate(
+        {"data_dir": str(tmp_path / "engine"), "telemetry": {"log_level": "ERROR"}}
+    )
+    setup = logging_setup.configure_from_config(config, console=False)
+    try:
+        assert setup.log_path == tmp_path / "engine" / "logs" / "moonlight.log"
+        assert setup.level == logging.ERROR
+        assert setup.file_handler.maxBytes == 10 * 1024 * 1024
+        assert setup.file_handler.backupCount == 7
+        assert logging_setup.current_setup() is setup
+    finally:
+        logging_setup.teardown_logging()
