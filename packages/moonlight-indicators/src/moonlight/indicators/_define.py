@@ -67,6 +67,13 @@ An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator
    ``<id lower-case>_unstable`` (``ema_unstable``, ``atr_unstable``) when several are;
    pass a mapping ``{"kwarg_name": "ID"}`` to choose the names yourself.
 
+Two traps found while porting (TA-Lib 0.8.2 bundles a recent C library): some functions
+rebuild running sums periodically (WMA every ``8*period`` outputs, LINEARREG and the
+variance family every ``32*period``), which is visible as NaN *recovery* after a NaN in
+the middle of the input -- test NaN mid-series against TA-Lib; and Numba's on-disk cache
+does not track dependencies across modules, so after editing a shared helper (``_ma``,
+``_kernels``) delete the ``__pycache__/*.nbi``/``*.nbc`` files before re-testing.
+
 ``moonlight/indicators/__init__.py`` imports every indicator module and exposes every
 registered name (and alias) as ``moonlight.indicators.<name>``; the test suite
 ``tests/indicators/test_catalog_contract.py`` then checks each indicator against this
