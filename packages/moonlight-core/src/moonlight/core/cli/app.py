@@ -10,7 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from moonlight.core import __version__
+from moonlight.core.cli.calibrate_cmd import calibrate_cmd
 from moonlight.core.cli.config_cmd import config_group
+from moonlight.core.cli.db_cmd import db_group
 from moonlight.core.cli.secrets_cmd import secrets_group
 from moonlight.core.plugins import build_plugin_host
 
@@ -63,6 +65,8 @@ def plugins_cmd(as_json: bool) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(db_group)
+cli.add_command(calibrate_cmd)
 cli.add_command(secrets_group)
 
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pydantic_settings import EnvSettingsSource
 
 from moonlight.core.config.errors import ConfigError, ConfigIssue
-from moonlight.core.config.models import MoonlightConfig
+from moonlight.core.config.models import EnvironmentSettings, MoonlightConfig
 from moonlight.core.plugins.registry import Registry
 
 _SECRET_WORDS = re.compile(r"(password|passwd|passphrase|token|secret|api[_-]?key|cookie)", re.I)
@@ -43,7 +43,7 @@ def load_config(
     if path is not None:
         file_data = _read_yaml(Path(path), issues)
         issues.extend(find_secret_keys(file_data, source=str(path)))
-    env_data = EnvSettingsSource(MoonlightConfig)()
+    env_data = EnvSettingsSource(EnvironmentSettings)()
     merged = deep_merge(deep_merge(file_data, env_data), dict(overrides or {}))
     try:
         config = MoonlightConfig.model_validate(merged, context={"registry": registry})

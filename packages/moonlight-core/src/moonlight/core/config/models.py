@@ -319,16 +319,10 @@ class TelemetryConfig(BaseModel):
     )
 
 
-class MoonlightConfig(BaseSettings):
+class MoonlightConfig(BaseModel):
     """The whole configuration of one MoonLight engine."""
 
-    model_config = SettingsConfigDict(
-        frozen=True,
-        extra="forbid",
-        env_prefix="MOONLIGHT_",
-        env_nested_delimiter="__",
-        case_sensitive=False,
-    )
+    model_config = _FROZEN
 
     data_dir: Path = Field(
         default=Path("data"), description="Directory for the database, logs and API token."
@@ -379,3 +373,20 @@ class MoonlightConfig(BaseSettings):
         if self.storage.url:
             return self.storage.url
         return f"sqlite:///{(self.data_dir / 'moonlight.db').as_posix()}"
+
+
+class EnvironmentSettings(BaseSettings, MoonlightConfig):
+    """The same schema, read from ``MOONLIGHT_*`` environment variables (``__`` nests).
+
+    Only used to collect environment values; the merged result is validated by
+    :class:`MoonlightConfig` itself, which (unlike a ``BaseSettings``) passes the
+    validation context on to nested models.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix="MOONLIGHT_",
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )

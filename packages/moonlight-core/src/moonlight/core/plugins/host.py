@@ -104,7 +104,7 @@ class PluginHost:
         (registration) or is only logged (observers).
         """
         hook = getattr(self.manager.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             started = time.perf_counter()
             try:
                 result: Any = impl.function(**kwargs)
@@ -162,8 +162,7 @@ def build_plugin_host(
     host = PluginHost(manager=manager, plugins={}, trace=env.get(TRACE_ENV, "") == "1")
 
     for module_name in BUILTIN_PLUGINS:
-        name = module_name.rsplit(".", 1)[-1]  # a second "...plugin" gets its dotted path
-        name = name if name not in host.plugins else module_name.removeprefix("moonlight.core.")
+        name = module_name.removeprefix("moonlight.").removesuffix(".plugin")  # "core.risk"
         info = PluginInfo(name, "moonlight-core", __version__, module_name, builtin=True)
         _register(host, info, importlib.import_module(module_name))
 

@@ -117,6 +117,8 @@ class Registry:
 def _describe(registration: Registration) -> dict[str, Any]:
     component = registration.component
     if isinstance(component, ComponentSpec | IndicatorSpec):
+        if component.name != registration.name:
+            return {"name": registration.name, "alias_of": component.name}
         return component.describe()
     if isinstance(component, type):  # config models are registered as classes
         return {"name": registration.name, "model": component.__qualname__}

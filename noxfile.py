@@ -1,0 +1,64 @@
+"""Developer task runner: ``nox -s tests|lint|typecheck|bench|docs|soak``.
+
+Every session reuses the locked workspace environment made by ``python3 dev.py setup``
+(``.venv``), so nox never resolves dependencies on its own: what runs here is exactly
+what CI runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+BIN = ROOT / ".venv" / ("Scripts" if sys.platform == "win32" else "bin")
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+
+def _setup(session: nox.Session) -> None:
+    session.run(sys.executable, "dev.py", "setup", external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (what `python3 dev.py test` runs)."""
+    _setup(session)
+    session.run(str(BIN / "python"), "-m", "pytest", *session.posargs, external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    _setup(session)
+    session.run(str(BIN / "ruff"), "check", ".", external=True)
+    session.run(str(BIN / "ruff"), "format", "--check", ".", external=True)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy (strict) on moonlight-core."""
+    _setup(session)
+    session.run(
+        str(BIN / "mypy"), "packages/moonlight-core/src/moonlight/core", external=True
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks side by side with their anchors; JSON to .benchmarks/latest.json."""
+    _setup(session)
+    session.run(
+        str(BIN / "python"), "-m", "pytest", "benchmarks", "-m", "bench",
+        "--benchmark-enable", "--benchmark-only", "--benchmark-json=.benchmarks/latest.json",
+        *session.posargs, external=True,
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the MkDocs site strictly (broken links fail)."""
+    _setup(session)
+    session.run(str(BIN / "mkdocs"), "build", "--strict", external=True)
