@@ -18,7 +18,7 @@ NO_ENTRY_POINTS = {"MOONLIGHT_DISABLE_PLUGINS": "*"}
 def test_good_plugin_components_are_registered_by_kind() -> None:
     host = build_plugin_host(environ=NO_ENTRY_POINTS, extra_plugins=[("good", fx.GoodPlugin())])
     assert host.registry.names(ComponentKind.STRATEGY) == ["echo"]
-    assert host.registry.names(ComponentKind.CONNECTOR) == ["loop"]
+    assert "loop" in host.registry.names(ComponentKind.CONNECTOR)
     assert host.plugins["good"].status is PluginStatus.LOADED
     assert host.registry.provided_by("good")["strategy"][0]["name"] == "echo"
 
