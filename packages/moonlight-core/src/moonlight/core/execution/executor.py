@@ -1,0 +1,847 @@
+"""The order executor: IDLE → PREPARE → SEND → CONFIRM → SETTLED | FAILED, nothing lost.
+
+Rules it keeps, in the order an order meets them:
+
+1. **Persist before acting.** Each transition is committed (:class:`OrderJournal`) before
+   the side effect that follows it: the row exists (PREPARE) before anything is sent, SEND
+   is on disk before ``place_order`` is called, CONFIRM before the executor waits.
+2. **Retry only what the broker did not act on.** ``RateLimited``, ``Transient`` and
+   ``Disconnected`` sends are retried with capped exponential backoff and jitter, never
+   sooner than Retry-After (one 429 also holds back the executor's other sends), within
+   ``send_deadline_s`` and ``max_send_attempts``. ``Rejected`` fails the order;
+   ``AuthFailed`` fails it and halts trading.
+3. **Never re-send an ambiguous request.** After ``Ambiguous`` (or any unexpected error
+   from ``place_order``) the order moves to CONFIRM and the executor *looks for it*
+   (``find_order`` by client_req_id, and settlement pushes) until it is found, or until
+   the broker has definitely not had it for ``ack_grace_s`` → FAILED (abort, pnl 0).
+4. **Settle by push or poll, with a deadline.** Settlement pushes are routed by broker id
+   or client_req_id (duplicates and reordering are harmless: the first one wins, the
+   rest are ignored). From ``expiry + first_poll_delay_s`` the executor also polls
+   ``order_status``. At ``expiry + max(settle_grace_s, settle_grace_ratio × duration)``
+   it reconciles once more and otherwise aborts with a reason, pnl = −stake (the stake
+   is at the broker and its result unknown), and a critical alarm.
+5. **Storage faults stop trading, never recording.** When a write fails with
+   ``StorageUnavailable`` the executor halts new orders, raises a critical alarm, and
+   keeps retrying the writes of orders in flight (with backoff) until they succeed. An
+   order whose SEND could not be recorded is never sent; it is recorded FAILED once
+   storage is back. Trading stays halted until :meth:`Executor.resume_trading` (or
+   automatically if ``resume_after_storage_recovery``).
+
+Observers are told through ``notify(hook_name, event=...)`` (``PluginHost.notify`` fits)
+*after* the event is stored: ``moonlight_on_order_state_changed`` for every transition,
+``moonlight_on_order_settled`` for every final result, ``moonlight_on_alarm`` for alarms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from moonlight.core.connectors.contract import (
+    AuthFailed,
+    BrokerOrder,
+    BrokerOrderStatus,
+    Connector,
+    ConnectorError,
+    Disconnected,
+    OrderAck,
+    OrderRequest,
+    RateLimited,
+    Rejected,
+    Settlement,
+    Transient,
+)
+from moonlight.core.events import AlarmLevel, AlarmRaised, OrderSettled, OrderStateChanged
+from moonlight.core.execution.journal import JournalOrder, OrderIntent, OrderJournal, ResultRecord
+from moonlight.core.execution.retry import Backoff
+from moonlight.core.orders import OrderState, Outcome
+from moonlight.core.runtime.clock import Clock
+from moonlight.core.storage.errors import StorageUnavailable
+
+log = logging.getLogger("moonlight.executor")
+
+T = TypeVar("T")
+Notify = Callable[..., Any]
+"""``notify(hook_name, event=...)``, e.g. :meth:`PluginHost.notify`."""
+
+HOOK_STATE_CHANGED = "moonlight_on_order_state_changed"
+HOOK_SETTLED = "moonlight_on_order_settled"
+HOOK_ALARM = "moonlight_on_alarm"
+
+
+class ExecutorConfig(BaseModel):
+    """Timing and retry policy of the executor (all durations in seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_send_attempts: int = Field(
+        default=6, ge=1, le=100, description="Place-order attempts before giving up."
+    )
+    send_deadline_s: float = Field(
+        default=10.0, gt=0, description="Stop retrying a send this long after the first try."
+    )
+    backoff_base_s: float = Field(default=0.25, gt=0, description="First retry delay.")
+    backoff_cap_s: float = Field(default=8.0, gt=0, description="Longest retry delay.")
+    backoff_jitter: float = Field(
+        default=0.5, ge=0, le=1, description="Fraction of a delay removed at random."
+    )
+    ack_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="After an ambiguous send (or a restart during SEND), how long the broker"
+        " must have definitely not had the order before it is declared never placed.",
+    )
+    lookup_interval_s: float = Field(
+        default=1.0, gt=0, description="Pause between lookups of an ambiguous order."
+    )
+    first_poll_delay_s: float = Field(
+        default=2.0, ge=0, description="Poll the order's status this long after expiry."
+    )
+    poll_interval_s: float = Field(
+        default=2.0, gt=0, description="Pause between status polls after expiry."
+    )
+    settle_grace_s: float = Field(
+        default=30.0, gt=0, description="Minimum wait for a result after expiry."
+    )
+    settle_grace_ratio: float = Field(
+        default=0.25, ge=0, description="Extra wait after expiry as a fraction of the duration."
+    )
+    storage_retry_cap_s: float = Field(
+        default=5.0, gt=0, description="Longest pause between retries of a failed write."
+    )
+    reconcile_timeout_s: float = Field(
+        default=120.0, gt=0, description="Start-up reconciliation gives up (fails) after this."
+    )
+    resume_after_storage_recovery: bool = Field(
+        default=False,
+        description="Resume trading by itself once storage writes succeed again (default:"
+        " stay halted until an operator resumes).",
+    )
+
+    def settle_deadline_s(self, duration_s: int) -> float:
+        """How long after expiry a result may take before reconciliation aborts the order."""
+        return max(self.settle_grace_s, self.settle_grace_ratio * duration_s)
+
+
+class TradingHalted(RuntimeError):
+    """The executor does not open orders now (storage fault, auth failure, operator)."""
+
+
+class ReconcileError(RuntimeError):
+    """Start-up reconciliation could not bring storage and broker into agreement."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    """Where an order ended up, as :meth:`Executor.execute` returns it."""
+
+    client_req_id: str
+    state: OrderState
+    outcome: Outcome | None
+    pnl: float | None
+    broker_order_id: str | None
+    reason: str | None = None
+
+
+@dataclass
+class _Flight:
+    """The executor's memory of one order it is driving."""
+
+    request: OrderRequest
+    timeframe: str
+    decided_ts: float
+    state: OrderState
+    future: asyncio.Future[Settlement]
+    broker_order_id: str | None = None
+    first_send_ts: float | None = None
+    last_send_ts: float | None = None
+    ack_ts: float | None = None
+    accepted_ts: float | None = None
+    expires_ts: float | None = None
+    entry_price: float | None = None
+    retries: int = 0
+
+    @property
+    def client_req_id(self) -> str:
+        return self.request.client_req_id
+
+    def learn(self, order: BrokerOrder | OrderAck) -> None:
+        """Take the broker's id and times from an acknowledgement or a lookup."""
+        self.broker_order_id = order.broker_order_id
+        self.accepted_ts = order.accepted_ts
+        self.expires_ts = order.expires_ts
+        self.entry_price = order.entry_price
+
+
+@dataclass
+class _Routing:
+    """Settlement pushes routed to waiting orders; early arrivals kept (bounded)."""
+
+    by_broker: dict[str, _Flight] = field(default_factory=dict)
+    by_client: dict[str, _Flight] = field(default_factory=dict)
+    early: OrderedDict[str, Settlement] = field(default_factory=OrderedDict)
+    max_early: int = 10_000
+
+    def deliver(self, settlement: Settlement) -> None:
+        flight = self.by_broker.get(settlement.broker_order_id)
+        if flight is None and settlement.client_req_id:
+            flight = self.by_client.get(settlement.client_req_id)
+        if flight is None:
+            self._keep(settlement.broker_order_id, settlement)
+            if settlement.client_req_id:
+                self._keep(settlement.client_req_id, settlement)
+            return
+        if not flight.future.done():
+            flight.future.set_result(settlement)
+
+    def _keep(self, key: str, settlement: Settlement) -> None:
+        self.early[key] = settlement
+        self.early.move_to_end(key)
+        while len(self.early) > self.max_early:
+            self.early.popitem(last=False)
+
+    def register(self, flight: _Flight) -> None:
+        self.by_client[flight.client_req_id] = flight
+        keys = [flight.client_req_id]
+        if flight.broker_order_id is not None:
+            self.by_broker[flight.broker_order_id] = flight
+            keys.append(flight.broker_order_id)
+        for key in keys:
+            early = self.early.pop(key, None)
+            if early is not None and not flight.future.done():
+                flight.future.set_result(early)
+
+    def unregister(self, flight: _Flight) -> None:
+        self.by_client.pop(flight.client_req_id, None)
+        if flight.broker_order_id is not None:
+            self.by_broker.pop(flight.broker_order_id, None)
+
+
+class Executor:
+    """Drives orders through the state machine for one connector; see the module doc."""
+
+    def __init__(
+        self,
+        *,
+        connector: Connector,
+        journal: OrderJournal,
+        clock: Clock,
+        config: ExecutorConfig | None = None,
+        notify: Notify | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.connector = connector
+        self.journal = journal
+        self.clock = clock
+        self.config = config or ExecutorConfig()
+        self._notify = notify
+        self._rng = random.Random(seed)
+        self._backoff = Backoff(
+            self.config.backoff_base_s,
+            2.0,
+            max(self.config.backoff_cap_s, self.config.backoff_base_s),
+            self.config.backoff_jitter,
+        )
+        self._storage_backoff = Backoff(
+            0.05, 2.0, max(0.05, self.config.storage_retry_cap_s), self.config.backoff_jitter
+        )
+        self._routing = _Routing()
+        self._listeners: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ready = False
+        self._halt_reason: str | None = "not started"
+        self._storage_down = False
+        self._send_not_before = 0.0
+
+    # -- trading state ----------------------------------------------------------------
+
+    @property
+    def trading_allowed(self) -> bool:
+        """True when new orders may be opened."""
+        return self._ready and self._halt_reason is None
+
+    @property
+    def halted_reason(self) -> str | None:
+        """Why new orders are refused, or None while trading is allowed."""
+        return self._halt_reason
+
+    @property
+    def storage_healthy(self) -> bool:
+        """False from a failed write until the next successful one."""
+        return not self._storage_down
+
+    def halt(self, reason: str) -> None:
+        """Stop opening orders (orders in flight continue to their end)."""
+        if self._halt_reason is None:
+            log.warning("executor halted: %s", reason)
+        self._halt_reason = reason
+
+    def resume_trading(self) -> None:
+        """Allow new orders again (an operator's decision after a halt)."""
+        if self._storage_down:
+            raise TradingHalted("storage is still failing; cannot resume")
+        if not self._ready:
+            raise TradingHalted("start-up reconciliation has not finished")
+        self._halt_reason = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self, accounts: Sequence[str]) -> Any:
+        """Listen for settlements, reconcile every stored non-terminal order, then trade.
+
+        Returns the :class:`~moonlight.core.execution.reconcile.ReconcileReport`. Raises
+        :class:`ReconcileError` if reconciliation cannot finish; trading stays off then.
+        """
+        from moonlight.core.execution.reconcile import reconcile
+
+        for account in accounts:
+            self.listen(account)
+        report = await reconcile(self, accounts=accounts)
+        self._ready = True
+        if self._halt_reason == "not started":
+            self._halt_reason = None
+        return report
+
+    def listen(self, account_id: str) -> None:
+        """Route settlement pushes of ``account_id`` to waiting orders (idempotent)."""
+        task = self._listeners.get(account_id)
+        if task is None or task.done():
+            loop = asyncio.get_running_loop()
+            self._listeners[account_id] = loop.create_task(self._listen(account_id))
+
+    async def stop(self) -> None:
+        """Stop listening and cancel orders in flight (their state is already stored)."""
+        self._ready = False
+        self._halt_reason = "stopped"
+        tasks = [*self._listeners.values(), *self._tasks]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._listeners.clear()
+        self._tasks.clear()
+
+    async def wait_idle(self) -> None:
+        """Wait until every background order (resumed at start-up) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- placing orders ---------------------------------------------------------------
+
+    def submit(self, intent: OrderIntent) -> asyncio.Task[OrderReport]:
+        """Run :meth:`execute` as a task the executor keeps (and cancels on stop)."""
+        task = asyncio.get_running_loop().create_task(self.execute(intent))
+        self._keep(task)
+        return task
+
+    async def execute(self, intent: OrderIntent) -> OrderReport:
+        """Take one decision through the whole state machine; returns its final report.
+
+        Raises :class:`TradingHalted` (nothing stored, nothing sent) when trading is off,
+        and ``DuplicateOrderError`` when the client_req_id was already used.
+        """
+        if not self.trading_allowed:
+            raise TradingHalted(self._halt_reason or "not started")
+        now = self.clock.now()
+        try:
+            self.journal.create(intent, at_ts=now)
+        except StorageUnavailable as error:
+            self._storage_failed(error)
+            raise TradingHalted(f"storage unavailable: {error.reason.value}") from error
+        self._storage_ok()
+        request = OrderRequest(
+            client_req_id=intent.client_req_id,
+            account_id=intent.account_id,
+            instrument=intent.instrument,
+            direction=intent.direction,
+            stake=intent.stake,
+            duration_s=intent.duration_s,
+            created_ts=intent.decided_ts if intent.decided_ts is not None else now,
+            min_payout_pct=intent.min_payout_pct,
+        )
+        flight = self._new_flight(request, intent.timeframe, OrderState.PREPARE)
+        self._emit_state(flight, OrderState.IDLE, OrderState.PREPARE, None)
+        try:
+            return await self._prepare_and_send(flight)
+        finally:
+            self._routing.unregister(flight)
+
+    def _new_flight(self, request: OrderRequest, timeframe: str, state: OrderState) -> _Flight:
+        flight = _Flight(
+            request=request,
+            timeframe=timeframe,
+            decided_ts=request.created_ts,
+            state=state,
+            future=asyncio.get_running_loop().create_future(),
+        )
+        self._routing.register(flight)
+        return flight
+
+    async def _prepare_and_send(self, flight: _Flight) -> OrderReport:
+        if not self.trading_allowed:
+            return await self._fail(flight, f"trading halted before send: {self._halt_reason}")
+        now = self.clock.now()
+        try:
+            self.journal.transition(
+                flight.client_req_id, OrderState.PREPARE, OrderState.SEND, at_ts=now
+            )
+        except StorageUnavailable as error:
+            self._storage_failed(error)
+            return await self._fail(flight, f"storage unavailable before send: {error.reason}")
+        flight.state = OrderState.SEND
+        self._emit_state(flight, OrderState.PREPARE, OrderState.SEND, None)
+        return await self._send(flight)
+
+    async def _send(self, flight: _Flight) -> OrderReport:
+        attempt = 0
+        flight.first_send_ts = self.clock.now()
+        while True:
+            if self._send_not_before > self.clock.now():
+                await self.clock.sleep_until(self._send_not_before)
+            flight.last_send_ts = self.clock.now()
+            retry_after: float | None = None
+            try:
+                ack = await self.connector.place_order(flight.request)
+            except RateLimited as error:
+                last_error: ConnectorError = error
+                retry_after = error.retry_after_s
+                self._send_not_before = max(
+                    self._send_not_before, self.clock.now() + error.retry_after_s
+                )
+            except (Transient, Disconnected) as error:
+                last_error = error
+            except Rejected as error:
+                return await self._fail(flight, f"rejected: {error.reason}")
+            except AuthFailed as error:
+                self.halt(f"authentication failed: {error}")
+                self._alarm(AlarmLevel.CRITICAL, "auth_failed", str(error), flight.request)
+                return await self._fail(flight, f"auth failed: {error}")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Ambiguous, or a connector bug: it may have left
+                return await self._confirm_ambiguous(flight, f"{type(error).__name__}: {error}")
+            else:
+                return await self._confirm_ack(flight, ack)
+            delay = self._backoff.delay_s(attempt, self._rng, retry_after)
+            attempt += 1
+            now = self.clock.now()
+            assert flight.first_send_ts is not None
+            if (
+                attempt >= self.config.max_send_attempts
+                or now + delay - flight.first_send_ts > self.config.send_deadline_s
+            ):
+                return await self._fail(
+                    flight, f"send gave up after {attempt} attempt(s): {last_error}"
+                )
+            if not self.trading_allowed:
+                return await self._fail(flight, f"trading halted during send: {self._halt_reason}")
+            try:
+                self.journal.update(flight.client_req_id, retry_count=attempt)
+            except StorageUnavailable as error:
+                self._storage_failed(error)
+                return await self._fail(flight, f"storage unavailable before resend: {error}")
+            flight.retries = attempt
+            await self.clock.sleep_until(now + delay)
+
+    async def _confirm_ack(self, flight: _Flight, ack: OrderAck) -> OrderReport:
+        flight.ack_ts = self.clock.now()
+        flight.learn(ack)
+        self._routing.register(flight)
+        await self._persist(
+            lambda: self.journal.transition(
+                flight.client_req_id,
+                OrderState.SEND,
+                OrderState.CONFIRM,
+                at_ts=flight.ack_ts or self.clock.now(),
+                broker_order_id=ack.broker_order_id,
+            )
+        )
+        flight.state = OrderState.CONFIRM
+        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, None)
+        return await self._await_settlement(flight)
+
+    async def _confirm_ambiguous(self, flight: _Flight, reason: str) -> OrderReport:
+        log.warning("%s: ambiguous send (%s); looking for it", flight.client_req_id, reason)
+        now = self.clock.now()
+        await self._persist(
+            lambda: self.journal.transition(
+                flight.client_req_id,
+                OrderState.SEND,
+                OrderState.CONFIRM,
+                at_ts=now,
+                reason=f"ambiguous send: {reason}",
+            )
+        )
+        flight.state = OrderState.CONFIRM
+        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, f"ambiguous: {reason}")
+        return await self._locate_and_follow(flight)
+
+    async def _locate_and_follow(self, flight: _Flight) -> OrderReport:
+        """CONFIRM without a broker id: find the order, then follow it to its result."""
+        found, definitive = await self._locate(flight)
+        if found is None:
+            if definitive:
+                return await self._fail(flight, "not at the broker: the send never arrived")
+            self._alarm(
+                AlarmLevel.CRITICAL,
+                "order_unknown",
+                f"{flight.client_req_id}: broker unreachable, order state unknown",
+                flight.request,
+            )
+            return await self._fail(flight, "broker unreachable: order state unknown")
+        flight.ack_ts = self.clock.now()
+        flight.learn(found)
+        self._routing.register(flight)
+        await self._persist(
+            lambda: self.journal.update(flight.client_req_id, broker_order_id=found.broker_order_id)
+        )
+        if found.settlement is not None and not flight.future.done():
+            flight.future.set_result(found.settlement)
+        return await self._await_settlement(flight)
+
+    async def _locate(self, flight: _Flight) -> tuple[BrokerOrder | None, bool]:
+        """Look for an order whose send was ambiguous.
+
+        Returns ``(order, True)`` when found, ``(None, True)`` when the broker definitely
+        has not had it for ``ack_grace_s``, ``(None, False)`` when it could not be asked
+        until the order would long have settled.
+        """
+        sent = flight.last_send_ts or flight.request.created_ts
+        give_up_ts = sent + self.config.ack_grace_s
+        duration = flight.request.duration_s
+        hard_stop_ts = max(give_up_ts, sent + duration + self.config.settle_deadline_s(duration))
+        attempt = 0
+        while True:
+            if flight.future.done():
+                return self._from_settlement(flight, flight.future.result()), True
+            retry_after: float | None = None
+            try:
+                found = await self.connector.find_order(flight.request)
+                definitive = True
+            except ConnectorError as error:
+                found, definitive = None, False
+                retry_after = getattr(error, "retry_after_s", None)
+                log.info("%s: lookup failed: %r", flight.client_req_id, error)
+            if found is not None:
+                return found, True
+            now = self.clock.now()
+            if definitive and now >= give_up_ts:
+                return None, True
+            if now >= hard_stop_ts:
+                return None, False
+            pause = max(
+                self.config.lookup_interval_s,
+                self._backoff.delay_s(attempt, self._rng, retry_after) if retry_after else 0.0,
+            )
+            attempt += 1
+            await self._wait(flight.future, now + pause)
+
+    def _from_settlement(self, flight: _Flight, settlement: Settlement) -> BrokerOrder:
+        """A settled order rebuilt from a push that identified it by client_req_id."""
+        request = flight.request
+        sent = flight.last_send_ts or request.created_ts
+        return BrokerOrder(
+            broker_order_id=settlement.broker_order_id,
+            client_req_id=request.client_req_id,
+            account_id=request.account_id,
+            instrument=request.instrument,
+            direction=request.direction,
+            stake=request.stake,
+            duration_s=request.duration_s,
+            payout_pct=0.0,
+            accepted_ts=sent,
+            expires_ts=sent + request.duration_s,
+            status=BrokerOrderStatus.SETTLED,
+            entry_price=settlement.entry_price,
+            settlement=settlement,
+        )
+
+    async def _await_settlement(self, flight: _Flight) -> OrderReport:
+        """CONFIRM with a broker id: wait for a push, poll after expiry, abort at deadline."""
+        assert flight.expires_ts is not None
+        duration = flight.request.duration_s
+        deadline = flight.expires_ts + self.config.settle_deadline_s(duration)
+        next_poll = flight.expires_ts + self.config.first_poll_delay_s
+        while True:
+            if await self._wait(flight.future, min(next_poll, deadline)):
+                return await self._settle(flight, flight.future.result())
+            status = await self._status(flight)
+            if status is not None and status.settlement is not None:
+                return await self._settle(flight, status.settlement)
+            now = self.clock.now()
+            if now >= deadline:
+                return await self._deadline_passed(flight, status)
+            next_poll = now + self.config.poll_interval_s
+
+    async def _status(self, flight: _Flight) -> BrokerOrder | None:
+        assert flight.broker_order_id is not None
+        try:
+            return await self.connector.order_status(
+                flight.request.account_id, flight.broker_order_id
+            )
+        except ConnectorError as error:
+            log.info("%s: status poll failed: %r", flight.client_req_id, error)
+            return None
+
+    async def _deadline_passed(self, flight: _Flight, status: BrokerOrder | None) -> OrderReport:
+        """No result by the deadline: reconcile through open orders, then abort."""
+        held_open = status is not None
+        try:
+            open_ids = {
+                o.broker_order_id
+                for o in await self.connector.open_orders(flight.request.account_id)
+            }
+            held_open = held_open or flight.broker_order_id in open_ids
+        except ConnectorError as error:
+            log.info("%s: open-orders reconciliation failed: %r", flight.client_req_id, error)
+        if flight.future.done():
+            return await self._settle(flight, flight.future.result())
+        where = "still open at the broker" if held_open else "broker has no result"
+        self._alarm(
+            AlarmLevel.CRITICAL,
+            "settlement_missing",
+            f"{flight.client_req_id} ({flight.broker_order_id}): no settlement by the deadline;"
+            f" {where}",
+            flight.request,
+        )
+        return await self._fail(
+            flight, f"no settlement by the deadline ({where})", pnl=-flight.request.stake
+        )
+
+    # -- terminal writes --------------------------------------------------------------
+
+    async def _settle(self, flight: _Flight, settlement: Settlement) -> OrderReport:
+        now = self.clock.now()
+        expires = flight.expires_ts
+        result = ResultRecord(
+            outcome=settlement.outcome,
+            pnl=settlement.pnl,
+            settled_ts=now,
+            entry_price=settlement.entry_price,
+            exit_price=settlement.exit_price,
+            opened_ts=flight.accepted_ts,
+            expires_ts=expires,
+            decision_to_send_ms=_ms(flight.decided_ts, flight.first_send_ts),
+            send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
+            expiry_to_settlement_ms=None if expires is None else max(0.0, (now - expires) * 1e3),
+        )
+        source = flight.state
+        await self._persist(
+            lambda: self.journal.finish(
+                flight.client_req_id,
+                source,
+                OrderState.SETTLED,
+                result,
+                at_ts=now,
+                broker_order_id=settlement.broker_order_id,
+            )
+        )
+        flight.state = OrderState.SETTLED
+        self._emit_state(flight, source, OrderState.SETTLED, None)
+        self._emit_settled(flight, settlement.outcome, settlement.pnl)
+        return OrderReport(
+            flight.client_req_id,
+            OrderState.SETTLED,
+            settlement.outcome,
+            settlement.pnl,
+            settlement.broker_order_id,
+        )
+
+    async def _fail(self, flight: _Flight, reason: str, *, pnl: float = 0.0) -> OrderReport:
+        now = self.clock.now()
+        source = flight.state
+        result = ResultRecord(
+            outcome=Outcome.ABORT,
+            pnl=pnl,
+            settled_ts=now,
+            opened_ts=flight.accepted_ts,
+            expires_ts=flight.expires_ts,
+            decision_to_send_ms=_ms(flight.decided_ts, flight.first_send_ts),
+            send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
+            reason=reason,
+        )
+        await self._persist(
+            lambda: self.journal.finish(
+                flight.client_req_id, source, OrderState.FAILED, result, at_ts=now
+            )
+        )
+        flight.state = OrderState.FAILED
+        log.info("%s failed: %s", flight.client_req_id, reason)
+        self._emit_state(flight, source, OrderState.FAILED, reason)
+        self._emit_settled(flight, Outcome.ABORT, pnl)
+        return OrderReport(
+            flight.client_req_id,
+            OrderState.FAILED,
+            Outcome.ABORT,
+            pnl,
+            flight.broker_order_id,
+            reason,
+        )
+
+    # -- resuming stored orders (used by reconciliation) --------------------------------
+
+    def _flight_for(self, stored: JournalOrder) -> _Flight:
+        request = OrderRequest(
+            client_req_id=stored.client_req_id,
+            account_id=stored.account_id,
+            instrument=stored.instrument,
+            direction=stored.direction,
+            stake=stored.stake,
+            duration_s=stored.duration_s,
+            created_ts=stored.created_ts,
+        )
+        flight = self._new_flight(request, stored.timeframe, stored.state)
+        flight.broker_order_id = stored.broker_order_id
+        flight.first_send_ts = flight.last_send_ts = stored.sent_ts
+        if stored.broker_order_id is not None:
+            self._routing.register(flight)
+        return flight
+
+    def _follow_in_background(self, flight: _Flight, found: BrokerOrder | None) -> None:
+        """Track a reconciled order to its result without blocking start-up."""
+
+        async def follow() -> OrderReport:
+            try:
+                if found is None:
+                    return await self._locate_and_follow(flight)
+                return await self._await_settlement(flight)
+            finally:
+                self._routing.unregister(flight)
+
+        self._keep(asyncio.get_running_loop().create_task(follow()))
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- storage faults ---------------------------------------------------------------
+
+    async def _persist(self, write: Callable[[], T]) -> T:
+        """Run a journal write until it succeeds; halts trading while it fails."""
+        attempt = 0
+        while True:
+            try:
+                value = write()
+            except StorageUnavailable as error:
+                self._storage_failed(error)
+                delay = self._storage_backoff.delay_s(attempt, self._rng)
+                attempt += 1
+                await self.clock.sleep_until(self.clock.now() + delay)
+                continue
+            self._storage_ok()
+            return value
+
+    def _storage_failed(self, error: StorageUnavailable) -> None:
+        if self._storage_down:
+            return
+        self._storage_down = True
+        self.halt(f"storage unavailable ({error.reason.value})")
+        self._alarm(
+            AlarmLevel.CRITICAL,
+            "storage_unavailable",
+            f"storage write failed ({error.reason.value}): {error.detail}; trading halted,"
+            " in-flight orders are retried until recorded",
+            None,
+        )
+
+    def _storage_ok(self) -> None:
+        if not self._storage_down:
+            return
+        self._storage_down = False
+        self._alarm(AlarmLevel.INFO, "storage_recovered", "storage writes succeed again", None)
+        if self.config.resume_after_storage_recovery and self._ready:
+            self._halt_reason = None
+
+    # -- events -----------------------------------------------------------------------
+
+    async def _listen(self, account_id: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                async for settlement in self.connector.subscribe_settlements(account_id):
+                    attempt = 0
+                    self._routing.deliver(settlement)
+            except ConnectorError as error:
+                log.info("settlement stream of %s ended: %r", account_id, error)
+            delay = self._backoff.delay_s(attempt, self._rng)
+            attempt += 1
+            await self.clock.sleep_until(self.clock.now() + delay)
+
+    async def _wait(self, future: asyncio.Future[Any], until_ts: float) -> bool:
+        """Wait for ``future`` until ``until_ts`` on the executor's clock; True if done."""
+        if future.done():
+            return True
+        if until_ts <= self.clock.now():
+            return False
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(until_ts))
+        try:
+            await asyncio.wait({future, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+        return future.done()
+
+    def _call_notify(self, hook: str, event: Any) -> None:
+        if self._notify is None:
+            return
+        try:
+            self._notify(hook, event=event)
+        except Exception:  # an observer must never break the executor
+            log.exception("observer failed in %s", hook)
+
+    def _emit_state(
+        self, flight: _Flight, source: OrderState, target: OrderState, reason: str | None
+    ) -> None:
+        request = flight.request
+        self._call_notify(
+            HOOK_STATE_CHANGED,
+            OrderStateChanged(
+                client_req_id=request.client_req_id,
+                account_id=request.account_id,
+                instrument=request.instrument,
+                from_state=source.value,
+                to_state=target.value,
+                reason=reason,
+            ),
+        )
+
+    def _emit_settled(self, flight: _Flight, outcome: Outcome, pnl: float) -> None:
+        request = flight.request
+        self._call_notify(
+            HOOK_SETTLED,
+            OrderSettled(
+                client_req_id=request.client_req_id,
+                account_id=request.account_id,
+                instrument=request.instrument,
+                outcome=outcome.value,
+                pnl=pnl,
+            ),
+        )
+
+    def _alarm(
+        self, level: AlarmLevel, code: str, message: str, request: OrderRequest | None
+    ) -> None:
+        scope = "global" if request is None else f"acc:{request.account_id}"
+        log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
+        log.log(log_level, "alarm %s: %s", code, message)
+        try:
+            self.journal.record_alarm(level, code, message, scope)
+        except StorageUnavailable as error:
+            log.error("alarm %s could not be stored: %s", code, error)
+        self._call_notify(
+            HOOK_ALARM, AlarmRaised(level=level, code=code, message=message, scope=scope)
+        )
+
+
+def _ms(start_ts: float | None, end_ts: float | None) -> float | None:
+    if start_ts is None or end_ts is None:
+        return None
+    return max(0.0, (end_ts - start_ts) * 1e3)

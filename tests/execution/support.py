@@ -1,0 +1,163 @@
+"""Shared pieces of the executor tests: migrated SQLite storage, a mock broker on a
+fast-forward clock, an executor wired to both, and an event recorder."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from moonlight.core.connectors.mock import MockConnector
+from moonlight.core.execution.executor import Executor, ExecutorConfig
+from moonlight.core.execution.journal import OrderIntent, OrderJournal
+from moonlight.core.orders import Direction, OrderState
+from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.storage import migrate
+from moonlight.core.storage.engine import create_storage_engine, session_factory
+from moonlight.core.storage.models import Alarm, Order, Result
+
+START_TS = 1_700_000_000.0
+_TEMPLATES: dict[str, Path] = {}
+
+
+def migrated_sqlite(path: Path) -> Engine:
+    """A SQLite database at ``path`` at the head revision (copied from a cached template)."""
+    template = _TEMPLATES.get("head")
+    if template is None or not template.exists():
+        template = path.with_name("template-head.db")
+        engine = create_storage_engine(f"sqlite:///{template}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        _TEMPLATES["head"] = template
+    shutil.copyfile(template, path)
+    return create_storage_engine(f"sqlite:///{path}")
+
+
+@dataclass
+class Recorder:
+    """Collects what the executor notifies, as ``(hook name, event)`` pairs."""
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def __call__(self, hook_name: str, **kwargs: Any) -> int:
+        self.calls.append((hook_name, kwargs["event"]))
+        return 0
+
+    def of(self, hook_name: str) -> list[Any]:
+        return [event for name, event in self.calls if name == hook_name]
+
+
+@dataclass
+class Harness:
+    """An executor on a mock broker, a fast-forward clock and a SQLite journal."""
+
+    clock: FastForwardClock
+    mock: MockConnector
+    engine: Engine
+    sessions: sessionmaker[Session]
+    journal: OrderJournal
+    executor: Executor
+    events: Recorder
+
+    def orders(self) -> dict[str, Order]:
+        with self.sessions() as session:
+            return {o.client_req_id: o for o in session.scalars(select(Order))}
+
+    def results(self) -> dict[str, Result]:
+        with self.sessions() as session:
+            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
+            return {cid: result for cid, result in rows}
+
+    def alarms(self) -> list[Alarm]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Alarm).order_by(Alarm.id)))
+
+    async def close(self) -> None:
+        await self.executor.stop()
+        await self.mock.close()
+        self.engine.dispose()
+
+
+def fast_config(**overrides: Any) -> ExecutorConfig:
+    """Executor timings that keep simulated tests short but meaningful."""
+    values: dict[str, Any] = {
+        "send_deadline_s": 20.0,
+        "max_send_attempts": 6,
+        "ack_grace_s": 5.0,
+        "first_poll_delay_s": 2.0,
+        "poll_interval_s": 2.0,
+        "settle_grace_s": 20.0,
+        "storage_retry_cap_s": 1.0,
+    }
+    values.update(overrides)
+    return ExecutorConfig(**values)
+
+
+async def make_harness(
+    db_path: Path,
+    *,
+    config: ExecutorConfig | None = None,
+    seed: int = 7,
+    clock: FastForwardClock | None = None,
+    mock: MockConnector | None = None,
+    accounts: tuple[str, ...] = ("acc-1",),
+    start: bool = True,
+) -> Harness:
+    """Build (and by default start) an executor on a fresh migrated database."""
+    clock = clock or FastForwardClock(START_TS)
+    mock = mock or MockConnector(seed=seed, clock=clock)
+    await mock.connect()
+    engine = (
+        migrated_sqlite(db_path)
+        if not db_path.exists()
+        else create_storage_engine(f"sqlite:///{db_path}")
+    )
+    sessions = session_factory(engine)
+    journal = OrderJournal(sessions)
+    events = Recorder()
+    executor = Executor(
+        connector=mock,
+        journal=journal,
+        clock=clock,
+        config=config or fast_config(),
+        notify=events,
+        seed=seed,
+    )
+    if start:
+        await executor.start(accounts)
+    return Harness(clock, mock, engine, sessions, journal, executor, events)
+
+
+def intent(
+    client_req_id: str,
+    *,
+    account_id: str = "acc-1",
+    instrument: str = "EURUSD",
+    direction: Direction = Direction.UP,
+    stake: float = 10.0,
+    duration_s: int = 60,
+    decided_ts: float | None = None,
+) -> OrderIntent:
+    """A decision to trade with sensible defaults."""
+    return OrderIntent(
+        client_req_id=client_req_id,
+        account_id=account_id,
+        instrument=instrument,
+        timeframe="1m",
+        direction=direction,
+        stake=stake,
+        duration_s=duration_s,
+        payout_pct=82.0,
+        score=0.4,
+        p_hat=0.6,
+        decided_ts=decided_ts,
+        indicators={"ema_9": 1.1},
+        signals={"ema_rsi": "up"},
+    )
+
+
+TERMINAL = (OrderState.SETTLED, OrderState.FAILED)
