@@ -7,18 +7,29 @@ linearreg, stoch.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from numba import prange
 
 from moonlight.indicators import _ma
-from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._define import Stream, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
-from moonlight.indicators._kernels import begin1, fill_nan
+from moonlight.indicators._kernels import begin1, begin3, fill_nan
+from moonlight.indicators.momentum import BlockExtremes, _block_scan, _extreme_value_py
 
 FloatArray = npt.NDArray[np.float64]
 
 _TA = "TA-Lib C ta_{}.c via the ta-lib 0.8.2 Python wrapper"
+NAN = math.nan
+NAN3 = (NAN, NAN, NAN)
+NAN2 = (NAN, NAN)
+
+#: MA types a ``matype`` parameter accepts: TA-Lib's 0..8 (7, MAMA, is refused by check).
+_MATYPE_MAX = 8
+_MA_UNSTABLE = ("EMA", "KAMA", "T3")
 
 # ---------------------------------------------------------------------------------------
 # sma
@@ -324,4 +335,853 @@ t3 = define(
     stream=_ma.T3Stream,
     source=_TA.format("T3"),
     unstable=("T3",),
+)
+
+# ---------------------------------------------------------------------------------------
+# bbands
+# ---------------------------------------------------------------------------------------
+
+#: TA-Lib's variance rebuilds its shifted sums every ``32 * period`` bars at the latest.
+VAR_RESEED = 32
+
+
+@jit
+def _variance_reseed(x: FloatArray, first: int, last: int, inv: float) -> tuple[float, ...]:
+    """Shift to the window mean and rebuild (sum1, sum2) over ``x[first..last]``."""
+    total = 0.0
+    for j in range(first, last + 1):
+        total += x[j]
+    shift = total * inv
+    sum1 = 0.0
+    sum2 = 0.0
+    for j in range(first, last + 1):
+        dev = x[j] - shift
+        sum1 += dev
+        dev *= dev
+        sum2 += dev
+    return shift, sum1, sum2
+
+
+@jit
+def variance_core(
+    x: FloatArray, start: int, end: int, period: int, out: FloatArray
+) -> tuple[int, int]:
+    """``TA_VAR`` (nbdev 1) of TA-Lib 0.8: shifted running sums with reseeding.
+
+    The sums are kept relative to a shift (first the window's oldest value, after a
+    reseed the window mean) and rebuilt when the variance collapses relative to the
+    sums, when a departing value dominates them, or every ``32 * period`` bars.
+    """
+    lookback = period - 1
+    if start < lookback:
+        start = lookback
+    if start > end:
+        return 0, 0
+    inv = 1.0 / period
+    trailing = start - lookback
+    shift = x[trailing]
+    sum1 = 0.0
+    sum2 = 0.0
+    for j in range(trailing, start):
+        dev = x[j] - shift
+        sum1 += dev
+        dev *= dev
+        sum2 += dev
+    bars = VAR_RESEED * period
+    m = 0
+    for i in range(start, end + 1):
+        dev = x[i] - shift
+        sum1 += dev
+        dev *= dev
+        sum2 += dev
+        mean = sum1 * inv
+        variance = sum2 * inv - mean * mean
+        dev = x[trailing] - shift
+        sum1 -= dev
+        dev *= dev
+        sum2 -= dev
+        trailing += 1
+        bars -= 1
+        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or bars <= 0:
+            bars = VAR_RESEED * period
+            first = i - lookback
+            shift, sum1, sum2 = _variance_reseed(x, first, i, inv)
+            mean = sum1 * inv
+            variance = sum2 * inv - mean * mean
+            dev = x[first] - shift
+            sum1 -= dev
+            dev *= dev
+            sum2 -= dev
+        out[m] = variance
+        m += 1
+    return start, m
+
+
+@jit
+def bbands_kernel(
+    real: FloatArray,
+    timeperiod: int,
+    nbdevup: float,
+    nbdevdn: float,
+    matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+    upperband: FloatArray,
+    middleband: FloatArray,
+    lowerband: FloatArray,
+) -> None:
+    """Bollinger Bands: MA(matype) +/- nbdev * population standard deviation."""
+    n = real.shape[0]
+    if n == 0:
+        return
+    beg = begin1(real)
+    lookback = _ma.ma_lookback(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+    if lookback < timeperiod - 1:
+        lookback = timeperiod - 1
+    first = beg + lookback
+    x = real[beg:]
+    last = n - beg - 1
+    if lookback <= last:
+        # Middle band into `middleband`, variance into `upperband` (as scratch).
+        _ma.ma_core(
+            x,
+            0,
+            last,
+            timeperiod,
+            matype,
+            ema_unstable,
+            kama_unstable,
+            t3_unstable,
+            middleband[first:],
+        )
+        variance_core(x, lookback, last, timeperiod, upperband[first:])
+        for i in range(first, n):
+            variance = upperband[i]
+            std = math.sqrt(variance) if not variance <= 0.0 else 0.0
+            mid = middleband[i]
+            if nbdevup == nbdevdn:
+                band = std * nbdevup
+                upperband[i] = mid + band
+                lowerband[i] = mid - band
+            else:
+                upperband[i] = mid + std * nbdevup
+                lowerband[i] = mid - std * nbdevdn
+    fill_nan(upperband, first)
+    fill_nan(middleband, first)
+    fill_nan(lowerband, first)
+
+
+@parallel_jit
+def bbands_kernel_2d(
+    real: FloatArray,
+    timeperiod: int,
+    nbdevup: float,
+    nbdevdn: float,
+    matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+    upperband: FloatArray,
+    middleband: FloatArray,
+    lowerband: FloatArray,
+) -> None:
+    for j in prange(real.shape[1]):
+        bbands_kernel(
+            real[:, j],
+            timeperiod,
+            nbdevup,
+            nbdevdn,
+            matype,
+            ema_unstable,
+            kama_unstable,
+            t3_unstable,
+            upperband[:, j],
+            middleband[:, j],
+            lowerband[:, j],
+        )
+
+
+class VarianceStream(Stream):
+    """Incremental ``TA_VAR``: the same shifted sums, triggers and reseeds as the core."""
+
+    __slots__ = ("_bars", "_buf", "_count", "_inv", "_period", "_pos", "_shift", "_sum1")
+    __slots__ += ("_sum2",)
+
+    def __init__(self, period: int) -> None:
+        self._period = period
+        self._inv = 1.0 / period
+        self._buf = [0.0] * period
+        self._pos = 0
+        self._count = 0
+        self._shift = 0.0
+        self._sum1 = 0.0
+        self._sum2 = 0.0
+        self._bars = VAR_RESEED * period
+
+    def update(self, real: float) -> float:
+        period = self._period
+        buf = self._buf
+        pos = self._pos
+        buf[pos] = real
+        pos += 1
+        if pos == period:
+            pos = 0
+        self._pos = pos
+        if self._count == 0:
+            self._shift = real
+        dev = real - self._shift
+        sum1 = self._sum1 + dev
+        dev *= dev
+        sum2 = self._sum2 + dev
+        if self._count < period - 1:
+            self._count += 1
+            self._sum1 = sum1
+            self._sum2 = sum2
+            return NAN
+        self._count = period
+        inv = self._inv
+        mean = sum1 * inv
+        variance = sum2 * inv - mean * mean
+        shift = self._shift
+        oldest = buf[pos]  # the window's first bar: removed for the next window
+        dev = oldest - shift
+        sum1 -= dev
+        dev *= dev
+        sum2 -= dev
+        self._bars -= 1
+        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or self._bars <= 0:
+            self._bars = VAR_RESEED * period
+            total = 0.0
+            for j in range(period):
+                total += buf[(pos + j) % period]
+            shift = total * inv
+            sum1 = 0.0
+            sum2 = 0.0
+            for j in range(period):
+                dev = buf[(pos + j) % period] - shift
+                sum1 += dev
+                dev *= dev
+                sum2 += dev
+            mean = sum1 * inv
+            variance = sum2 * inv - mean * mean
+            dev = oldest - shift
+            sum1 -= dev
+            dev *= dev
+            sum2 -= dev
+            self._shift = shift
+        self._sum1 = sum1
+        self._sum2 = sum2
+        return variance
+
+
+class BbandsStream(Stream):
+    """Incremental Bollinger Bands: MA stream + variance stream started at TA-Lib's bar."""
+
+    __slots__ = ("_bar", "_dn", "_lookback", "_ma", "_up", "_var", "_var_from")
+
+    def __init__(
+        self,
+        timeperiod: int = 5,
+        nbdevup: float = 2.0,
+        nbdevdn: float = 2.0,
+        matype: int = 0,
+        ema_unstable: int = 0,
+        kama_unstable: int = 0,
+        t3_unstable: int = 0,
+    ) -> None:
+        lookback = _ma.ma_lookback_py(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+        self._lookback = max(lookback, timeperiod - 1)
+        self._var_from = self._lookback - (timeperiod - 1)
+        self._ma = _ma.ma_stream(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+        self._var = VarianceStream(timeperiod)
+        self._up = nbdevup
+        self._dn = nbdevdn
+        self._bar = 0
+
+    def update(self, real: float) -> tuple[float, float, float]:
+        bar = self._bar
+        self._bar = bar + 1
+        mid = self._ma.update(real)
+        if bar < self._var_from:
+            return NAN3
+        variance = self._var.update(real)
+        if bar < self._lookback:
+            return NAN3
+        std = math.sqrt(variance) if not variance <= 0.0 else 0.0
+        if self._up == self._dn:
+            band = std * self._up
+            return mid + band, mid, mid - band
+        return mid + std * self._up, mid, mid - std * self._dn
+
+
+def _bbands_lookback(
+    timeperiod: int,
+    nbdevup: float,
+    nbdevdn: float,
+    matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+) -> int:
+    ma = _ma.ma_lookback_py(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+    return max(ma, timeperiod - 1)
+
+
+def _check_matype(**params: Any) -> None:
+    for name, value in params.items():
+        if name.endswith("matype"):
+            _ma.check_matype(name, value)
+
+
+bbands = define(
+    "bbands",
+    group="overlap",
+    summary="Bollinger Bands",
+    inputs=("real",),
+    outputs=("upperband", "middleband", "lowerband"),
+    params=(
+        int_param("timeperiod", 5, 2),
+        float_param("nbdevup", 2.0, 0.0, 3e37),
+        float_param("nbdevdn", 2.0, 0.0, 3e37),
+        int_param("matype", 0, 0, _MATYPE_MAX),
+    ),
+    lookback=_bbands_lookback,
+    kernel=bbands_kernel,
+    kernel_2d=bbands_kernel_2d,
+    stream=BbandsStream,
+    source=_TA.format("BBANDS") + "; J. Bollinger, Bollinger on Bollinger Bands (2001)",
+    check=_check_matype,
+    unstable=_MA_UNSTABLE,
+)
+
+# ---------------------------------------------------------------------------------------
+# macd
+# ---------------------------------------------------------------------------------------
+
+
+@jit
+def macd_kernel(
+    real: FloatArray,
+    fastperiod: int,
+    slowperiod: int,
+    signalperiod: int,
+    unstable: int,
+    macd: FloatArray,
+    macdsignal: FloatArray,
+    macdhist: FloatArray,
+) -> None:
+    """MACD: EMA(fast) - EMA(slow), its EMA(signal), and their difference (TA_INT_MACD)."""
+    n = real.shape[0]
+    if n == 0:
+        return
+    if slowperiod < fastperiod:
+        fastperiod, slowperiod = slowperiod, fastperiod
+    beg = begin1(real)
+    lookback_signal = signalperiod - 1 + unstable
+    lookback = lookback_signal + slowperiod - 1 + unstable
+    first = beg + lookback
+    x = real[beg:]
+    last = n - beg - 1
+    if lookback <= last:
+        t0 = lookback - lookback_signal
+        k_slow = 2.0 / (slowperiod + 1)
+        k_fast = 2.0 / (fastperiod + 1)
+        # Fast EMA into `macd`, slow EMA into `macdhist` (scratch), both from bar t0.
+        _, count = _ma.ema_core(x, t0, last, fastperiod, k_fast, unstable, macd[beg + t0 :])
+        _ma.ema_core(x, t0, last, slowperiod, k_slow, unstable, macdhist[beg + t0 :])
+        for i in range(beg + t0, beg + t0 + count):
+            macd[i] = macd[i] - macdhist[i]
+        k_signal = 2.0 / (signalperiod + 1)
+        _ma.ema_core(
+            macd[beg + t0 :], 0, count - 1, signalperiod, k_signal, unstable, macdsignal[first:]
+        )
+        for i in range(first, n):
+            macdhist[i] = macd[i] - macdsignal[i]
+    fill_nan(macd, first)
+    fill_nan(macdsignal, first)
+    fill_nan(macdhist, first)
+
+
+@parallel_jit
+def macd_kernel_2d(
+    real: FloatArray,
+    fastperiod: int,
+    slowperiod: int,
+    signalperiod: int,
+    unstable: int,
+    macd: FloatArray,
+    macdsignal: FloatArray,
+    macdhist: FloatArray,
+) -> None:
+    for j in prange(real.shape[1]):
+        macd_kernel(
+            real[:, j],
+            fastperiod,
+            slowperiod,
+            signalperiod,
+            unstable,
+            macd[:, j],
+            macdsignal[:, j],
+            macdhist[:, j],
+        )
+
+
+class MacdStream(Stream):
+    """Incremental MACD: slow EMA from bar 0, fast EMA from bar slow-fast (TA-Lib's
+    alignment), signal EMA of the MACD line from bar slow-1+unstable."""
+
+    __slots__ = ("_bar", "_f", "_fast", "_fast_from", "_g", "_kf", "_kg", "_ks", "_m_from")
+    __slots__ += ("_out_from", "_s", "_sig", "_slow", "_sumf", "_sumg", "_sums")
+
+    def __init__(
+        self, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9, unstable: int = 0
+    ) -> None:
+        if slowperiod < fastperiod:
+            fastperiod, slowperiod = slowperiod, fastperiod
+        self._fast = fastperiod
+        self._slow = slowperiod
+        self._sig = signalperiod
+        self._kf = 2.0 / (fastperiod + 1)
+        self._ks = 2.0 / (slowperiod + 1)
+        self._kg = 2.0 / (signalperiod + 1)
+        self._fast_from = slowperiod - fastperiod
+        self._m_from = slowperiod - 1 + unstable
+        self._out_from = self._m_from + signalperiod - 1 + unstable
+        self._bar = 0
+        self._f = 0.0
+        self._s = 0.0
+        self._g = 0.0
+        self._sumf = 0.0
+        self._sums = 0.0
+        self._sumg = 0.0
+
+    def update(self, real: float) -> tuple[float, float, float]:
+        bar = self._bar
+        if bar > self._out_from:
+            k = self._ks
+            s = self._s
+            s = (real - s) * k + s
+            k = self._kf
+            f = self._f
+            f = (real - f) * k + f
+            m = f - s
+            k = self._kg
+            g = self._g
+            g = (m - g) * k + g
+            self._s = s
+            self._f = f
+            self._g = g
+            return m, g, m - g
+        self._bar = bar + 1
+        slow = self._slow
+        if bar >= slow:
+            self._s = (real - self._s) * self._ks + self._s
+        else:
+            self._sums += real
+            if bar == slow - 1:
+                self._s = self._sums / slow
+        fast = self._fast
+        fb = bar - self._fast_from
+        if fb >= fast:
+            self._f = (real - self._f) * self._kf + self._f
+        elif fb >= 0:
+            self._sumf += real
+            if fb == fast - 1:
+                self._f = self._sumf / fast
+        if bar < self._m_from:
+            return NAN3
+        m = self._f - self._s
+        sig = self._sig
+        gb = bar - self._m_from
+        if gb >= sig:
+            self._g = (m - self._g) * self._kg + self._g
+        else:
+            self._sumg += m
+            if gb == sig - 1:
+                self._g = self._sumg / sig
+        if bar < self._out_from:
+            return NAN3
+        g = self._g
+        return m, g, m - g
+
+
+def _macd_lookback(fastperiod: int, slowperiod: int, signalperiod: int, unstable: int) -> int:
+    return signalperiod - 1 + unstable + max(fastperiod, slowperiod) - 1 + unstable
+
+
+macd = define(
+    "macd",
+    group="overlap",
+    summary="Moving average convergence/divergence",
+    inputs=("real",),
+    outputs=("macd", "macdsignal", "macdhist"),
+    params=(
+        int_param("fastperiod", 12, 2),
+        int_param("slowperiod", 26, 2),
+        int_param("signalperiod", 9, 1),
+    ),
+    lookback=_macd_lookback,
+    kernel=macd_kernel,
+    kernel_2d=macd_kernel_2d,
+    stream=MacdStream,
+    source=_TA.format("MACD") + "; G. Appel, Technical Analysis: Power Tools (2005)",
+    unstable=("EMA",),
+)
+
+# ---------------------------------------------------------------------------------------
+# linearreg
+# ---------------------------------------------------------------------------------------
+
+#: TA-Lib rebuilds the regression sums every ``32 * period`` bars at the latest.
+REG_RESEED = 32
+
+
+@jit
+def linearreg_core(
+    x: FloatArray, start: int, end: int, period: int, out: FloatArray
+) -> tuple[int, int]:
+    """``TA_LINEARREG``: least-squares line over ``period`` bars, value at the last bar.
+
+    O(1) running sums (TA-Lib 0.8's sliding identity) rebuilt from the window every
+    ``32 * period`` bars or when a departing value dominates the window.
+    """
+    lookback = period - 1
+    if start < lookback:
+        start = lookback
+    if start > end:
+        return 0, 0
+    sum_x = float(period) * (period - 1) * 0.5
+    sum_x_sqr = float(period) * (period - 1) * (2 * period - 1) / 6.0
+    divisor = sum_x * sum_x - period * sum_x_sqr
+    today = start
+    trailing = start - lookback
+    sum_xy = 0.0
+    sum_y = 0.0
+    sum_abs = 0.0
+    i = period
+    while i != 0:
+        i -= 1
+        value = x[today - i]
+        sum_y += value
+        sum_xy += float(i) * value
+        sum_abs += abs(value)
+    bars = REG_RESEED * period
+    trailing_value = x[trailing]
+    trailing += 1
+    m = (period * sum_xy - sum_x * sum_y) / divisor
+    b = (sum_y - m * sum_x) / float(period)
+    out[0] = b + m * float(period - 1)
+    k = 1
+    today += 1
+    while today <= end:
+        weighted = float(period) * trailing_value
+        sum_xy = sum_xy + sum_y - weighted
+        sum_y = sum_y - trailing_value + x[today]
+        sum_abs = sum_abs - abs(trailing_value) + abs(x[today])
+        bars -= 1
+        if bars <= 0 or abs(weighted) > 100.0 * sum_abs:
+            bars = REG_RESEED * period
+            sum_y = 0.0
+            sum_xy = 0.0
+            sum_abs = 0.0
+            weight = float(lookback)
+            for j in range(today - lookback, today + 1):
+                value = x[j]
+                sum_y += value
+                sum_xy += weight * value
+                sum_abs += abs(value)
+                weight -= 1.0
+        trailing_value = x[trailing]
+        trailing += 1
+        m = (period * sum_xy - sum_x * sum_y) / divisor
+        b = (sum_y - m * sum_x) / float(period)
+        out[k] = b + m * float(period - 1)
+        k += 1
+        today += 1
+    return start, k
+
+
+@jit
+def linearreg_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
+    """Linear regression: the fitted least-squares line's value at the current bar."""
+    n = real.shape[0]
+    if n == 0:
+        return
+    beg = begin1(real)
+    first = beg + timeperiod - 1
+    fill_nan(out, first)
+    linearreg_core(real[beg:], 0, n - beg - 1, timeperiod, out[first:])
+
+
+@parallel_jit
+def linearreg_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
+    for j in prange(real.shape[1]):
+        linearreg_kernel(real[:, j], timeperiod, out[:, j])
+
+
+class LinearregStream(Stream):
+    """Incremental LINEARREG: the core's running sums, reseeds and trailing value."""
+
+    __slots__ = ("_bars", "_buf", "_count", "_divisor", "_period", "_pos", "_sum_abs")
+    __slots__ += ("_sum_x", "_sum_xy", "_sum_y", "_trail")
+
+    def __init__(self, timeperiod: int = 14) -> None:
+        period = timeperiod
+        self._period = period
+        self._sum_x = float(period) * (period - 1) * 0.5
+        sum_x_sqr = float(period) * (period - 1) * (2 * period - 1) / 6.0
+        self._divisor = self._sum_x * self._sum_x - period * sum_x_sqr
+        self._buf = [0.0] * period
+        self._pos = 0
+        self._count = 0
+        self._sum_xy = 0.0
+        self._sum_y = 0.0
+        self._sum_abs = 0.0
+        self._trail = 0.0
+        self._bars = REG_RESEED * period
+
+    def _rebuild(self, pos: int) -> None:
+        """Sums over the window oldest first (weights period-1 .. 0), as the C scan."""
+        period = self._period
+        buf = self._buf
+        sum_y = 0.0
+        sum_xy = 0.0
+        sum_abs = 0.0
+        weight = float(period - 1)
+        for j in range(period):
+            value = buf[(pos + j) % period]
+            sum_y += value
+            sum_xy += weight * value
+            sum_abs += abs(value)
+            weight -= 1.0
+        self._sum_y = sum_y
+        self._sum_xy = sum_xy
+        self._sum_abs = sum_abs
+
+    def update(self, real: float) -> float:
+        period = self._period
+        buf = self._buf
+        pos = self._pos
+        buf[pos] = real
+        pos += 1
+        if pos == period:
+            pos = 0
+        self._pos = pos
+        if self._count < period:
+            self._count += 1
+            if self._count < period:
+                return NAN
+            self._rebuild(pos)
+        else:
+            trail = self._trail
+            weighted = float(period) * trail
+            self._sum_xy = self._sum_xy + self._sum_y - weighted
+            self._sum_y = self._sum_y - trail + real
+            self._sum_abs = self._sum_abs - abs(trail) + abs(real)
+            self._bars -= 1
+            if self._bars <= 0 or abs(weighted) > 100.0 * self._sum_abs:
+                self._bars = REG_RESEED * period
+                self._rebuild(pos)
+        self._trail = buf[pos]
+        sum_x = self._sum_x
+        m = (period * self._sum_xy - sum_x * self._sum_y) / self._divisor
+        b = (self._sum_y - m * sum_x) / float(period)
+        return b + m * float(period - 1)
+
+
+linearreg = define(
+    "linearreg",
+    group="overlap",
+    summary="Linear regression (least-squares line value at the current bar)",
+    inputs=("real",),
+    outputs=("real",),
+    params=(int_param("timeperiod", 14, 2),),
+    lookback=lambda timeperiod: timeperiod - 1,
+    kernel=linearreg_kernel,
+    kernel_2d=linearreg_kernel_2d,
+    stream=LinearregStream,
+    source=_TA.format("LINEARREG"),
+)
+
+# ---------------------------------------------------------------------------------------
+# stoch
+# ---------------------------------------------------------------------------------------
+
+
+@jit
+def stoch_kernel(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    fastk_period: int,
+    slowk_period: int,
+    slowk_matype: int,
+    slowd_period: int,
+    slowd_matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+    slowk: FloatArray,
+    slowd: FloatArray,
+) -> None:
+    """Slow stochastic: %K over fastk_period (window extremes), smoothed twice by MAs."""
+    n = high.shape[0]
+    if n == 0:
+        return
+    beg = begin3(high, low, close)
+    lb_k = fastk_period - 1
+    lb_slowk = _ma.ma_lookback(slowk_period, slowk_matype, ema_unstable, kama_unstable, t3_unstable)
+    lb_slowd = _ma.ma_lookback(slowd_period, slowd_matype, ema_unstable, kama_unstable, t3_unstable)
+    first = beg + lb_k + lb_slowk + lb_slowd
+    if first < n:
+        fastk = np.empty(n, dtype=np.float64)
+        _block_scan(high, low, close, beg, fastk_period, False, fastk)
+        smooth = np.empty(n, dtype=np.float64)
+        k0 = beg + lb_k
+        _, count = _ma.ma_core(
+            fastk[k0:],
+            0,
+            n - k0 - 1,
+            slowk_period,
+            slowk_matype,
+            ema_unstable,
+            kama_unstable,
+            t3_unstable,
+            smooth[k0 + lb_slowk :],
+        )
+        d0 = k0 + lb_slowk
+        _ma.ma_core(
+            smooth[d0:],
+            0,
+            count - 1,
+            slowd_period,
+            slowd_matype,
+            ema_unstable,
+            kama_unstable,
+            t3_unstable,
+            slowd[first:],
+        )
+        for i in range(first, n):
+            slowk[i] = smooth[i]
+    fill_nan(slowk, first)
+    fill_nan(slowd, first)
+
+
+@parallel_jit
+def stoch_kernel_2d(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    fastk_period: int,
+    slowk_period: int,
+    slowk_matype: int,
+    slowd_period: int,
+    slowd_matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+    slowk: FloatArray,
+    slowd: FloatArray,
+) -> None:
+    for j in prange(high.shape[1]):
+        stoch_kernel(
+            high[:, j],
+            low[:, j],
+            close[:, j],
+            fastk_period,
+            slowk_period,
+            slowk_matype,
+            slowd_period,
+            slowd_matype,
+            ema_unstable,
+            kama_unstable,
+            t3_unstable,
+            slowk[:, j],
+            slowd[:, j],
+        )
+
+
+class StochStream(Stream):
+    """Incremental slow stochastic: window extremes -> %K -> MA -> MA."""
+
+    __slots__ = ("_bar", "_d_from", "_extremes", "_k_from", "_out_from", "_slowd", "_slowk")
+
+    def __init__(
+        self,
+        fastk_period: int = 5,
+        slowk_period: int = 3,
+        slowk_matype: int = 0,
+        slowd_period: int = 3,
+        slowd_matype: int = 0,
+        ema_unstable: int = 0,
+        kama_unstable: int = 0,
+        t3_unstable: int = 0,
+    ) -> None:
+        unstable = (ema_unstable, kama_unstable, t3_unstable)
+        self._extremes = BlockExtremes(fastk_period)
+        self._slowk = _ma.ma_stream(slowk_period, slowk_matype, *unstable)
+        self._slowd = _ma.ma_stream(slowd_period, slowd_matype, *unstable)
+        self._k_from = fastk_period - 1
+        self._d_from = self._k_from + _ma.ma_lookback_py(slowk_period, slowk_matype, *unstable)
+        self._out_from = self._d_from + _ma.ma_lookback_py(slowd_period, slowd_matype, *unstable)
+        self._bar = 0
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float]:
+        window = self._extremes.update(high, low)
+        bar = self._bar
+        if window is None:
+            self._bar = bar + 1
+            return NAN2
+        fastk = _extreme_value_py(window[0], window[1], close, False)
+        slowk = self._slowk.update(fastk)
+        if bar < self._d_from:
+            self._bar = bar + 1
+            return NAN2
+        slowd = self._slowd.update(slowk)
+        if bar < self._out_from:
+            self._bar = bar + 1
+            return NAN2
+        return slowk, slowd
+
+
+def _stoch_lookback(
+    fastk_period: int,
+    slowk_period: int,
+    slowk_matype: int,
+    slowd_period: int,
+    slowd_matype: int,
+    ema_unstable: int,
+    kama_unstable: int,
+    t3_unstable: int,
+) -> int:
+    unstable = (ema_unstable, kama_unstable, t3_unstable)
+    return (
+        fastk_period
+        - 1
+        + _ma.ma_lookback_py(slowk_period, slowk_matype, *unstable)
+        + _ma.ma_lookback_py(slowd_period, slowd_matype, *unstable)
+    )
+
+
+stoch = define(
+    "stoch",
+    group="overlap",
+    summary="Stochastic oscillator (slow %K, %D)",
+    inputs=("high", "low", "close"),
+    outputs=("slowk", "slowd"),
+    params=(
+        int_param("fastk_period", 5, 1),
+        int_param("slowk_period", 3, 1),
+        int_param("slowk_matype", 0, 0, _MATYPE_MAX),
+        int_param("slowd_period", 3, 1),
+        int_param("slowd_matype", 0, 0, _MATYPE_MAX),
+    ),
+    lookback=_stoch_lookback,
+    kernel=stoch_kernel,
+    kernel_2d=stoch_kernel_2d,
+    stream=StochStream,
+    source=_TA.format("STOCH") + "; G. Lane's stochastic oscillator",
+    check=_check_matype,
+    unstable=_MA_UNSTABLE,
 )
