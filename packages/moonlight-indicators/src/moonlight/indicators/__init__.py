@@ -13,10 +13,17 @@ their first call.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
+from moonlight.indicators import (  # noqa: F401  (each registers its indicators)
+    beyond,
+    candles,
+    directional,
+    momentum,
+    overlap,
+    volatility,
+    volume,
+)
 from moonlight.indicators._define import (
     ALIASES,
     REGISTRY,
@@ -35,11 +42,6 @@ INDICATOR_MODULES: tuple[str, ...] = (
     "candles",
     "beyond",
 )
-
-for _module in INDICATOR_MODULES:
-    # While the package is being assembled some modules may not exist yet.
-    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
-        importlib.import_module(f"{__name__}.{_module}")
 
 globals().update({name: ind.spec.batch for name, ind in REGISTRY.items()})
 globals().update({alias: REGISTRY[name].spec.batch for alias, name in ALIASES.items()})
