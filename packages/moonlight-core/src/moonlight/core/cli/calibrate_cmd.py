@@ -150,7 +150,8 @@ def _from_storage(config: MoonlightConfig, as_json: bool) -> CalibrationBook:
     book = fit_book(pairs, min_samples=settings.min_samples, regularisation=settings.regularisation)
     fits = [_fit_figures(fit, pairs) for fit in book.all_fits()]
     if as_json:
-        click.echo(json.dumps({"pairs": len(pairs), "fits": fits}, indent=2, default=str))
+        plain = [{k: v for k, v in f.items() if k != "text"} for f in fits]
+        click.echo(json.dumps({"pairs": len(pairs), "fits": plain}, indent=2, default=str))
     else:
         click.echo(f"{len(pairs)} decided (S, outcome) pairs from storage (in-sample figures)")
         for fit, figures in zip(book.all_fits(), fits, strict=True):

@@ -22,14 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from moonlight.core.ensemble.book import ScoredOutcomes
-from moonlight.core.strategy.api import PRICE_COLUMNS, FloatArray
+from moonlight.core.strategy.api import PRICE_COLUMNS, TIME_COLUMN, FloatArray
 
 Times = npt.NDArray[np.datetime64]
 
 
 @dataclass(frozen=True, slots=True)
 class Candles:
-    """OHLCV arrays and bar open times (UTC, ``datetime64[s]``)."""
+    """OHLCV arrays (plus ``start_ts`` in epoch seconds) and bar open times (UTC)."""
 
     columns: dict[str, FloatArray]
     times: Times
@@ -62,6 +62,7 @@ def read_candles_csv(path: Path) -> Candles:
             columns[name] = np.array([float(row[index]) for row in rows], np.float64)
         else:
             columns[name] = np.zeros(len(rows))
+    columns[TIME_COLUMN] = times.astype(np.int64).astype(np.float64)
     if times.size > 1 and not np.all(np.diff(times) > np.timedelta64(0, "s")):
         raise ValueError(f"{path}: timestamps are not strictly increasing")
     return Candles(columns, times)

@@ -57,6 +57,8 @@ IndicatorArray = FloatArray | tuple[FloatArray, ...]
 
 #: Column names a history frame must provide; ``volume`` may be all zeros.
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+#: The bar's open time in seconds since 1970-01-01 UTC (the connector ``Candle`` field).
+TIME_COLUMN = "start_ts"
 
 
 class SignalDirection(StrEnum):
@@ -102,8 +104,9 @@ WARMUP_REASON = "warm-up"
 WARMUP_SIGNAL = Signal(SignalDirection.NONE, 0.0, WARMUP_REASON)
 
 
-#: Indicator input names that mean "a price series": fed with the close by default.
-GENERIC_INPUTS: Mapping[str, str] = {"real": "close", "price": "close"}
+#: Indicator input names fed from a differently named bar column by default: a generic
+#: price series gets the close, a timestamp the bar's open time in epoch seconds.
+GENERIC_INPUTS: Mapping[str, str] = {"real": "close", "price": "close", "timestamp": TIME_COLUMN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +170,18 @@ class BarLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """A plain closed bar, for tests, research and replay (any BarLike works)."""
+    """A plain closed bar, for tests, research and replay (any BarLike works).
+
+    ``start_ts`` is the bar's open time in epoch seconds, as on the connector's
+    ``Candle``; only indicators with a timestamp input (anchored VWAP) read it.
+    """
 
     open: float
     high: float
     low: float
     close: float
     volume: float = 0.0
+    start_ts: float = math.nan
 
 
 class StrategyParams(BaseModel):
@@ -320,21 +328,22 @@ class Strategy(ABC, Generic[P]):
 
 
 def price_arrays(frame: Mapping[str, Any] | Any) -> dict[str, FloatArray]:
-    """Contiguous float64 arrays of the OHLCV columns of ``frame``.
+    """Contiguous float64 arrays of the OHLCV columns of ``frame``, plus bar times.
 
     ``frame`` is a pandas DataFrame or any mapping of column name to array; a missing
-    ``volume`` column becomes zeros, any other missing column is a ValueError.
+    ``volume`` column becomes zeros, any other missing OHLC column is a ValueError.
+    Bar open times (:data:`TIME_COLUMN`, epoch seconds) come from a ``start_ts`` column,
+    else a ``timestamp`` column, else a datetime index; without any, they are NaN.
     """
     arrays: dict[str, FloatArray] = {}
     length: int | None = None
     for column in PRICE_COLUMNS:
-        try:
-            values = frame[column]
-        except (KeyError, IndexError):
+        values = _column(frame, column)
+        if values is None:
             if column == "volume" and length is not None:
                 arrays[column] = np.zeros(length)
                 continue
-            raise ValueError(f"price history has no {column!r} column") from None
+            raise ValueError(f"price history has no {column!r} column")
         array = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
         if array.ndim != 1:
             raise ValueError(f"column {column!r} must be 1-D, got shape {array.shape}")
@@ -342,7 +351,47 @@ def price_arrays(frame: Mapping[str, Any] | Any) -> dict[str, FloatArray]:
             raise ValueError(f"column {column!r} has {array.shape[0]} rows, expected {length}")
         length = array.shape[0]
         arrays[column] = array
+    assert length is not None
+    arrays[TIME_COLUMN] = _epoch_seconds(frame, length)
     return arrays
+
+
+def _column(frame: Mapping[str, Any] | Any, name: str) -> Any | None:
+    try:
+        return frame[name]
+    except (KeyError, IndexError):
+        return None
+
+
+def _epoch_seconds(frame: Mapping[str, Any] | Any, length: int) -> FloatArray:
+    """Bar open times as float64 epoch seconds (NaN when the frame has none).
+
+    pandas datetimes (naive = UTC, or timezone-aware) and numpy ``datetime64`` are
+    converted; numbers are taken as epoch seconds already.
+    """
+    values = _column(frame, TIME_COLUMN)
+    if values is None:
+        values = _column(frame, "timestamp")
+    if values is None:
+        index = getattr(frame, "index", None)
+        if getattr(getattr(index, "dtype", None), "kind", "") == "M":
+            values = index
+    if values is None:
+        return np.full(length, np.nan)
+    if getattr(getattr(values, "dtype", None), "kind", "") == "M" and hasattr(values, "to_numpy"):
+        array = values.to_numpy(dtype="datetime64[ns]")  # pandas, any timezone: UTC
+    else:
+        array = np.asarray(values)
+    if array.dtype.kind == "M":
+        nanoseconds = array.astype("datetime64[ns]").astype(np.int64)
+        seconds = np.where(np.isnat(array), np.nan, nanoseconds / 1e9)
+    elif array.dtype.kind in "iuf":
+        seconds = array.astype(np.float64)
+    else:
+        raise ValueError(f"bar times of dtype {array.dtype} are neither datetimes nor numbers")
+    if seconds.shape != (length,):
+        raise ValueError(f"bar times have shape {seconds.shape}, expected ({length},)")
+    return np.ascontiguousarray(seconds)
 
 
 def mask_warmup(

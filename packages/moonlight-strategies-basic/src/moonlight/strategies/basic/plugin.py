@@ -12,17 +12,21 @@ from moonlight.core.plugins import ComponentSpec, hookimpl
 from moonlight.core.strategy.api import Strategy
 from moonlight.strategies.basic.bollinger_reversion import BollingerReversion
 from moonlight.strategies.basic.ema_rsi import EmaRsi
+from moonlight.strategies.basic.ichimoku_trend import IchimokuTrend
 from moonlight.strategies.basic.macd_cross import MacdCross
 from moonlight.strategies.basic.stochastic_reversal import StochasticReversal
 from moonlight.strategies.basic.supertrend_adx import SupertrendAdx
+from moonlight.strategies.basic.vwap_rvol import VwapRvol
 
 #: Every reference strategy class, in documentation order.
 STRATEGIES: tuple[type[Strategy], ...] = (  # type: ignore[type-arg]
     EmaRsi,
+    VwapRvol,
     SupertrendAdx,
     BollingerReversion,
     MacdCross,
     StochasticReversal,
+    IchimokuTrend,
 )
 
 

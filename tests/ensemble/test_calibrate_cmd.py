@@ -1,0 +1,102 @@
+"""``moonlight calibrate`` from stored (S, outcome) pairs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from moonlight.core.cli.calibrate_cmd import calibrate_cmd
+from moonlight.core.config import load_config
+from moonlight.core.ensemble.store import load_book
+from moonlight.core.orders import Direction, Outcome
+from moonlight.core.storage import migrate
+from moonlight.core.storage.engine import engine_from_config, session_factory
+from moonlight.core.storage.repository import insert_order, record_result
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    data_dir = (tmp_path / "data").as_posix()
+    path.write_text(
+        f"data_dir: {data_dir}\nensemble:\n  calibration:\n    min_samples: 100\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _store_orders(config_file: Path, n: int, true_a: float) -> None:
+    config = load_config(config_file)
+    engine = engine_from_config(config)
+    migrate.upgrade(engine)
+    rng = np.random.default_rng(11)
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    with session_factory(engine)() as session:
+        for i in range(n):
+            score = float(rng.uniform(-1, 1))
+            went_up = bool(rng.random() < 1 / (1 + np.exp(true_a * score)))
+            direction = Direction.UP if score > 0 else Direction.DOWN
+            won = went_up == (direction is Direction.UP)
+            order = insert_order(
+                session,
+                client_req_id=f"o{i}",
+                account_id="a",
+                instrument="EURUSD",
+                timeframe="1m",
+                direction=direction,
+                stake=1.0,
+                currency="USD",
+                duration_s=60,
+                payout_pct=85.0,
+                score=score,
+                p_hat=0.5,
+                created_at=start + timedelta(minutes=i),
+            )
+            record_result(
+                session,
+                order,
+                outcome=Outcome.WIN if won else Outcome.LOSE,
+                pnl=0.85 if won else -1.0,
+            )
+        session.commit()
+    engine.dispose()
+
+
+def test_refits_from_storage_prints_reliability_and_saves(config_file: Path) -> None:
+    _store_orders(config_file, 800, true_a=-2.0)
+    result = CliRunner().invoke(calibrate_cmd, [str(config_file)])
+    assert result.exit_code == 0, result.output
+    assert "800 decided (S, outcome) pairs" in result.output
+    assert "EURUSD 1m: A=" in result.output and "global: A=" in result.output
+    assert "Brier" in result.output and "ECE" in result.output
+    assert "saved 2 fit(s)" in result.output
+    config = load_config(config_file)
+    engine = engine_from_config(config)
+    with session_factory(engine)() as session:
+        fit = load_book(session, min_samples=100).lookup("EURUSD", "1m")
+    engine.dispose()
+    assert fit.instrument == "EURUSD" and fit.n_samples == 800
+    assert fit.a == pytest.approx(-2.0, abs=0.5)
+    assert fit.data_from == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_json_output_and_no_save(config_file: Path) -> None:
+    _store_orders(config_file, 300, true_a=-1.0)
+    result = CliRunner().invoke(calibrate_cmd, [str(config_file), "--json", "--no-save"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["pairs"] == 300
+    assert {f["scope"] for f in figures["fits"]} == {"global", "EURUSD 1m"}
+    assert 0 < figures["fits"][0]["report"]["brier"] < 0.3
+
+
+def test_too_few_pairs_keeps_the_conservative_mapping(config_file: Path) -> None:
+    _store_orders(config_file, 20, true_a=-1.0)
+    result = CliRunner().invoke(calibrate_cmd, [str(config_file)])
+    assert result.exit_code == 0, result.output
+    assert "only 20 decided" in result.output and "saved" not in result.output
