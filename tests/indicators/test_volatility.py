@@ -152,6 +152,13 @@ def check_stream(name: str, kw: dict[str, Any], bars: Bars, label: str) -> None:
     """The stream fed bar by bar equals the batch at every bar; a restored copy goes on."""
     inputs = inputs_of(name, bars)
     batch = as_tuple(getattr(mi, name)(*inputs, **kw))
+    if len(inputs[0]) and np.isnan(np.vstack(inputs)).any(axis=0).all():
+        # No bar has every input: TA-Lib (and the batch) then computes the last bar on
+        # its own, which a stream cannot do -- it cannot know that bar is the last. The
+        # stream reports the warm-up value throughout.
+        for out in run_stream(getattr(ms, name)(**kw), inputs, batch):
+            assert (np.isnan(out) if out.dtype.kind == "f" else out == 0).all()
+        return
     half = len(inputs[0]) // 2
     stream = getattr(ms, name)(**kw)
     first = run_stream(stream, [x[:half] for x in inputs], batch)
