@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 
 import keyring
 import keyring.errors
@@ -79,3 +80,25 @@ def delete_secret(name: str) -> bool:
     except keyring.errors.PasswordDeleteError:
         return False
     return True
+
+
+class SecretsView(Mapping[str, str]):
+    """Read-only secrets by name for connector factories; values are fetched on access.
+
+    Iterating lists nothing: the keyring cannot be enumerated, and a plugin has no
+    business listing secrets it was not told about.
+    """
+
+    def __getitem__(self, name: str) -> str:
+        value = get_secret(name)
+        if value is None:
+            raise KeyError(
+                f"secret {name!r} is not set: `moonlight secrets set {name}` or {env_var_for(name)}"
+            )
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0

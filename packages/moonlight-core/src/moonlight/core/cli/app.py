@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -13,6 +12,7 @@ from moonlight.core import __version__
 from moonlight.core.cli.calibrate_cmd import calibrate_cmd
 from moonlight.core.cli.config_cmd import config_group
 from moonlight.core.cli.db_cmd import db_group
+from moonlight.core.cli.run_cmd import run_cmd
 from moonlight.core.cli.secrets_cmd import secrets_group
 from moonlight.core.plugins import build_plugin_host
 
@@ -20,7 +20,6 @@ from moonlight.core.plugins import build_plugin_host
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """MoonLight: a plugin framework for automated fixed-time trading."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 @cli.command("version")
@@ -67,6 +66,7 @@ def plugins_cmd(as_json: bool) -> None:
 cli.add_command(config_group)
 cli.add_command(db_group)
 cli.add_command(calibrate_cmd)
+cli.add_command(run_cmd)
 cli.add_command(secrets_group)
 
 

@@ -198,12 +198,23 @@ class CalibrationConfig(BaseModel):
     model_config = _FROZEN
 
     min_samples: int = Field(
-        default=200, ge=10, description="Fewest (S, outcome) pairs for a per-instrument fit;"
-        " below it the global fit is used."
+        default=200,
+        ge=10,
+        description="Fewest (S, outcome) pairs for a per-instrument fit;"
+        " below it the global fit is used.",
     )
     regularisation: float = Field(
         default=1e-3, ge=0, description="L2 penalty on (A, B) in the maximum-likelihood fit."
     )
+
+
+class PaperPrior(BaseModel):
+    """An assumed Platt mapping used in paper mode until a real fit exists."""
+
+    model_config = _FROZEN
+
+    a: float = Field(le=0, description="Slope A of p_up = 1/(1+exp(A·S+B)); negative.")
+    b: float = Field(default=0.0, description="Offset B.")
 
 
 class EnsembleConfig(BaseModel):
@@ -217,6 +228,12 @@ class EnsembleConfig(BaseModel):
         " strategy's out-of-sample hit rate.",
     )
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    paper_prior: PaperPrior | None = Field(
+        default=None,
+        description="Paper mode only: assumed calibration before any fit exists, so paper"
+        " trading collects the (S, outcome) pairs the first real fit needs. Refused when"
+        " any account is demo or live: real money waits for a fitted calibration.",
+    )
 
 
 class SizingConfig(BaseModel):
@@ -276,7 +293,9 @@ class RiskConfig(BaseModel):
         default=0.55, gt=0, lt=1, description="Minimum calibrated probability p̂ to trade."
     )
     margin: float = Field(
-        default=0.02, ge=0, lt=0.5,
+        default=0.02,
+        ge=0,
+        lt=0.5,
         description="p̂ must also beat break-even 1/(1+payout) by this much.",
     )
     timezone: str = Field(
@@ -319,6 +338,34 @@ class TelemetryConfig(BaseModel):
     )
 
 
+class RuntimeConfig(BaseModel):
+    """Worker timing and the shared connector request budget."""
+
+    model_config = _FROZEN
+
+    settle_delay_s: float = Field(
+        default=0.5, ge=0, le=60, description="Wait after a bar closes before fetching it."
+    )
+    max_decision_delay_s: float = Field(
+        default=5.0, gt=0, description="A bar that arrives later than this is not traded."
+    )
+    catch_up_bars: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Missed bars replayed after a gap; beyond it indicators are rebuilt.",
+    )
+    connector_rate_per_s: float = Field(
+        default=20.0, gt=0, description="Requests per second shared by a connector's accounts."
+    )
+    connector_burst: int = Field(
+        default=40, ge=1, description="Requests a connector may send at once after a pause."
+    )
+    restart_backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest pause before a failed worker restarts."
+    )
+
+
 class MoonlightConfig(BaseModel):
     """The whole configuration of one MoonLight engine."""
 
@@ -336,6 +383,7 @@ class MoonlightConfig(BaseModel):
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Plugin sections, validated by each plugin's model."
     )
@@ -357,6 +405,17 @@ class MoonlightConfig(BaseModel):
         if duplicates:
             raise ValueError(f"strategy listed more than once: {', '.join(duplicates)}")
         return strategies
+
+    @model_validator(mode="after")
+    def _paper_prior_only_on_paper(self) -> MoonlightConfig:
+        if self.ensemble.paper_prior is not None:
+            real = [a.id for a in self.accounts if a.mode != "paper"]
+            if real:
+                raise ValueError(
+                    "ensemble.paper_prior is only allowed when every account is in paper"
+                    f" mode; not paper: {', '.join(real)}"
+                )
+        return self
 
     @field_validator("plugins")
     @classmethod

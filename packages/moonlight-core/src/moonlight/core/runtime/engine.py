@@ -1,0 +1,311 @@
+"""The engine: composed from the configuration and what the plugin host registered.
+
+Start-up order (nothing trades before the last step):
+
+1. storage migrated to head (fail closed on a storage fault);
+2. telemetry (metrics, alarms), risk (guard state from storage), calibrations;
+3. per account: connector(s) built by their plugin factories and connected; the
+   executor reconciles every non-terminal order with the broker or paper book;
+4. one worker per (account, product, timeframe) warms up and starts trading.
+
+Paper mode: an account whose ``mode`` is ``paper`` sends its orders to MoonLight's
+paper broker, which settles them on the prices of the account's connector (or, for the
+``paper`` connector itself, on a simulated market).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from moonlight.core.config.models import AccountConfig, MoonlightConfig
+from moonlight.core.connectors.contract import Connector
+from moonlight.core.connectors.plugin import PaperBrokerConfig, make_paper
+from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.ensemble.store import load_book
+from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped, OrderSettled
+from moonlight.core.execution.executor import Executor
+from moonlight.core.execution.journal import OrderJournal
+from moonlight.core.plugins.host import PluginHost
+from moonlight.core.plugins.registry import ComponentKind
+from moonlight.core.risk.builder import build_risk_manager
+from moonlight.core.risk.manager import RiskManager
+from moonlight.core.risk.sql_state_store import SqlGuardStateStore
+from moonlight.core.runtime.clock import Clock, WallClock
+from moonlight.core.runtime.fairness import DeficitRoundRobin
+from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.runtime.supervisor import WorkerSupervisor
+from moonlight.core.runtime.trader import AccountTrader
+from moonlight.core.runtime.worker import Worker, WorkerKey, WorkerTiming
+from moonlight.core.secrets import SecretsView
+from moonlight.core.storage.engine import session_factory
+from moonlight.core.storage.migrate import prepare_storage
+from moonlight.core.strategy.factory import build_strategies
+from moonlight.core.strategy.host import StrategyGroup
+from moonlight.core.strategy.indicators import RegistryIndicatorSource
+from moonlight.core.telemetry.alarms import AlarmCenter, plugin_notifier, sql_alarm_store
+from moonlight.core.telemetry.metrics import EngineMetrics
+from moonlight.core.telemetry.snapshots import MetricsSnapshotter, sql_writer
+from moonlight.core.timeframes import timeframe_seconds
+
+log = logging.getLogger("moonlight.engine")
+
+EventListener = Callable[[str, Any], None]
+
+
+@dataclass
+class AccountRuntime:
+    """What one account runs on: its market, its broker, executor and trader."""
+
+    config: AccountConfig
+    market: Connector
+    broker: Connector
+    executor: Executor
+    trader: AccountTrader
+    instruments: InstrumentBook
+
+
+@dataclass
+class Engine:
+    """A running MoonLight engine; build with :meth:`Engine.create`, then ``await start()``."""
+
+    config: MoonlightConfig
+    host: PluginHost
+    clock: Clock
+    storage: SqlEngine
+    sessions: sessionmaker[Session]
+    metrics: EngineMetrics
+    alarms: AlarmCenter
+    risk: RiskManager
+    supervisor: WorkerSupervisor
+    run_id: str | None = None
+    snapshots: bool = True
+    accounts: dict[str, AccountRuntime] = field(default_factory=dict)
+    started_at: float | None = None
+    _listeners: list[EventListener] = field(default_factory=list)
+    _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
+    _background: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
+        config: MoonlightConfig,
+        host: PluginHost,
+        *,
+        clock: Clock | None = None,
+        run_id: str | None = None,
+        snapshots: bool = True,
+    ) -> Engine:
+        """Prepare storage, telemetry and risk (no network, no trading yet)."""
+        clock = clock or WallClock()
+        storage = prepare_storage(config)
+        sessions = session_factory(storage)
+        metrics = EngineMetrics(process_metrics=False)
+        alarms = AlarmCenter(
+            store=sql_alarm_store(sessions), listeners=[plugin_notifier(host)], clock=clock.now
+        )
+        risk = build_risk_manager(
+            config.risk,
+            host.registry,
+            store=SqlGuardStateStore(sessions),
+            now=lambda: datetime.fromtimestamp(clock.now(), UTC),
+            on_reject=lambda _request, verdict: metrics.guard_rejected(
+                verdict.reason.value if verdict.reason else "unknown"
+            ),
+        )
+        supervisor = WorkerSupervisor(
+            clock, restart_backoff_max_s=config.runtime.restart_backoff_max_s
+        )
+        engine = cls(
+            config,
+            host,
+            clock,
+            storage,
+            sessions,
+            metrics,
+            alarms,
+            risk,
+            supervisor,
+            run_id=run_id,
+            snapshots=snapshots,
+        )
+        supervisor.on_failure = engine._worker_failed
+        return engine
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, reconcile and start every worker (see the module docstring)."""
+        strategies = build_strategies(self.config.strategies, self.host.registry)
+        names = [entry.name for entry, _ in strategies]
+        weights = [entry.weight for entry, _ in strategies]
+        calibrations = self._calibrations()
+        for account in self.config.accounts:
+            runtime = await self._start_account(account, names, weights, calibrations)
+            self.accounts[account.id] = runtime
+        source = RegistryIndicatorSource(self.host.registry)
+        timing = WorkerTiming(
+            settle_delay_s=self.config.runtime.settle_delay_s,
+            max_decision_delay_s=self.config.runtime.max_decision_delay_s,
+            catch_up_bars=self.config.runtime.catch_up_bars,
+        )
+        for runtime in self.accounts.values():
+            for product in runtime.config.products:
+                for timeframe in runtime.config.timeframes:
+                    fresh = [
+                        s for _, s in build_strategies(self.config.strategies, self.host.registry)
+                    ]
+                    worker = Worker(
+                        WorkerKey(runtime.config.id, product, timeframe),
+                        timeframe_s=timeframe_seconds(timeframe),
+                        market=runtime.market,
+                        clock=self.clock,
+                        group=StrategyGroup(fresh, source),
+                        trader=runtime.trader,
+                        admission=self._admission(runtime.config.connector),
+                        timing=timing,
+                    )
+                    self.supervisor.start(worker)
+        if self.snapshots:
+            snapshotter = MetricsSnapshotter(
+                self.metrics,
+                sql_writer(self.sessions),
+                interval_s=self.config.telemetry.metrics_snapshot_s,
+            )
+            self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
+        self.started_at = self.clock.now()
+        self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
+        log.info(
+            "engine started: %d account(s), %d worker(s)",
+            len(self.accounts),
+            len(self.supervisor.workers),
+        )
+
+    async def stop(self, reason: str = "requested") -> None:
+        """Stop deciding, let the executors persist what is in flight, disconnect."""
+        await self.supervisor.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for admission in self._admissions.values():
+            await admission.close()
+        for runtime in self.accounts.values():
+            await runtime.executor.stop()
+            await runtime.broker.close()
+            if runtime.market is not runtime.broker:
+                await runtime.market.close()
+        self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
+        self.storage.dispose()
+        log.info("engine stopped: %s", reason)
+
+    def subscribe(self, listener: EventListener) -> None:
+        """Receive ``(hook_name, event)`` for every order, result and alarm event."""
+        self._listeners.append(listener)
+
+    # -- composition --------------------------------------------------------------------
+
+    async def _start_account(
+        self,
+        account: AccountConfig,
+        names: list[str],
+        weights: list[float],
+        calibrations: CalibrationBook,
+    ) -> AccountRuntime:
+        market = self._build_connector(account)
+        broker = market
+        if account.mode == "paper" and account.connector != "paper":
+            broker = make_paper(
+                PaperBrokerConfig(), clock=self.clock, sessions=self.sessions, source=market
+            )
+        executor = Executor(
+            connector=broker,
+            journal=OrderJournal(self.sessions),
+            clock=self.clock,
+            notify=self._notify,
+        )
+        instruments = InstrumentBook(broker, self.clock)
+        trader = AccountTrader(
+            account,
+            executor=executor,
+            instruments=instruments,
+            risk=self.risk,
+            metrics=self.metrics,
+            clock=self.clock,
+            strategy_names=names,
+            weights=weights,
+            min_payout_pct=self.config.risk.permit_min_pct,
+            calibrations=calibrations,
+            prior=self._paper_prior(),
+            run_id=self.run_id,
+        )
+        await market.connect()
+        if broker is not market:
+            await broker.connect()
+        report = await executor.start([account.id])
+        log.info("account %s reconciled: %s", account.id, report)
+        await instruments.refresh(force=True)
+        await trader.refresh_balance()
+        return AccountRuntime(account, market, broker, executor, trader, instruments)
+
+    def _build_connector(self, account: AccountConfig) -> Connector:
+        spec = self.host.registry.get(ComponentKind.CONNECTOR, account.connector)
+        options = (
+            spec.config_model.model_validate(account.connector_options)
+            if spec.config_model is not None
+            else None
+        )
+        connector: Connector = spec.factory(
+            options, secrets=SecretsView(), clock=self.clock, sessions=self.sessions
+        )
+        return connector
+
+    def _admission(self, connector_name: str) -> DeficitRoundRobin:
+        admission = self._admissions.get(connector_name)
+        if admission is None:
+            admission = self._admissions[connector_name] = DeficitRoundRobin(
+                self.clock,
+                rate_per_s=self.config.runtime.connector_rate_per_s,
+                burst=self.config.runtime.connector_burst,
+            )
+        return admission
+
+    def _paper_prior(self) -> Calibration | None:
+        prior = self.config.ensemble.paper_prior
+        return None if prior is None else Calibration(prior.a, prior.b, fitted=False)
+
+    def _calibrations(self) -> CalibrationBook:
+        with self.sessions() as session:
+            return load_book(session, min_samples=self.config.ensemble.calibration.min_samples)
+
+    # -- events -------------------------------------------------------------------------
+
+    def _notify(self, hook_name: str, *, event: Any) -> None:
+        if isinstance(event, AlarmRaised):
+            self.alarms.raise_alarm(event.level, event.code, event.message, event.scope)
+        else:
+            if isinstance(event, OrderSettled):
+                runtime = self.accounts.get(event.account_id)
+                if runtime is not None:
+                    runtime.trader.settled(event)
+            self.host.notify(hook_name, event=event)
+        for listener in self._listeners:
+            try:
+                listener(hook_name, event)
+            except Exception:  # a listener (the server's hub) must not break the engine
+                log.exception("event listener failed")
+
+    def _worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.alarms.raise_alarm(
+            "warning",
+            "worker_failed",
+            f"worker {worker.key.label} failed: {error!r}",
+            scope=worker.key.account_id,
+        )

@@ -1,0 +1,247 @@
+"""Decisions for one account: ensemble → risk → executor, and what results feed back.
+
+Workers call :meth:`AccountTrader.consider` with the signals of the bar that just closed.
+The trader votes (one :class:`~moonlight.core.ensemble.ensemble.Ensemble` per
+instrument and timeframe, calibrated from the stored calibration book), asks risk, and
+hands an :class:`~moonlight.core.execution.journal.OrderIntent` to the account's
+executor. The ``client_req_id`` is derived from the decision itself (account,
+instrument, timeframe, bar close), so replaying a bar after a restart can never open a
+second order: storage refuses the duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from moonlight.core.config.models import AccountConfig
+from moonlight.core.connectors.contract import (
+    Ambiguous,
+    AuthFailed,
+    Candle,
+    ConnectorError,
+    Disconnected,
+    RateLimited,
+    Rejected,
+)
+from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.ensemble.ensemble import Ensemble
+from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.events import OrderSettled
+from moonlight.core.execution.executor import Executor, TradingHalted
+from moonlight.core.execution.journal import OrderIntent
+from moonlight.core.orders import Direction, Outcome
+from moonlight.core.risk.guards.base import ConnectorErrorKind, TradeResult
+from moonlight.core.risk.manager import RiskManager
+from moonlight.core.risk.request import DecisionRequest
+from moonlight.core.runtime.clock import Clock
+from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.storage.repository import DuplicateOrderError
+from moonlight.core.strategy.api import Signal, SignalDirection
+from moonlight.core.strategy.host import StrategyGroup
+from moonlight.core.telemetry.metrics import EngineMetrics
+from moonlight.core.timeframes import timeframe_seconds
+
+if TYPE_CHECKING:
+    from moonlight.core.runtime.worker import WorkerKey
+
+log = logging.getLogger("moonlight.trader")
+
+_ERROR_KINDS: tuple[tuple[type[ConnectorError], ConnectorErrorKind], ...] = (
+    (RateLimited, ConnectorErrorKind.RATE_LIMITED),
+    (Ambiguous, ConnectorErrorKind.AMBIGUOUS),
+    (Disconnected, ConnectorErrorKind.DISCONNECTED),
+    (Rejected, ConnectorErrorKind.REJECTED),
+    (AuthFailed, ConnectorErrorKind.AUTH_FAILED),
+)
+
+
+def classify_error(error: BaseException) -> ConnectorErrorKind:
+    """The risk guards' name for a connector failure."""
+    for kind_type, kind in _ERROR_KINDS:
+        if isinstance(error, kind_type):
+            return kind
+    return ConnectorErrorKind.TRANSIENT
+
+
+class AccountTrader:
+    """Turns one account's signals into guarded orders; see the module docstring."""
+
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        executor: Executor,
+        instruments: InstrumentBook,
+        risk: RiskManager,
+        metrics: EngineMetrics,
+        clock: Clock,
+        strategy_names: Sequence[str],
+        weights: Sequence[float],
+        min_payout_pct: float | None = None,
+        calibrations: CalibrationBook | None = None,
+        prior: Calibration | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.account = account
+        self.executor = executor
+        self.instruments = instruments
+        self.risk = risk
+        self.metrics = metrics
+        self.clock = clock
+        self.strategy_names = list(strategy_names)
+        self.weights = list(weights)
+        self.calibrations = calibrations
+        self.min_payout_pct = min_payout_pct
+        self.prior = prior
+        self.run_id = run_id
+        self.balance = 0.0
+        self.orders_submitted = 0
+        self._ensembles: dict[tuple[str, str], Ensemble] = {}
+
+    def ensemble(self, instrument: str, timeframe: str) -> Ensemble:
+        """The ensemble of one worker: the newest stored fit, else the paper prior."""
+        key = (instrument, timeframe)
+        ensemble = self._ensembles.get(key)
+        if ensemble is None:
+            ensemble = Ensemble(self.weights)
+            fit = self.calibrations.lookup(instrument, timeframe) if self.calibrations else None
+            if fit is not None and fit.fitted:
+                ensemble.use_calibration(fit)
+            elif self.prior is not None:
+                ensemble.use_calibration(self.prior)
+            self._ensembles[key] = ensemble
+        return ensemble
+
+    def duration_s(self, timeframe: str) -> int:
+        """Contract duration: the account's expiry, else the worker's timeframe."""
+        return timeframe_seconds(self.account.expiry or timeframe)
+
+    async def refresh_balance(self) -> None:
+        """Reload the account balance from the broker (after results, at start)."""
+        try:
+            self.balance = (await self.executor.connector.balance(self.account.id)).amount
+        except ConnectorError as error:
+            log.warning("%s: balance unavailable: %r", self.account.id, error)
+
+    async def consider(
+        self,
+        key: WorkerKey,
+        bar: Candle,
+        signals: Sequence[Signal],
+        group: StrategyGroup,
+        close_ts: float,
+    ) -> OrderIntent | None:
+        """Vote, check risk and submit an order for the bar that closed at ``close_ts``."""
+        decision = self.ensemble(key.instrument, key.timeframe).decide(signals)
+        self.metrics.decision_made(key.timeframe, (self.clock.now() - close_ts) * 1000.0)
+        if decision.direction is SignalDirection.NONE:
+            return None
+        await self.instruments.refresh()
+        instrument = self.instruments.get(key.instrument)
+        request = DecisionRequest(
+            account_id=self.account.id,
+            instrument=key.instrument,
+            direction=Direction(decision.direction.value),
+            p_hat=decision.p_hat,
+            payout_pct=instrument.payout_pct if instrument else None,
+            balance=self.balance,
+            account_max_stake=self.account.max_stake,
+            min_stake=instrument.stake_min if instrument else None,
+            max_stake=instrument.stake_max if instrument else None,
+            timeframe=key.timeframe,
+        )
+        verdict = self.risk.decide(request)
+        if not verdict.allowed or instrument is None:
+            return None
+        intent = OrderIntent(
+            client_req_id=f"{self.account.id}:{key.instrument}:{key.timeframe}:{int(close_ts)}",
+            account_id=self.account.id,
+            instrument=key.instrument,
+            timeframe=key.timeframe,
+            direction=request.direction,
+            stake=verdict.stake,
+            duration_s=self.duration_s(key.timeframe),
+            payout_pct=instrument.payout_pct,
+            currency=self.account.currency,
+            score=decision.score,
+            p_hat=decision.p_hat,
+            decided_ts=self.clock.now(),
+            min_payout_pct=self.min_payout_pct,
+            strategy_snapshot={
+                "strategies": self.strategy_names,
+                "weights": self.weights,
+                "confidence": decision.confidence,
+                "calibrated": decision.calibrated,
+            },
+            indicators=_plain(group.feed.values),
+            signals={
+                name: [s.direction.value, s.strength, s.reason]
+                for name, s in zip(self.strategy_names, signals, strict=False)
+            },
+            run_id=self.run_id,
+        )
+        if not self.executor.trading_allowed:
+            log.info(
+                "%s: trading halted (%s); decision not sent", key.label, self.executor.halted_reason
+            )
+            return None
+        self.risk.on_order_opened(self.account.id, key.instrument, intent.client_req_id)
+        try:
+            self.executor.submit(intent)
+        except (TradingHalted, DuplicateOrderError) as error:
+            self.risk.on_order_closed(self.account.id, key.instrument, intent.client_req_id)
+            log.info("%s: order not submitted: %s", key.label, error)
+            return None
+        self.orders_submitted += 1
+        return intent
+
+    def settled(self, event: OrderSettled, *, timeframe: str | None = None) -> None:
+        """Feed a final result back to risk and metrics."""
+        outcome = Outcome(event.outcome)
+        self.balance += event.pnl if outcome is not Outcome.ABORT else 0.0
+        self.metrics.order_settled(
+            event.account_id, outcome, event.pnl, instrument=event.instrument, timeframe=timeframe
+        )
+        self.risk.on_result(
+            TradeResult(
+                account_id=event.account_id,
+                instrument=event.instrument,
+                client_req_id=event.client_req_id,
+                outcome=outcome,
+                pnl=event.pnl,
+                balance_after=self.balance,
+            )
+        )
+        self.risk.on_order_closed(event.account_id, event.instrument, event.client_req_id)
+
+    # -- signals from workers -----------------------------------------------------------
+
+    def connector_failed(self, error: ConnectorError) -> None:
+        self.metrics.connector_error(error)
+
+    def risk_connector_error(
+        self, account_id: str, kind: ConnectorErrorKind, latency_s: float
+    ) -> None:
+        self.risk.on_connector_error(account_id, kind, latency_s)
+
+    def risk_connector_ok(self, account_id: str, latency_s: float) -> None:
+        self.risk.on_connector_success(account_id, latency_s)
+
+    def bar_lag(self, key: WorkerKey, lag_s: float) -> None:
+        self.metrics.bar_lag(key.timeframe, lag_s * 1000.0)
+
+    def bar_missing(self, key: WorkerKey, close_ts: float) -> None:
+        log.info("%s: no candle for the bar closing at %.0f", key.label, close_ts)
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Indicator values as JSON-ready numbers (tuples of outputs become lists)."""
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, tuple):
+            plain[key] = [float(v) for v in value]
+        else:
+            plain[key] = float(value)
+    return plain

@@ -1,0 +1,179 @@
+"""One worker: a bar-close loop for one (account, instrument, timeframe).
+
+At every bar close (plus a settle delay) the worker fetches the closed candles it has
+not seen, feeds them in order to its strategies' streaming indicators, and -- only for
+the bar that just closed, and only while that bar is fresh -- hands the signals to its
+:class:`~moonlight.core.runtime.trader.AccountTrader`. Missed bars are replayed into the
+indicators (so state stays exact) but never traded: no decision on stale data.
+
+If more bars were missed than ``catch_up_bars`` (a long disconnect), the indicators are
+rebuilt from history instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from moonlight.core.connectors.contract import Candle, Connector, ConnectorError
+from moonlight.core.runtime.clock import Clock, next_bar_close
+from moonlight.core.runtime.fairness import DeficitRoundRobin
+from moonlight.core.runtime.trader import AccountTrader, classify_error
+from moonlight.core.strategy.host import StrategyGroup
+
+log = logging.getLogger("moonlight.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerKey:
+    """What a worker trades."""
+
+    account_id: str
+    instrument: str
+    timeframe: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.account_id}/{self.instrument}/{self.timeframe}"
+
+
+class WorkerState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    BACKOFF = "backoff"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerTiming:
+    """When a worker looks at a closed bar and how long the bar stays tradable."""
+
+    settle_delay_s: float = 0.5
+    max_decision_delay_s: float = 5.0
+    catch_up_bars: int = 200
+    warmup_extra_bars: int = 10
+
+
+class Worker:
+    """The bar-close loop of one worker; see the module docstring."""
+
+    def __init__(
+        self,
+        key: WorkerKey,
+        *,
+        timeframe_s: int,
+        market: Connector,
+        clock: Clock,
+        group: StrategyGroup,
+        trader: AccountTrader,
+        admission: DeficitRoundRobin | None = None,
+        timing: WorkerTiming | None = None,
+    ) -> None:
+        self.key = key
+        self.timeframe_s = timeframe_s
+        self.market = market
+        self.clock = clock
+        self.group = group
+        self.trader = trader
+        self.admission = admission
+        self.timing = timing or WorkerTiming()
+        self.state = WorkerState.STARTING
+        self.last_bar_end_ts = 0.0
+        self.bars_seen = 0
+        self.stale_bars = 0
+        self.decisions = 0
+        self.paused = False
+
+    async def run(self) -> None:
+        """Warm up, then handle every bar close until cancelled."""
+        await self.warm_up()
+        self.state = WorkerState.PAUSED if self.paused else WorkerState.RUNNING
+        while True:
+            close_ts = next_bar_close(
+                max(self.clock.now() - self.timing.settle_delay_s, self.last_bar_end_ts),
+                self.timeframe_s,
+            )
+            await self.clock.sleep_until(close_ts + self.timing.settle_delay_s)
+            await self.on_bar_close(close_ts)
+
+    async def warm_up(self) -> None:
+        """Feed enough closed history to the strategies that the next bar is tradable."""
+        self.group.reset()
+        self.last_bar_end_ts = 0.0
+        warmup = max((host.warmup_bars for host in self.group.hosts), default=0)
+        count = warmup + self.timing.warmup_extra_bars
+        now = self.clock.now()
+        candles = await self._fetch(count=count, end_ts=now)
+        self._replay([c for c in candles if c.end_ts <= now])
+
+    async def on_bar_close(self, close_ts: float) -> None:
+        """Handle the bar that closed at ``close_ts`` (and any bars missed before it)."""
+        missed = int((close_ts - self.last_bar_end_ts) // self.timeframe_s)
+        if self.last_bar_end_ts and missed > self.timing.catch_up_bars:
+            log.warning("%s missed %d bars: rebuilding indicators", self.key.label, missed)
+            await self.warm_up()
+            return
+        try:
+            candles = await self._fetch(
+                count=max(2, min(missed + 1, self.timing.catch_up_bars)), end_ts=close_ts
+            )
+        except ConnectorError as error:
+            self.trader.connector_failed(error)
+            log.warning("%s: candles unavailable at %.0f: %r", self.key.label, close_ts, error)
+            return
+        fresh = [c for c in candles if self.last_bar_end_ts < c.end_ts <= close_ts]
+        if not fresh or fresh[-1].end_ts != close_ts:
+            self.stale_bars += 1
+            self.trader.bar_missing(self.key, close_ts)
+        self._replay(fresh[:-1] if fresh and fresh[-1].end_ts == close_ts else fresh)
+        if fresh and fresh[-1].end_ts == close_ts:
+            await self._close(fresh[-1], close_ts)
+
+    async def _close(self, bar: Candle, close_ts: float) -> None:
+        signals = self.group.on_bar(bar)
+        self._seen(bar)
+        lag_s = self.clock.now() - close_ts
+        self.trader.bar_lag(self.key, lag_s)
+        if self.paused or lag_s > self.timing.max_decision_delay_s:
+            if not self.paused:
+                self.stale_bars += 1
+                log.info(
+                    "%s: bar %.0f arrived %.1f s late; not trading it",
+                    self.key.label,
+                    close_ts,
+                    lag_s,
+                )
+            return
+        self.decisions += 1
+        await self.trader.consider(self.key, bar, signals, self.group, close_ts)
+
+    def _replay(self, candles: Sequence[Candle]) -> None:
+        for candle in candles:
+            self.group.on_bar(candle)
+            self._seen(candle)
+
+    def _seen(self, candle: Candle) -> None:
+        self.last_bar_end_ts = candle.end_ts
+        self.bars_seen += 1
+
+    async def _fetch(self, *, count: int, end_ts: float) -> Sequence[Candle]:
+        if self.admission is not None:
+            await self.admission.acquire(self.key.account_id)
+        started = self.clock.now()
+        try:
+            candles = await self.market.candles(
+                self.key.instrument, self.timeframe_s, count=count, end_ts=end_ts
+            )
+        except ConnectorError as error:
+            self.trader.risk_connector_error(
+                self.key.account_id, classify_error(error), self.clock.now() - started
+            )
+            raise
+        except asyncio.TimeoutError as error:
+            raise ConnectorError(f"candles timed out: {error}") from error
+        self.trader.risk_connector_ok(self.key.account_id, self.clock.now() - started)
+        return candles
