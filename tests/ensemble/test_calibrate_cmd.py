@@ -100,3 +100,34 @@ def test_too_few_pairs_keeps_the_conservative_mapping(config_file: Path) -> None
     result = CliRunner().invoke(calibrate_cmd, [str(config_file)])
     assert result.exit_code == 0, result.output
     assert "only 20 decided" in result.output and "saved" not in result.output
+
+
+def test_refits_from_a_candle_csv_out_of_sample(config_file: Path, tmp_path: Path) -> None:
+    """The CSV route runs the registered strategies vectorised and scores the hold-out."""
+    rng = np.random.default_rng(3)
+    bars = 4000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, bars)))
+    open_ = np.r_[close[0], close[:-1]]
+    times = np.datetime64("2024-01-01T00:00:00") + np.arange(bars) * np.timedelta64(60, "s")
+    csv_path = tmp_path / "SYNTH.csv"
+    lines = ["timestamp,open,high,low,close,volume"]
+    for t, o, c, v in zip(times, open_, close, rng.lognormal(3, 1, bars), strict=True):
+        lines.append(f"{t}Z,{o},{max(o, c) * 1.0004},{min(o, c) * 0.9996},{c},{v}")
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        calibrate_cmd, [str(config_file), "--csv", str(csv_path), "--per-strategy", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["instrument"] == "SYNTH" and report["bars"] == bars
+    assert report["split_bar"] == 2800
+    names = {s["label"] for s in report["strategies"]}
+    assert {"ema_rsi", "vwap_rvol", "supertrend_adx"} <= names
+    assert report["ensemble"]["fitted"] and report["ensemble"]["test"]["n_samples"] > 100
+    config = load_config(config_file)
+    engine = engine_from_config(config)
+    with session_factory(engine)() as session:
+        fit = load_book(session, min_samples=100).lookup("SYNTH", "1m")
+    engine.dispose()
+    assert fit.fitted and fit.instrument == "SYNTH"
+    assert fit.data_to is not None and fit.data_to < datetime(2024, 1, 3, tzinfo=UTC)

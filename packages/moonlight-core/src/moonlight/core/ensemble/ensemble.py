@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from moonlight.core.ensemble.platt import UNFITTED, Calibration
 from moonlight.core.ensemble.vote import check_weights, vote, vote_history
-from moonlight.core.strategy.api import DIRECTION_SIGN, Signal, SignalDirection, SignalSeries
+from moonlight.core.strategy.api import DOWN, UP, Signal, SignalDirection, SignalSeries
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,14 +66,8 @@ class Ensemble:
         score, confidence, direction = vote(signals, self.weights)
         calibration = self.calibration
         p_up = calibration.p_up(score)
-        return EnsembleDecision(
-            score,
-            confidence,
-            direction,
-            p_up,
-            calibration.p_win(score, DIRECTION_SIGN[direction]),
-            calibration.fitted,
-        )
+        p_hat = p_up if direction is UP else 1.0 - p_up if direction is DOWN else 0.0
+        return EnsembleDecision(score, confidence, direction, p_up, p_hat, calibration.fitted)
 
     def decide_history(self, series: Sequence[SignalSeries]) -> EnsembleHistory:
         """:meth:`decide` at every bar of a history (same S bit for bit; p̂ to ~1 ulp)."""

@@ -22,7 +22,14 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.core.strategy.api import DIRECTION_SIGN, Signal, SignalDirection, SignalSeries
+from moonlight.core.strategy.api import (
+    DOWN,
+    NONE,
+    UP,
+    Signal,
+    SignalDirection,
+    SignalSeries,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -35,7 +42,7 @@ class Vote(NamedTuple):
     direction: SignalDirection
 
 
-NO_VOTE = Vote(0.0, 0.0, SignalDirection.NONE)
+NO_VOTE = Vote(0.0, 0.0, NONE)
 
 
 def check_weights(weights: Sequence[float], count: int) -> tuple[float, ...]:
@@ -54,26 +61,19 @@ def vote(signals: Sequence[Signal], weights: Sequence[float]) -> Vote:
     total = 0.0
     net = 0.0
     voted = 0.0
-    sign = DIRECTION_SIGN
     for signal, weight in zip(signals, weights, strict=True):
         if weight <= 0.0:
             continue
         total += weight
-        d = sign[signal.direction]
-        if d != 0:
+        direction = signal.direction
+        if direction is not NONE:
             ws = weight * signal.strength
-            net += d * ws
+            net += ws if direction is UP else -ws
             voted += ws
     if total <= 0.0 or voted <= 0.0:
         return NO_VOTE
     score = net / total
-    direction = (
-        SignalDirection.UP
-        if score > 0.0
-        else SignalDirection.DOWN
-        if score < 0.0
-        else SignalDirection.NONE
-    )
+    direction = UP if score > 0.0 else DOWN if score < 0.0 else NONE
     return Vote(score, abs(net) / voted, direction)
 
 

@@ -69,6 +69,12 @@ class SignalDirection(StrEnum):
     NONE = "none"
 
 
+#: Module-level aliases: ``SignalDirection.UP`` goes through the enum metaclass on every
+#: access (~0.1 µs), a module global does not -- the hot path uses these.
+UP = SignalDirection.UP
+DOWN = SignalDirection.DOWN
+NONE = SignalDirection.NONE
+
 #: The vote of each direction as a number: up +1, down -1, none 0.
 DIRECTION_SIGN: Mapping[SignalDirection, int] = {
     SignalDirection.UP: 1,
@@ -98,10 +104,10 @@ class Signal(NamedTuple):
 
 
 #: The neutral verdict: the rule does not fire on this bar.
-NO_SIGNAL = Signal(SignalDirection.NONE, 0.0, "")
+NO_SIGNAL = Signal(NONE, 0.0, "")
 #: What the host returns while the strategy is still warming up.
 WARMUP_REASON = "warm-up"
-WARMUP_SIGNAL = Signal(SignalDirection.NONE, 0.0, WARMUP_REASON)
+WARMUP_SIGNAL = Signal(NONE, 0.0, WARMUP_REASON)
 
 
 #: Indicator input names fed from a differently named bar column by default: a generic

@@ -25,6 +25,7 @@ from typing import Any
 
 from moonlight.core.strategy.api import (
     INTERFACE_VERSION,
+    NONE,
     WARMUP_SIGNAL,
     BarLike,
     IndicatorArray,
@@ -42,7 +43,7 @@ log = logging.getLogger("moonlight.strategy")
 
 #: Reason carried by the "no signal" that replaces a failed or invalid evaluation.
 ERROR_REASON = "strategy error"
-ERROR_SIGNAL = Signal(SignalDirection.NONE, 0.0, ERROR_REASON)
+ERROR_SIGNAL = Signal(NONE, 0.0, ERROR_REASON)
 #: Errors of one strategy logged with a full traceback before switching to summaries.
 TRACEBACKS_LOGGED = 3
 #: After that, one log line per this many errors.

@@ -20,14 +20,15 @@ import numpy as np
 from pydantic import Field
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, output, signals
@@ -82,10 +83,10 @@ class BollingerReversion(BasicStrategy[BollingerReversionParams]):
             return NO_SIGNAL
         if close < lower:
             strength = min(1.0, 0.5 + 0.5 * ((lower - close) / (middle - lower) / full))
-            return Signal(SignalDirection.UP, strength, UP_REASON)
+            return Signal(UP, strength, UP_REASON)
         if close > upper:
             strength = min(1.0, 0.5 + 0.5 * ((close - upper) / (upper - middle) / full))
-            return Signal(SignalDirection.DOWN, strength, DOWN_REASON)
+            return Signal(DOWN, strength, DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

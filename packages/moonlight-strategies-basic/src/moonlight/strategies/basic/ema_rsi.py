@@ -20,14 +20,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, signals, single
@@ -96,12 +97,12 @@ class EmaRsi(BasicStrategy[EmaRsiParams]):
             strength = 0.5 * min(1.0, (fast - slow) / atr / p.gap_full_atr) + 0.5 * min(
                 1.0, (rsi - 50.0) / (p.rsi_overbought - 50.0)
             )
-            return Signal(SignalDirection.UP, strength, UP_REASON)
+            return Signal(UP, strength, UP_REASON)
         if fast < slow and p.rsi_oversold < rsi < 50.0:
             strength = 0.5 * min(1.0, (slow - fast) / atr / p.gap_full_atr) + 0.5 * min(
                 1.0, (50.0 - rsi) / (50.0 - p.rsi_oversold)
             )
-            return Signal(SignalDirection.DOWN, strength, DOWN_REASON)
+            return Signal(DOWN, strength, DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

@@ -22,14 +22,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, output, signals, single
@@ -98,10 +99,10 @@ class IchimokuTrend(BasicStrategy[IchimokuTrendParams]):
         full = self.params.full_atr
         if close > top and tenkan > kijun:
             strength = min(1.0, 0.5 + 0.5 * ((close - top) / atr / full))
-            return Signal(SignalDirection.UP, strength, UP_REASON)
+            return Signal(UP, strength, UP_REASON)
         if close < bottom and tenkan < kijun:
             strength = min(1.0, 0.5 + 0.5 * ((bottom - close) / atr / full))
-            return Signal(SignalDirection.DOWN, strength, DOWN_REASON)
+            return Signal(DOWN, strength, DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

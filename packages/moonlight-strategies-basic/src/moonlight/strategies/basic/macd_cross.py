@@ -21,14 +21,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import (
@@ -105,11 +106,9 @@ class MacdCross(BasicStrategy[MacdCrossParams]):
             return NO_SIGNAL
         scale = self.params.hist_full_atr
         if hist > 0.0 and before <= 0.0:
-            return Signal(SignalDirection.UP, min(1.0, 0.5 + 0.5 * (hist / atr / scale)), UP_REASON)
+            return Signal(UP, min(1.0, 0.5 + 0.5 * (hist / atr / scale)), UP_REASON)
         if hist < 0.0 and before >= 0.0:
-            return Signal(
-                SignalDirection.DOWN, min(1.0, 0.5 + 0.5 * (-hist / atr / scale)), DOWN_REASON
-            )
+            return Signal(DOWN, min(1.0, 0.5 + 0.5 * (-hist / atr / scale)), DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

@@ -20,14 +20,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, output, previous, signals
@@ -97,10 +98,10 @@ class StochasticReversal(BasicStrategy[StochasticReversalParams]):
         p = self.params
         if k > d and k_before <= d_before and d < p.oversold:
             strength = 0.5 + 0.5 * ((p.oversold - d) / p.oversold)
-            return Signal(SignalDirection.UP, min(1.0, strength), UP_REASON)
+            return Signal(UP, min(1.0, strength), UP_REASON)
         if k < d and k_before >= d_before and d > p.overbought:
             strength = 0.5 + 0.5 * ((d - p.overbought) / (100.0 - p.overbought))
-            return Signal(SignalDirection.DOWN, min(1.0, strength), DOWN_REASON)
+            return Signal(DOWN, min(1.0, strength), DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

@@ -19,14 +19,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, output, signals, single
@@ -91,9 +92,9 @@ class SupertrendAdx(BasicStrategy[SupertrendAdxParams]):
         if not adx >= p.adx_min:
             return NO_SIGNAL
         if trend > 0 and plus_di > minus_di:
-            return Signal(SignalDirection.UP, min(1.0, adx / p.adx_full), UP_REASON)
+            return Signal(UP, min(1.0, adx / p.adx_full), UP_REASON)
         if trend < 0 and minus_di > plus_di:
-            return Signal(SignalDirection.DOWN, min(1.0, adx / p.adx_full), DOWN_REASON)
+            return Signal(DOWN, min(1.0, adx / p.adx_full), DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(

@@ -23,14 +23,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from moonlight.core.strategy.api import (
+    DOWN,
     NO_SIGNAL,
+    UP,
     BarLike,
     FloatArray,
     IndicatorArray,
     IndicatorNeed,
     IndicatorValue,
     Signal,
-    SignalDirection,
     StrategyParams,
 )
 from moonlight.strategies.basic._base import BasicStrategy, SignalArrays, signals, single
@@ -93,9 +94,9 @@ class VwapRvol(BasicStrategy[VwapRvolParams]):
         close = bar.close
         strength = min(1.0, (rvol - 1.0) / (p.rvol_full - 1.0))
         if close > vwap and close > bar.open:
-            return Signal(SignalDirection.UP, strength, UP_REASON)
+            return Signal(UP, strength, UP_REASON)
         if close < vwap and close < bar.open:
-            return Signal(SignalDirection.DOWN, strength, DOWN_REASON)
+            return Signal(DOWN, strength, DOWN_REASON)
         return NO_SIGNAL
 
     def evaluate_arrays(
