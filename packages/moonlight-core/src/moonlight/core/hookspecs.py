@@ -75,6 +75,19 @@ def moonlight_register_guards() -> Sequence[ComponentSpec]:
 
     Called once per plugin at start-up; ``risk.guards[].name`` names them and each
     entry's ``params`` is validated against the guard's ``config_model``.
+    ``factory(config, *, context)`` receives the validated params and a
+    :class:`~moonlight.core.risk.guards.base.GuardContext` (clock, timezone, state store);
+    it returns a :class:`~moonlight.core.risk.guards.base.Guard`.
+    """
+
+
+@hookspec
+def moonlight_register_services() -> Sequence[ComponentSpec]:
+    """Return services that run beside the engine in ``moonlight run`` (the API server).
+
+    Called once per plugin at start-up. ``factory(engine, stop)`` is called after the
+    engine started and returns an awaitable that runs until the ``asyncio.Event`` stop
+    is set; the service's ``config_model`` section is ``plugins.<name>``.
     """
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from moonlight.core.cli.loading import load_or_exit
-from moonlight.core.runtime.session import run_engine
+from moonlight.core.runtime.session import registered_services, run_engine
 from moonlight.core.telemetry.logging_setup import configure_from_config
 
 
@@ -27,4 +27,4 @@ def run_cmd(config_file: Path | None, speed: float) -> None:
     if speed != 1 and any(a.mode != "paper" for a in config.accounts):
         raise click.ClickException("--speed is only allowed when every account is in paper mode")
     configure_from_config(config)
-    asyncio.run(run_engine(config, host, speed=speed))
+    asyncio.run(run_engine(config, host, speed=speed, companions=registered_services(host)))

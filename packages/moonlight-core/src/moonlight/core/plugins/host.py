@@ -50,6 +50,7 @@ _EXPECTED_TYPE: dict[ComponentKind, type] = {
     ComponentKind.CONNECTOR: ComponentSpec,
     ComponentKind.SIZING_POLICY: ComponentSpec,
     ComponentKind.GUARD: ComponentSpec,
+    ComponentKind.SERVICE: ComponentSpec,
 }
 
 

@@ -22,6 +22,7 @@ class ComponentKind(StrEnum):
     CONNECTOR = "connector"
     SIZING_POLICY = "sizing_policy"
     GUARD = "guard"
+    SERVICE = "service"
     CONFIG_MODEL = "config_model"
 
     @property
@@ -36,6 +37,7 @@ _PLURALS = {
     ComponentKind.CONNECTOR: "connectors",
     ComponentKind.SIZING_POLICY: "sizing_policies",
     ComponentKind.GUARD: "guards",
+    ComponentKind.SERVICE: "services",
     ComponentKind.CONFIG_MODEL: "config_models",
 }
 

@@ -19,13 +19,21 @@ from typing import Any
 from moonlight.core.config.models import MoonlightConfig
 from moonlight.core.events import OrderSettled, OrderStateChanged
 from moonlight.core.plugins.host import PluginHost
+from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.runtime.clock import Clock, ScaledClock, WallClock
 from moonlight.core.runtime.engine import Engine
 
 log = logging.getLogger("moonlight.run")
 
-#: Extra services started beside the engine (the reference server hooks in here).
+#: Services started beside the engine (the reference server is one, via its plugin).
 Companion = Callable[[Engine, asyncio.Event], Awaitable[None]]
+
+
+def registered_services(host: PluginHost) -> tuple[Companion, ...]:
+    """Every service plugin (``moonlight_register_services``), as companions."""
+    return tuple(
+        reg.component.factory for reg in host.registry.registrations(ComponentKind.SERVICE)
+    )
 
 
 def make_clock(speed: float) -> Clock:
