@@ -10,9 +10,10 @@ for operation, so values match TA-Lib bit for bit:
   it was, as TA-Lib does; the unstable period (``set_unstable_period``) delays the first
   output exactly as in TA-Lib;
 * AROON follows TA-Lib's extreme tracking (the most recent bar wins a tie; a window
-  rescan that starts on a NaN bar yields that bar) but answers each rescan from a
-  monotonic deque, so the cost is O(n) whatever the prices, where TA-Lib rescans the
-  whole window each time the extreme leaves it (O(n * period) on a steady trend);
+  rescan that starts on a NaN bar yields that bar). TA-Lib rescans the whole window
+  each time the extreme leaves it -- cheap on random walks, O(period) a bar on a steady
+  trend; the kernel does the same while it is cheap and switches to an O(1)-a-bar block
+  scan giving the same indices when it is not; the stream uses a monotonic deque;
 * SAR takes its initial direction from +DM/-DM of the first two bars (long on a tie)
   and the first bar's extreme as the first SAR, exactly as TA-Lib; its step
   ``sar + af * (ep - sar)`` is one fused multiply-add, as the C library is compiled.
@@ -28,7 +29,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 from numba import prange
+from numba import uint64 as U
 
 from moonlight.indicators._define import Stream, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
@@ -36,6 +39,8 @@ from moonlight.indicators._kernels import FloatArray, begin2, begin3, fill_nan
 from moonlight.indicators.volatility import fma, fused
 
 NAN = math.nan
+
+IndexArray = npt.NDArray[np.int64]
 
 #: TA-Lib's ``TA_EPSILON``: ``TA_IS_ZERO(v)`` is ``-1e-14 < v < 1e-14``.
 EPSILON = 1e-14
@@ -120,9 +125,9 @@ def adx_kernel(
     if start >= n:
         return
     today = begin
-    prev_high = high[today]
-    prev_low = low[today]
-    prev_close = close[today]
+    prev_high = high[U(today)]
+    prev_low = low[U(today)]
+    prev_close = close[U(today)]
     minus_dm = 0.0
     plus_dm = 0.0
     tr = 0.0
@@ -132,10 +137,10 @@ def adx_kernel(
     # later bars smooth the ADX (unstable ones hidden).
     for k in range(1, n - begin):
         today = begin + k
-        h = high[today]
+        h = high[U(today)]
         diff_p = h - prev_high
         prev_high = h
-        lo = low[today]
+        lo = low[U(today)]
         diff_m = prev_low - lo
         prev_low = lo
         if k >= p:
@@ -150,7 +155,7 @@ def adx_kernel(
             tr += t
         else:
             tr = tr - tr / p + t
-        prev_close = close[today]
+        prev_close = close[U(today)]
         if k < p:
             continue
         defined, dx = _dx(minus_dm, plus_dm, tr)
@@ -162,7 +167,7 @@ def adx_kernel(
         elif defined:
             adx = (adx * (p - 1) + dx) / p
         if today >= start:
-            out[today] = adx
+            out[U(today)] = adx
 
 
 @parallel_jit
@@ -282,17 +287,17 @@ def _di_kernel(
     fill_nan(out, start)
     if start >= n:
         return
-    prev_high = high[begin]
-    prev_low = low[begin]
-    prev_close = close[begin]
+    prev_high = high[U(begin)]
+    prev_low = low[U(begin)]
+    prev_close = close[U(begin)]
     dm = 0.0
     tr = 0.0
     for k in range(1, n - begin):
         today = begin + k
-        h = high[today]
+        h = high[U(today)]
         diff_p = h - prev_high
         prev_high = h
-        lo = low[today]
+        lo = low[U(today)]
         diff_m = prev_low - lo
         prev_low = lo
         if plus:
@@ -302,12 +307,12 @@ def _di_kernel(
             move = diff_m > 0 and diff_p < diff_m
             step = diff_m
         t = true_range(prev_high, prev_low, prev_close)
-        prev_close = close[today]
+        prev_close = close[U(today)]
         if p == 1:
             if move and tr_nonzero(t):
-                out[today] = step / t
+                out[U(today)] = step / t
             else:
-                out[today] = 0.0
+                out[U(today)] = 0.0
             continue
         if k < p:
             if move:
@@ -317,7 +322,7 @@ def _di_kernel(
         dm = dm - dm / p + step if move else dm - dm / p
         tr = tr - tr / p + t
         if today >= start:
-            out[today] = 100.0 * (dm / tr) if tr_nonzero(tr) else 0.0
+            out[U(today)] = 100.0 * (dm / tr) if tr_nonzero(tr) else 0.0
 
 
 @jit
@@ -493,53 +498,96 @@ minus_di = define(
 
 
 @jit
-def _track(
-    x: FloatArray,
-    today: int,
-    trail: int,
-    q: np.ndarray,
-    head: int,
-    size: int,
-    idx: int,
-    value: float,
-    high: bool,
-) -> tuple[int, int, int, float]:
-    """One bar of TA-Lib's AROON extreme tracking, rescans answered by a deque.
+def _aroon_blocks(
+    x: FloatArray, high: bool, p: int, block: int, prev: int, out: FloatArray, suf: IndexArray
+) -> None:
+    """TA-Lib's tracked extreme index (as float) for bars ``block + p ..`` by block scan.
 
-    ``q`` is a circular deque (capacity ``len(q)``) of bar numbers whose values are
-    strictly monotonic (decreasing for the highest, increasing for the lowest); NaN
-    bars never enter it. Returns the new ``(head, size, index, value)``.
+    van Herk/Gil-Werman over blocks of ``p + 1`` bars starting at ``block``: the latest
+    extreme of the window's non-NaN bars is the later of the older block's suffix
+    extreme and the newer block's prefix extreme; TA-Lib's one exception -- a rescan
+    (the previous index ``prev`` left the window) that starts on a NaN bar yields that
+    bar -- is applied on top. O(1) a bar whatever the prices.
     """
-    cap = q.shape[0]
-    v = x[today]
-    if v == v:
-        while size > 0:
-            back = head + size - 1
-            if back >= cap:
-                back -= cap
-            w = x[q[back]]
-            if (w <= v) if high else (w >= v):
-                size -= 1
-            else:
-                break
-        back = head + size
-        if back >= cap:
-            back -= cap
-        q[back] = today
-        size += 1
-    while size > 0 and q[head] < trail:
-        head += 1
-        if head == cap:
-            head = 0
-        size -= 1
-    if idx < trail:
-        first = x[trail]
-        if first != first:
-            return head, size, trail, first
-        return head, size, q[head], x[q[head]]
-    if (v >= value) if high else (v <= value):
-        return head, size, today, v
-    return head, size, idx, value
+    n = x.shape[0]
+    w = p + 1
+    t = block + p
+    while t < n:
+        bi = -1
+        best = 0.0
+        for i in range(block + p, block - 1, -1):
+            v = x[U(i)]
+            if v == v and (bi < 0 or ((v > best) if high else (v < best))):
+                best = v
+                bi = i
+            suf[U(i - block)] = bi
+        idx = bi
+        trail = t - p
+        if prev < trail and x[U(trail)] != x[U(trail)]:
+            idx = trail
+        out[U(t)] = idx
+        prev = idx
+        t += 1
+        nxt = block + w
+        avail = min(n - nxt, p)
+        pbi = -1
+        pbest = 0.0
+        for m in range(1, avail + 1):
+            bar = nxt + m - 1
+            v = x[U(bar)]
+            if v == v and (pbi < 0 or ((v >= pbest) if high else (v <= pbest))):
+                pbest = v
+                pbi = bar
+            idx = suf[U(m)]
+            if pbi >= 0 and (idx < 0 or ((pbest >= x[U(idx)]) if high else (pbest <= x[U(idx)]))):
+                idx = pbi
+            trail = bar - p
+            if prev < trail and x[U(trail)] != x[U(trail)]:
+                idx = trail
+            out[U(bar)] = idx
+            prev = idx
+        t += avail
+        block = nxt
+
+
+@jit
+def _aroon_side(
+    x: FloatArray, high: bool, begin: int, p: int, out: FloatArray, suf: IndexArray
+) -> None:
+    """TA-Lib's tracked extreme index (as float) of every bar from ``begin + p`` on.
+
+    Runs TA-Lib's own algorithm (keep the extreme, rescan the window when it leaves;
+    the latest bar wins ties) while that is cheap -- random-walk prices rescan rarely --
+    and hands over to :func:`_aroon_blocks` for the rest of the series once the rescans
+    have cost more than ~4 bar visits a bar (trends, long periods), where TA-Lib's cost
+    grows to O(period) a bar. Both give TA-Lib's indices, so the switch is invisible.
+    """
+    n = x.shape[0]
+    start = begin + p
+    idx = -1
+    value = 0.0
+    work = 0
+    for t in range(start, n):
+        trail = t - p
+        v = x[U(t)]
+        if idx < trail:
+            idx = trail
+            value = x[U(trail)]
+            for i in range(trail + 1, t + 1):
+                c = x[U(i)]
+                if (c >= value) if high else (c <= value):
+                    idx = i
+                    value = c
+            out[U(t)] = idx
+            work += p
+            if work > 4 * (t - start) + 2 * p:
+                _aroon_blocks(x, high, p, t + 1 - p, idx, out, suf)
+                return
+            continue
+        if (v >= value) if high else (v <= value):
+            idx = t
+            value = v
+        out[U(t)] = idx
 
 
 @jit
@@ -550,7 +598,11 @@ def aroon_kernel(
     aroondown: FloatArray,
     aroonup: FloatArray,
 ) -> None:
-    """Aroon down/up: 100 * (period - bars since the lowest low / highest high) / period."""
+    """Aroon down/up: 100 * (period - bars since the lowest low / highest high) / period.
+
+    Each side's tracked index is written into its output, then turned into the Aroon
+    value in place.
+    """
     n = high.shape[0]
     if n == 0:
         return
@@ -561,34 +613,13 @@ def aroon_kernel(
     fill_nan(aroonup, start)
     if start >= n:
         return
-    # a window holds p + 1 bars; the new bar is pushed before the oldest is evicted
-    hq = np.empty(p + 2, dtype=np.int64)
-    lq = np.empty(p + 2, dtype=np.int64)
-    h_head = 0
-    h_size = 0
-    l_head = 0
-    l_size = 0
-    h_idx = -1
-    l_idx = -1
-    highest = 0.0
-    lowest = 0.0
+    suf = np.empty(p + 1, dtype=np.int64)
+    _aroon_side(high, True, begin, p, aroonup, suf)
+    _aroon_side(low, False, begin, p, aroondown, suf)
     factor = 100.0 / p
-    for today in range(begin, n):
-        trail = today - p
-        if today < start:
-            trail = begin
-        l_head, l_size, l_idx, lowest = _track(
-            low, today, trail, lq, l_head, l_size, l_idx, lowest, False
-        )
-        h_head, h_size, h_idx, highest = _track(
-            high, today, trail, hq, h_head, h_size, h_idx, highest, True
-        )
-        if today >= start:
-            aroonup[today] = factor * (p - (today - h_idx))
-            aroondown[today] = factor * (p - (today - l_idx))
-        else:
-            h_idx = -1
-            l_idx = -1
+    for t in range(start, n):
+        aroonup[U(t)] = factor * (p - (t - int(aroonup[U(t)])))
+        aroondown[U(t)] = factor * (p - (t - int(aroondown[U(t)])))
 
 
 @parallel_jit
@@ -732,22 +763,22 @@ def sar_kernel(
     if step > maximum:
         step = maximum
     af = step
-    diff_p = high[start] - high[begin]
-    diff_m = low[begin] - low[start]
+    diff_p = high[U(start)] - high[U(begin)]
+    diff_m = low[U(begin)] - low[U(start)]
     is_long = not (diff_m > 0 and diff_p < diff_m)
     if is_long:
-        ep = high[start]
-        sar = low[begin]
+        ep = high[U(start)]
+        sar = low[U(begin)]
     else:
-        ep = low[start]
-        sar = high[begin]
-    new_low = low[start]
-    new_high = high[start]
+        ep = low[U(start)]
+        sar = high[U(begin)]
+    new_low = low[U(start)]
+    new_high = high[U(start)]
     for today in range(start, n):
         prev_low = new_low
         prev_high = new_high
-        new_low = low[today]
-        new_high = high[today]
+        new_low = low[U(today)]
+        new_high = high[U(today)]
         if is_long:
             if new_low <= sar:
                 is_long = False
@@ -756,7 +787,7 @@ def sar_kernel(
                     sar = prev_high
                 if sar < new_high:
                     sar = new_high
-                out[today] = sar
+                out[U(today)] = sar
                 af = step
                 ep = new_low
                 sar = fma(af, ep - sar, sar)
@@ -765,7 +796,7 @@ def sar_kernel(
                 if sar < new_high:
                     sar = new_high
             else:
-                out[today] = sar
+                out[U(today)] = sar
                 if new_high > ep:
                     ep = new_high
                     af += step
@@ -783,7 +814,7 @@ def sar_kernel(
                 sar = prev_low
             if sar > new_low:
                 sar = new_low
-            out[today] = sar
+            out[U(today)] = sar
             af = step
             ep = new_high
             sar = fma(af, ep - sar, sar)
@@ -792,7 +823,7 @@ def sar_kernel(
             if sar > new_low:
                 sar = new_low
         else:
-            out[today] = sar
+            out[U(today)] = sar
             if new_low < ep:
                 ep = new_low
                 af += step

@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 from numba import prange
+from numba import uint64 as U
 
 from moonlight.indicators import _ma
 from moonlight.indicators._define import Stream, define, int_param
@@ -76,12 +77,12 @@ def _wilder_gain_loss(
     if start >= n:
         return
     today = begin
-    prev = real[today]
+    prev = real[U(today)]
     gain = 0.0
     loss = 0.0
     today += 1
     for _ in range(p):
-        value = real[today]
+        value = real[U(today)]
         today += 1
         diff = value - prev
         prev = value
@@ -101,9 +102,9 @@ def _wilder_gain_loss(
         loss *= recip
         gain *= recip
     if today > start:
-        out[start] = _ratio(gain, loss, cmo)
+        out[U(start)] = _ratio(gain, loss, cmo)
     while today < n:
-        value = real[today]
+        value = real[U(today)]
         diff = value - prev
         prev = value
         loss *= p - 1
@@ -122,7 +123,7 @@ def _wilder_gain_loss(
             loss *= recip
             gain *= recip
         if today >= start:
-            out[today] = _ratio(gain, loss, cmo)
+            out[U(today)] = _ratio(gain, loss, cmo)
         today += 1
 
 
@@ -262,14 +263,14 @@ cmo = define(
 
 @jit
 def mom_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Momentum: ``real[t] - real[t - timeperiod]``."""
+    """Momentum: ``real[U(t)] - real[U(t - timeperiod)]``."""
     n = real.shape[0]
     if n == 0:
         return
     start = begin1(real) + timeperiod
     fill_nan(out, start)
     for today in range(start, n):
-        out[today] = real[today] - real[today - timeperiod]
+        out[U(today)] = real[U(today)] - real[U(today - timeperiod)]
 
 
 @parallel_jit
@@ -280,18 +281,18 @@ def mom_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
 
 @jit
 def roc_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Rate of change in percent: ``(real[t] / real[t - n] - 1) * 100``; 0 on a zero base."""
+    """Rate of change in percent: ``(real[U(t)] / real[U(t - n)] - 1) * 100``; 0 on a zero base."""
     n = real.shape[0]
     if n == 0:
         return
     start = begin1(real) + timeperiod
     fill_nan(out, start)
     for today in range(start, n):
-        base = real[today - timeperiod]
+        base = real[U(today - timeperiod)]
         if base != 0.0:
-            out[today] = (real[today] / base - 1.0) * 100.0
+            out[U(today)] = (real[U(today)] / base - 1.0) * 100.0
         else:
-            out[today] = 0.0
+            out[U(today)] = 0.0
 
 
 @parallel_jit
@@ -434,21 +435,21 @@ def _block_scan(
     today = begin + p - 1
     while today < n:
         i = block + p - 1
-        hi = high[i]
-        lo = low[i]
-        suf_high[p - 1] = hi
-        suf_low[p - 1] = lo
+        hi = high[U(i)]
+        lo = low[U(i)]
+        suf_high[U(p - 1)] = hi
+        suf_low[U(p - 1)] = lo
         while i > block:
             i -= 1
-            t = high[i]
+            t = high[U(i)]
             if t > hi:
                 hi = t
-            t = low[i]
+            t = low[U(i)]
             if t < lo:
                 lo = t
-            suf_high[i - block] = hi
-            suf_low[i - block] = lo
-        out[today] = _extreme_value(suf_high[0], suf_low[0], close[today], willr)
+            suf_high[U(i - block)] = hi
+            suf_low[U(i - block)] = lo
+        out[U(today)] = _extreme_value(suf_high[0], suf_low[0], close[U(today)], willr)
         today += 1
         nxt = block + p
         avail = min(n - nxt, p - 1)
@@ -456,19 +457,19 @@ def _block_scan(
         pre_lo = 0.0
         for m in range(1, avail + 1):
             bar = nxt + m - 1
-            t = high[bar]
+            t = high[U(bar)]
             if m == 1 or t > pre_hi:
                 pre_hi = t
-            t = low[bar]
+            t = low[U(bar)]
             if m == 1 or t < pre_lo:
                 pre_lo = t
-            hi = suf_high[m]
+            hi = suf_high[U(m)]
             if pre_hi > hi:
                 hi = pre_hi
-            lo = suf_low[m]
+            lo = suf_low[U(m)]
             if pre_lo < lo:
                 lo = pre_lo
-            out[bar] = _extreme_value(hi, lo, close[bar], willr)
+            out[U(bar)] = _extreme_value(hi, lo, close[U(bar)], willr)
         today += avail
         block = nxt
 
@@ -812,27 +813,27 @@ def cci_kernel(
     ring = np.empty(p, dtype=np.float64)
     slot = 0
     for i in range(begin, start):
-        ring[slot] = (high[i] + low[i] + close[i]) / 3
+        ring[U(slot)] = (high[U(i)] + low[U(i)] + close[U(i)]) / 3
         slot += 1
         if slot > p - 1:
             slot = 0
     for today in range(start, n):
-        last = (high[today] + low[today] + close[today]) / 3
-        ring[slot] = last
+        last = (high[U(today)] + low[U(today)] + close[U(today)]) / 3
+        ring[U(slot)] = last
         average = 0.0
         for j in range(p):
-            average += ring[j]
+            average += ring[U(j)]
         average /= p
         deviation = 0.0
         for j in range(p):
-            deviation += abs(ring[j] - average)
+            deviation += abs(ring[U(j)] - average)
         deviation /= p
         delta = last - average
         level = EPSILON * abs(average)
         if abs(delta) <= level or abs(deviation) <= level:
-            out[today] = 0.0
+            out[U(today)] = 0.0
         else:
-            out[today] = delta / (0.015 * deviation)
+            out[U(today)] = delta / (0.015 * deviation)
         slot += 1
         if slot > p - 1:
             slot = 0
@@ -932,25 +933,25 @@ def mfi_kernel(
     neg_ring = np.empty(p, dtype=np.float64)
     slot = 0
     today = begin
-    prev = (high[today] + low[today] + close[today]) / 3.0
+    prev = (high[U(today)] + low[U(today)] + close[U(today)]) / 3.0
     pos_sum = 0.0
     neg_sum = 0.0
     null_run = 0
     today += 1
     while today < n:
         if today > start:
-            pos_sum -= pos_ring[slot]
-            neg_sum -= neg_ring[slot]
-        typical = (high[today] + low[today] + close[today]) / 3.0
+            pos_sum -= pos_ring[U(slot)]
+            neg_sum -= neg_ring[U(slot)]
+        typical = (high[U(today)] + low[U(today)] + close[U(today)]) / 3.0
         diff = typical - prev
         scale = abs(typical) + abs(prev)
         prev = typical
-        flow = typical * volume[today]
+        flow = typical * volume[U(today)]
         money = 0.0 if abs(diff) <= EPSILON * scale else flow
         pos_flow = 0.0 if diff < 0.0 else money
         neg_flow = money if diff < 0.0 else 0.0
-        pos_ring[slot] = pos_flow
-        neg_ring[slot] = neg_flow
+        pos_ring[U(slot)] = pos_flow
+        neg_ring[U(slot)] = neg_flow
         pos_sum += pos_flow
         neg_sum += neg_flow
         null_run = null_run + 1 if money == 0.0 else 0
@@ -962,9 +963,9 @@ def mfi_kernel(
             total = pos_sum + neg_sum
             clamped = 0.0 if pos_sum < 0.0 else (total if pos_sum > total else pos_sum)
             if total <= 0.0:
-                out[today] = 0.0
+                out[U(today)] = 0.0
             else:
-                out[today] = 100.0 * (clamped / total)
+                out[U(today)] = 100.0 * (clamped / total)
         slot += 1
         if slot > p - 1:
             slot = 0
@@ -1078,11 +1079,11 @@ def _ultosc_terms(
     high: FloatArray, low: FloatArray, close: FloatArray, i: int
 ) -> tuple[float, float]:
     """(close - true low, true range) of bar ``i``, with TA-Lib's comparisons."""
-    lo = low[i]
-    hi = high[i]
-    prev_close = close[i - 1]
+    lo = low[U(i)]
+    hi = high[U(i)]
+    prev_close = close[U(i - 1)]
     true_low = lo if lo < prev_close else prev_close
-    buying = close[i] - true_low
+    buying = close[U(i)] - true_low
     true_range = hi - lo
     t = abs(prev_close - hi)
     if t > true_range:
@@ -1132,8 +1133,8 @@ def ultosc_kernel(
     slot = 0
     for i in range(start - p3 + 1, start):
         buying, true_range = _ultosc_terms(high, low, close, i)
-        ring_a[slot] = buying
-        ring_b[slot] = true_range
+        ring_a[U(slot)] = buying
+        ring_b[U(slot)] = true_range
         slot += 1
         if slot > p3 - 1:
             slot = 0
@@ -1153,8 +1154,8 @@ def ultosc_kernel(
         trail2 -= p3
     for today in range(start, n):
         buying, true_range = _ultosc_terms(high, low, close, today)
-        ring_a[slot] = buying
-        ring_b[slot] = true_range
+        ring_a[U(slot)] = buying
+        ring_b[U(slot)] = true_range
         a1 += buying
         a2 += buying
         a3 += buying
@@ -1168,22 +1169,22 @@ def ultosc_kernel(
             output += 2.0 * (a2 / b2)
         if nonzero(b3):
             output += a3 / b3
-        a1 -= ring_a[trail1]
-        b1 -= ring_b[trail1]
+        a1 -= ring_a[U(trail1)]
+        b1 -= ring_b[U(trail1)]
         trail1 += 1
         if trail1 >= p3:
             trail1 = 0
-        a2 -= ring_a[trail2]
-        b2 -= ring_b[trail2]
+        a2 -= ring_a[U(trail2)]
+        b2 -= ring_b[U(trail2)]
         trail2 += 1
         if trail2 >= p3:
             trail2 = 0
         slot += 1
         if slot > p3 - 1:
             slot = 0
-        a3 -= ring_a[slot]
-        b3 -= ring_b[slot]
-        out[today] = 100.0 * (output / 7.0)
+        a3 -= ring_a[U(slot)]
+        b3 -= ring_b[U(slot)]
+        out[U(today)] = 100.0 * (output / 7.0)
 
 
 class UltoscStream(Stream):
