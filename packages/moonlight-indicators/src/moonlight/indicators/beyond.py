@@ -13,6 +13,7 @@ six rolling extremes and two displacement buffers under a microsecond.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -265,6 +266,29 @@ def ichimoku_kernel_2d(
 _NDARRAY = np.ndarray
 
 
+def _entry_point(dispatcher: Any, *args: Any) -> Any:
+    """The compiled CPython entry of ``dispatcher`` for ``args``' types, or the dispatcher.
+
+    A dispatcher call first works out the argument types to pick a compiled version; the
+    stream always passes the same types, so it calls that version's entry point directly,
+    which saves about a third of an update's cost. Under ``NUMBA_DISABLE_JIT=1`` the
+    "dispatcher" is the plain Python function and is returned as is.
+    """
+    overloads = getattr(dispatcher, "overloads", None)
+    if overloads is None:
+        return dispatcher
+    from numba import typeof
+
+    signature = tuple(typeof(arg) for arg in args)
+    if signature not in overloads:
+        dispatcher.compile(signature)
+    return overloads[signature].entry_point
+
+
+#: ``ichimoku_step``'s entry point, resolved by the first stream update.
+_ICHIMOKU_STEP: list[Any] = []
+
+
 class IchimokuStream(Stream):
     """Incremental Ichimoku: the kernel's state arrays advanced by :func:`ichimoku_step`.
 
@@ -287,7 +311,11 @@ class IchimokuStream(Stream):
         fst = self._fst
         if type(fst) is not _NDARRAY:
             fst = self._arrays()
-        return ichimoku_step(fst, self._ist, high, low, close)  # type: ignore[no-any-return]
+        if _ICHIMOKU_STEP:
+            return _ICHIMOKU_STEP[0](fst, self._ist, high, low, close)  # type: ignore[no-any-return]
+        step = _entry_point(ichimoku_step, fst, self._ist, 0.0, 0.0, 0.0)
+        _ICHIMOKU_STEP.append(step)
+        return step(fst, self._ist, high, low, close)  # type: ignore[no-any-return]
 
     def _arrays(self) -> FloatArray:
         """Turn lists restored by ``from_state`` back into the state arrays."""
@@ -560,12 +588,21 @@ anchors; typical price and the handling of non-finite bars as in TA-Lib 0.8's VW
 def epoch_seconds(times: object) -> FloatArray:
     """Seconds since 1970-01-01 UTC as float64, from datetimes or numbers.
 
-    Accepts a pandas ``DatetimeIndex``/``Series`` of datetimes (naive ones are taken as
-    UTC), a numpy ``datetime64`` array, or numbers already in seconds (returned as float64).
-    ``NaT`` becomes NaN.
+    Accepts a pandas ``DatetimeIndex``/``Series`` of datetimes (time-zone aware ones are
+    converted to UTC, naive ones are taken as UTC), a numpy ``datetime64`` array, or
+    numbers already in seconds (returned as float64). ``NaT`` becomes NaN. Whole seconds
+    come out exact.
     """
-    values = getattr(times, "values", times)
-    array = np.asarray(values)
+    pd = sys.modules.get("pandas")  # a pandas object implies pandas is already imported
+    if pd is not None and isinstance(times, pd.Index | pd.Series):
+        if isinstance(times.dtype, pd.DatetimeTZDtype):
+            if isinstance(times, pd.Index):
+                times = times.tz_convert(None)
+            else:
+                times = times.dt.tz_convert(None)
+        array = times.to_numpy()
+    else:
+        array = np.asarray(times)
     if array.dtype.kind == "M":
         nanoseconds = array.astype("datetime64[ns]").astype(np.int64)
         whole, fraction = np.divmod(nanoseconds, 1_000_000_000)

@@ -23,10 +23,12 @@ helpers (:func:`wilder_tr`, :func:`ema_step`) because Python has no fused multip
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
 from llvmlite import ir
+from numba import config as numba_config
 from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -51,13 +53,10 @@ _SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
 
 @intrinsic
-def fma(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> tuple[object, object]:
-    """``a * b + c`` rounded once (LLVM ``llvm.fma.f64``), for use inside kernels.
-
-    TA-Lib 0.8's C library is compiled with floating-point contraction, so an expression
-    ``x * y + z`` written as one C statement is a fused multiply-add there; reproducing it
-    bit for bit needs the same fused operation here (fastmath stays off everywhere else).
-    """
+def _llvm_fma(
+    typingctx: object, a: types.Type, b: types.Type, c: types.Type
+) -> tuple[object, object]:
+    """``llvm.fma.f64``: ``a * b + c`` rounded once, in compiled code."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
     def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> object:
@@ -66,6 +65,24 @@ def fma(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> tuple
         return builder.call(fn, args)
 
     return sig, codegen
+
+
+def _python_fma(a: float, b: float, c: float) -> float:
+    """``a * b + c`` rounded once, in pure Python (for ``NUMBA_DISABLE_JIT=1`` runs)."""
+    if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
+        try:
+            return float(Fraction(a) * Fraction(b) + Fraction(c))
+        except OverflowError:
+            pass
+    return a * b + c
+
+
+#: ``fma(a, b, c)`` = ``a * b + c`` rounded once, for kernels. TA-Lib 0.8's C library is
+#: compiled with floating-point contraction, so an expression ``x * y + z`` written as one
+#: C statement is a fused multiply-add there; reproducing it bit for bit needs the same
+#: fused operation here (fastmath stays off everywhere else). With ``NUMBA_DISABLE_JIT=1``
+#: kernels run as Python and get an exact pure-Python equivalent.
+fma = _python_fma if numba_config.DISABLE_JIT else _llvm_fma
 
 
 @jit

@@ -153,6 +153,20 @@ def vwap_kernel(
 
 
 @jit
+def ieee_divide(a: float, b: float) -> float:
+    """``a / b`` with IEEE-754 results for a zero divisor (NaN, ±inf), never a warning.
+
+    Compiled, this is a plain division behind a predictable branch; under
+    ``NUMBA_DISABLE_JIT=1`` it keeps numpy from warning and Python from raising.
+    """
+    if b == 0.0:
+        if a != a or a == 0.0:
+            return NAN
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+@jit
 def rvol_kernel(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
     """Relative volume: this bar's volume over the mean of the ``timeperiod`` bars before it."""
     n = volume.shape[0]
@@ -173,11 +187,11 @@ def rvol_kernel(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
         trailing += 1
         today = volume[i]
         total += today
-        out[i] = today / baseline
+        out[i] = ieee_divide(today, baseline)
 
 
 def _divide(a: float, b: float) -> float:
-    """IEEE-754 ``a / b`` in Python (which raises on a zero divisor): NaN or ±inf as in C."""
+    """Pure-Python twin of :func:`ieee_divide` for the streams (Python raises on 0.0)."""
     if b == 0.0:
         if a != a or a == 0.0:
             return NAN
