@@ -73,3 +73,7 @@ cli.add_command(secrets_group)
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli.main(standalone_mode=True))
+
+
+if __name__ == "__main__":
+    main()

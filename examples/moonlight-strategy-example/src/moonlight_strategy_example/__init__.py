@@ -1,0 +1,1 @@
+"""Example MoonLight strategy plugin: vote with the price's side of its moving average."""
