@@ -260,3 +260,38 @@ async def test_observer_that_raises_does_not_break_the_executor(tmp_path: Path) 
         assert (await h.executor.execute(intent("o-1"))).state is OrderState.SETTLED
     finally:
         await h.close()
+
+
+async def test_unreachable_broker_after_ambiguous_send_is_asked_until_it_answers(
+    tmp_path: Path,
+) -> None:
+    h = await make_harness(tmp_path / "db.sqlite")
+    try:
+        h.mock.faults.place.append(FaultKind.TIMEOUT_AFTER_ACCEPT)
+        h.mock.faults.drop_pushes = True  # only lookups can find it
+        h.mock.faults.query.extend([FaultKind.SERVER_ERROR] * 40)  # ~ minutes of outage
+        report = await h.executor.execute(intent("o-1", duration_s=15))
+        assert report.state is OrderState.SETTLED  # found once the broker answered
+        assert h.mock.placements("o-1") == 1
+        assert not h.mock.faults.query  # every failing lookup was spent first
+        assert "order_unknown" in [a.code for a in h.alarms()]  # but nobody guessed
+    finally:
+        await h.close()
+
+
+async def test_unreachable_broker_past_the_deadline_delays_but_never_falsifies(
+    tmp_path: Path,
+) -> None:
+    h = await make_harness(tmp_path / "db.sqlite", config=fast_config(settle_grace_s=5.0))
+    try:
+        h.mock.faults.drop_pushes = True
+        h.mock.faults.query.extend([FaultKind.RATE_LIMIT] * 25)
+        report = await h.executor.execute(intent("o-1", duration_s=15))
+        broker = h.mock.all_orders()[0]
+        assert broker.settlement is not None
+        assert report.state is OrderState.SETTLED
+        assert report.outcome is broker.settlement.outcome
+        assert h.clock.now() - START_TS > 15 + 5  # well past the deadline
+        assert [a.code for a in h.alarms()] == ["settlement_overdue"]
+    finally:
+        await h.close()

@@ -272,6 +272,11 @@ class MockConnector(Connector):
         self._settle_due(self.clock.now())
         return [contract.view() for contract in self._contracts.values()]
 
+    def book_balance(self, account_id: str) -> float:
+        """The account's balance in the broker's book (no faults, no latency)."""
+        self._settle_due(self.clock.now())
+        return self._balance(account_id)
+
     @property
     def connected(self) -> bool:
         """True while calls would reach the broker."""

@@ -13,13 +13,17 @@ Rules it keeps, in the order an order meets them:
 3. **Never re-send an ambiguous request.** After ``Ambiguous`` (or any unexpected error
    from ``place_order``) the order moves to CONFIRM and the executor *looks for it*
    (``find_order`` by client_req_id, and settlement pushes) until it is found, or until
-   the broker has definitely not had it for ``ack_grace_s`` → FAILED (abort, pnl 0).
+   the broker has answered "no such order" for ``ack_grace_s`` after the send → FAILED
+   (abort, pnl 0).
 4. **Settle by push or poll, with a deadline.** Settlement pushes are routed by broker id
    or client_req_id (duplicates and reordering are harmless: the first one wins, the
    rest are ignored). From ``expiry + first_poll_delay_s`` the executor also polls
    ``order_status``. At ``expiry + max(settle_grace_s, settle_grace_ratio × duration)``
-   it reconciles once more and otherwise aborts with a reason, pnl = −stake (the stake
-   is at the broker and its result unknown), and a critical alarm.
+   it asks the broker once more; if the broker answers without a result the order is
+   aborted with the reason, pnl = −stake (the stake is at the broker, its result
+   unknown) and a critical alarm. The executor never guesses: while the broker cannot be
+   reached it raises one critical alarm and keeps asking, so an unreachable broker
+   delays a result but never falsifies one (a restart reconciles it the same way).
 5. **Storage faults stop trading, never recording.** When a write fails with
    ``StorageUnavailable`` the executor halts new orders, raises a critical alarm, and
    keeps retrying the writes of orders in flight (with backoff) until they succeed. An
@@ -260,6 +264,7 @@ class Executor:
         self._halt_reason: str | None = "not started"
         self._storage_down = False
         self._send_not_before = 0.0
+        self._unstored_alarms: list[tuple[AlarmLevel, str, str, str]] = []
 
     # -- trading state ----------------------------------------------------------------
 
@@ -487,17 +492,9 @@ class Executor:
 
     async def _locate_and_follow(self, flight: _Flight) -> OrderReport:
         """CONFIRM without a broker id: find the order, then follow it to its result."""
-        found, definitive = await self._locate(flight)
+        found = await self._locate(flight)
         if found is None:
-            if definitive:
-                return await self._fail(flight, "not at the broker: the send never arrived")
-            self._alarm(
-                AlarmLevel.CRITICAL,
-                "order_unknown",
-                f"{flight.client_req_id}: broker unreachable, order state unknown",
-                flight.request,
-            )
-            return await self._fail(flight, "broker unreachable: order state unknown")
+            return await self._fail(flight, "not at the broker: the send never arrived")
         flight.ack_ts = self.clock.now()
         flight.learn(found)
         self._routing.register(flight)
@@ -508,21 +505,24 @@ class Executor:
             flight.future.set_result(found.settlement)
         return await self._await_settlement(flight)
 
-    async def _locate(self, flight: _Flight) -> tuple[BrokerOrder | None, bool]:
-        """Look for an order whose send was ambiguous.
+    async def _locate(self, flight: _Flight) -> BrokerOrder | None:
+        """Look for an order whose send was ambiguous; never guess.
 
-        Returns ``(order, True)`` when found, ``(None, True)`` when the broker definitely
-        has not had it for ``ack_grace_s``, ``(None, False)`` when it could not be asked
-        until the order would long have settled.
+        Returns the broker's order when found (by lookup or by a settlement push that
+        names the client_req_id), ``None`` only when the broker *answered* that it has no
+        such order at least ``ack_grace_s`` after the send. While the broker cannot be
+        asked, it keeps asking with backoff; once the order would long have settled it
+        raises one critical ``order_unknown`` alarm and goes on asking.
         """
         sent = flight.last_send_ts or flight.request.created_ts
         give_up_ts = sent + self.config.ack_grace_s
         duration = flight.request.duration_s
-        hard_stop_ts = max(give_up_ts, sent + duration + self.config.settle_deadline_s(duration))
-        attempt = 0
+        overdue_ts = max(give_up_ts, sent + duration + self.config.settle_deadline_s(duration))
+        alarmed = False
+        failures = 0
         while True:
             if flight.future.done():
-                return self._from_settlement(flight, flight.future.result()), True
+                return self._from_settlement(flight, flight.future.result())
             retry_after: float | None = None
             try:
                 found = await self.connector.find_order(flight.request)
@@ -532,17 +532,23 @@ class Executor:
                 retry_after = getattr(error, "retry_after_s", None)
                 log.info("%s: lookup failed: %r", flight.client_req_id, error)
             if found is not None:
-                return found, True
+                return found
             now = self.clock.now()
             if definitive and now >= give_up_ts:
-                return None, True
-            if now >= hard_stop_ts:
-                return None, False
-            pause = max(
-                self.config.lookup_interval_s,
-                self._backoff.delay_s(attempt, self._rng, retry_after) if retry_after else 0.0,
-            )
-            attempt += 1
+                return None
+            if not alarmed and now >= overdue_ts:
+                alarmed = True
+                self._alarm(
+                    AlarmLevel.CRITICAL,
+                    "order_unknown",
+                    f"{flight.client_req_id}: broker unreachable since an ambiguous send;"
+                    " still asking",
+                    flight.request,
+                )
+            pause = self.config.lookup_interval_s
+            if not definitive:
+                pause = max(pause, self._backoff.delay_s(failures, self._rng, retry_after))
+                failures += 1
             await self._wait(flight.future, now + pause)
 
     def _from_settlement(self, flight: _Flight, settlement: Settlement) -> BrokerOrder:
@@ -566,46 +572,61 @@ class Executor:
         )
 
     async def _await_settlement(self, flight: _Flight) -> OrderReport:
-        """CONFIRM with a broker id: wait for a push, poll after expiry, abort at deadline."""
+        """CONFIRM with a broker id: wait for a push, poll after expiry, abort at deadline.
+
+        The abort needs the broker's *answer* that it has no result; while the broker
+        cannot be reached past the deadline, one critical ``settlement_overdue`` alarm is
+        raised and polling continues with backoff (an unreachable broker is not a result).
+        """
         assert flight.expires_ts is not None
         duration = flight.request.duration_s
         deadline = flight.expires_ts + self.config.settle_deadline_s(duration)
         next_poll = flight.expires_ts + self.config.first_poll_delay_s
+        alarmed = False
+        failures = 0
         while True:
-            if await self._wait(flight.future, min(next_poll, deadline)):
+            wake = next_poll if alarmed else min(next_poll, deadline)
+            if await self._wait(flight.future, wake):
                 return await self._settle(flight, flight.future.result())
-            status = await self._status(flight)
+            answered, status = await self._status(flight)
             if status is not None and status.settlement is not None:
                 return await self._settle(flight, status.settlement)
             now = self.clock.now()
             if now >= deadline:
-                return await self._deadline_passed(flight, status)
-            next_poll = now + self.config.poll_interval_s
+                if answered:
+                    return await self._deadline_passed(flight, status)
+                if not alarmed:
+                    alarmed = True
+                    self._alarm(
+                        AlarmLevel.CRITICAL,
+                        "settlement_overdue",
+                        f"{flight.client_req_id} ({flight.broker_order_id}): no result by the"
+                        " deadline and the broker is unreachable; still asking",
+                        flight.request,
+                    )
+            pause = self.config.poll_interval_s
+            if not answered:
+                pause = max(pause, self._backoff.delay_s(failures, self._rng))
+                failures += 1
+            next_poll = now + pause
 
-    async def _status(self, flight: _Flight) -> BrokerOrder | None:
+    async def _status(self, flight: _Flight) -> tuple[bool, BrokerOrder | None]:
+        """``(answered, order)``: whether the broker answered, and its view of the order."""
         assert flight.broker_order_id is not None
         try:
-            return await self.connector.order_status(
+            order = await self.connector.order_status(
                 flight.request.account_id, flight.broker_order_id
             )
         except ConnectorError as error:
             log.info("%s: status poll failed: %r", flight.client_req_id, error)
-            return None
+            return False, None
+        return True, order
 
     async def _deadline_passed(self, flight: _Flight, status: BrokerOrder | None) -> OrderReport:
-        """No result by the deadline: reconcile through open orders, then abort."""
-        held_open = status is not None
-        try:
-            open_ids = {
-                o.broker_order_id
-                for o in await self.connector.open_orders(flight.request.account_id)
-            }
-            held_open = held_open or flight.broker_order_id in open_ids
-        except ConnectorError as error:
-            log.info("%s: open-orders reconciliation failed: %r", flight.client_req_id, error)
+        """The broker answered and has no result by the deadline: abort with the reason."""
         if flight.future.done():
             return await self._settle(flight, flight.future.result())
-        where = "still open at the broker" if held_open else "broker has no result"
+        where = "still open at the broker" if status is not None else "unknown to the broker"
         self._alarm(
             AlarmLevel.CRITICAL,
             "settlement_missing",
@@ -753,6 +774,12 @@ class Executor:
             None,
         )
 
+    def _store_unstored_alarms(self) -> None:
+        """Write alarms raised while storage was down (oldest first)."""
+        while self._unstored_alarms:
+            self.journal.record_alarm(*self._unstored_alarms[0])
+            self._unstored_alarms.pop(0)
+
     def _storage_ok(self) -> None:
         if not self._storage_down:
             return
@@ -833,9 +860,11 @@ class Executor:
         log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
         log.log(log_level, "alarm %s: %s", code, message)
         try:
+            self._store_unstored_alarms()
             self.journal.record_alarm(level, code, message, scope)
         except StorageUnavailable as error:
-            log.error("alarm %s could not be stored: %s", code, error)
+            log.error("alarm %s could not be stored yet: %s", code, error)
+            self._unstored_alarms.append((level, code, message, scope))
         self._call_notify(
             HOOK_ALARM, AlarmRaised(level=level, code=code, message=message, scope=scope)
         )
