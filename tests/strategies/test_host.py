@@ -139,11 +139,14 @@ class Liar(Rising):
             Signal(SignalDirection.UP, 1.5, ""),
             "up",
             Signal(SignalDirection.UP, float("nan")),
+            Signal(SignalDirection.UP, "0.5"),  # type: ignore[arg-type]
+            Signal(["up"], 0.5),  # type: ignore[arg-type]
+            Signal("sideways", 0.5),  # type: ignore[arg-type]
         ][self._count()]
 
     def _count(self) -> int:
         self.n = getattr(self, "n", -1) + 1
-        return self.n % 3
+        return self.n % 6
 
 
 def _bars(n: int, seed: int = 0) -> list[Bar]:
@@ -222,3 +225,15 @@ def test_reset_restarts_warm_up_and_state() -> None:
     first = [group.on_bar(b)[0] for b in bars]
     group.reset()
     assert [group.on_bar(b)[0] for b in bars] == first
+
+
+def test_plain_string_directions_are_normalised_to_the_enum() -> None:
+    class Stringly(Rising):
+        def evaluate(self, bar: BarLike, indicators: Any, **kwargs: Any) -> Any:
+            return Signal("down", 1, "r")  # type: ignore[arg-type]
+
+    host = StrategyHost(Stringly())
+    host.warmup_bars = 0
+    signal = host.on_bar(Bar(1, 1, 1, 1), {})
+    assert signal == Signal(SignalDirection.DOWN, 1.0, "r")
+    assert signal.direction is SignalDirection.DOWN and host.errors == 0

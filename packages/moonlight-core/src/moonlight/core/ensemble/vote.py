@@ -57,7 +57,11 @@ def check_weights(weights: Sequence[float], count: int) -> tuple[float, ...]:
 
 
 def vote(signals: Sequence[Signal], weights: Sequence[float]) -> Vote:
-    """Weighted vote of one bar's signals (``weights`` already checked, same order)."""
+    """Weighted vote of one bar's signals (``weights`` already checked, same order).
+
+    The signals are as the host returns them: directions are ``SignalDirection`` members
+    (compared by identity on this hot path).
+    """
     total = 0.0
     net = 0.0
     voted = 0.0

@@ -422,11 +422,15 @@ def mask_warmup(
 
 def is_valid_signal(signal: object) -> bool:
     """True for a Signal with a known direction and a finite strength in [0, 1]."""
-    return (
-        isinstance(signal, Signal)
-        and signal.direction in DIRECTION_SIGN
-        and isinstance(signal.strength, float | int)
-        and 0.0 <= signal.strength <= 1.0
-        and not math.isnan(signal.strength)
-        and isinstance(signal.reason, str)
-    )
+    try:
+        return (
+            isinstance(signal, Signal)
+            and signal.direction in DIRECTION_SIGN
+            and isinstance(signal.strength, float | int)
+            and not isinstance(signal.strength, bool)
+            and 0.0 <= signal.strength <= 1.0
+            and not math.isnan(signal.strength)
+            and isinstance(signal.reason, str)
+        )
+    except TypeError:  # an unhashable direction, say
+        return False

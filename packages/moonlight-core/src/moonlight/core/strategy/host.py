@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from moonlight.core.strategy.api import (
+    DOWN,
     INTERFACE_VERSION,
     NONE,
+    UP,
     WARMUP_SIGNAL,
     BarLike,
     IndicatorArray,
@@ -93,11 +95,17 @@ class StrategyHost:
             return self._failed(f"evaluate raised {type(exc).__name__}: {exc}", exc)
         if self.bars_seen <= self.warmup_bars:
             return WARMUP_SIGNAL
-        if type(signal) is not Signal and not is_valid_signal(signal):
-            return self._failed(f"evaluate returned {signal!r}, not a Signal", None)
-        if not 0.0 <= signal.strength <= 1.0 or signal.direction not in _DIRECTIONS:
-            return self._failed(f"evaluate returned an invalid signal {signal!r}", None)
-        return signal
+        # fast path for the common case, full check (and normalisation) otherwise
+        if (
+            type(signal) is Signal
+            and type(signal[1]) is float
+            and 0.0 <= signal[1] <= 1.0
+            and (signal[0] is UP or signal[0] is DOWN or signal[0] is NONE)
+        ):
+            return signal
+        if is_valid_signal(signal):  # e.g. direction given as the plain string "up"
+            return Signal(SignalDirection(signal[0]), float(signal[1]), str(signal[2]))
+        return self._failed(f"evaluate returned an invalid signal {signal!r}", None)
 
     def history(
         self,
@@ -139,9 +147,6 @@ class StrategyHost:
             except Exception:  # a failing metrics callback must not break isolation
                 log.exception("on_error callback failed for strategy %r", self.label)
         return ERROR_SIGNAL
-
-
-_DIRECTIONS = frozenset(SignalDirection)
 
 
 class StrategyGroup:
