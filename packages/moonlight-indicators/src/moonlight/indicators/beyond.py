@@ -120,7 +120,7 @@ def _deque_push(
     ist[8 + 2 * j] = size
     if size == 0:
         return NAN
-    return fst[foff + head]
+    return float(fst[foff + head])
 
 
 @jit
@@ -279,7 +279,7 @@ def _entry_point(dispatcher: Any, *args: Any) -> Any:
         return dispatcher
     from numba import typeof
 
-    signature = tuple(typeof(arg) for arg in args)
+    signature = tuple(typeof(arg) for arg in args)  # type: ignore[no-untyped-call]
     if signature not in overloads:
         dispatcher.compile(signature)
     return overloads[signature].entry_point
@@ -409,7 +409,7 @@ def _begin5(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, e: Float
     for i in range(n):
         if a[i] == a[i] and b[i] == b[i] and c[i] == c[i] and d[i] == d[i] and e[i] == e[i]:
             return i
-    return n - 1
+    return int(n - 1)
 
 
 @jit
@@ -594,15 +594,16 @@ def epoch_seconds(times: object) -> FloatArray:
     come out exact.
     """
     pd = sys.modules.get("pandas")  # a pandas object implies pandas is already imported
-    if pd is not None and isinstance(times, pd.Index | pd.Series):
-        if isinstance(times.dtype, pd.DatetimeTZDtype):
-            if isinstance(times, pd.Index):
-                times = times.tz_convert(None)
+    labels: Any = times
+    if pd is not None and isinstance(labels, pd.Index | pd.Series):
+        if isinstance(labels.dtype, pd.DatetimeTZDtype):
+            if isinstance(labels, pd.Index):
+                labels = labels.tz_convert(None)
             else:
-                times = times.dt.tz_convert(None)
-        array = times.to_numpy()
+                labels = labels.dt.tz_convert(None)
+        array = np.asarray(labels.to_numpy())
     else:
-        array = np.asarray(times)
+        array = np.asarray(labels)
     if array.dtype.kind == "M":
         nanoseconds = array.astype("datetime64[ns]").astype(np.int64)
         whole, fraction = np.divmod(nanoseconds, 1_000_000_000)
@@ -611,4 +612,5 @@ def epoch_seconds(times: object) -> FloatArray:
         return seconds
     if array.dtype.kind not in "iuf":
         raise ValueError(f"times: expected datetimes or numbers of seconds, got {array.dtype}")
-    return np.asarray(array, dtype=np.float64)
+    converted: FloatArray = np.asarray(array, dtype=np.float64)
+    return converted

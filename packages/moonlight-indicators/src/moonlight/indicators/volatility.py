@@ -23,11 +23,13 @@ helpers (:func:`wilder_tr`, :func:`ema_step`) because Python has no fused multip
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import config as numba_config
 from numba import prange
 from numba.core import cgutils, types
@@ -59,9 +61,11 @@ def _llvm_fma(
     """``llvm.fma.f64``: ``a * b + c`` rounded once, in compiled code."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
-    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> object:
+    def codegen(context: object, builder: Any, signature: object, args: list[Any]) -> object:
         fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()] * 3)
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.f64")
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module, fnty, "llvm.fma.f64"
+        )
         return builder.call(fn, args)
 
     return sig, codegen
@@ -82,7 +86,10 @@ def _python_fma(a: float, b: float, c: float) -> float:
 #: C statement is a fused multiply-add there; reproducing it bit for bit needs the same
 #: fused operation here (fastmath stays off everywhere else). With ``NUMBA_DISABLE_JIT=1``
 #: kernels run as Python and get an exact pure-Python equivalent.
-fma = _python_fma if numba_config.DISABLE_JIT else _llvm_fma
+fma = cast(
+    Callable[[float, float, float], float],
+    _python_fma if numba_config.DISABLE_JIT else _llvm_fma,  # type: ignore[attr-defined]
+)
 
 
 @jit
@@ -264,8 +271,8 @@ def atr_kernel_2d(
         atr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
 
 
-class AtrStream(Stream):
-    """Incremental ATR: True Range sum over the first ``timeperiod`` bars, then Wilder steps.
+class _AtrCore(Stream):
+    """Shared state of the ATR-based streams: True Range seed, then Wilder steps.
 
     Bar 0 (the first valid bar) only provides the previous close; bars 1..timeperiod seed;
     the ``unstable`` bars after the seed are computed but reported as NaN. ``_count`` is
@@ -304,6 +311,12 @@ class AtrStream(Stream):
         prev = total / self._period
         self._prev = prev
         return prev
+
+
+class AtrStream(_AtrCore):
+    """Incremental ATR (see :class:`_AtrCore`)."""
+
+    __slots__ = ()
 
     def update(self, high: float, low: float, close: float) -> float:
         value = self._step(high, low, close)
@@ -373,7 +386,7 @@ def natr_kernel_2d(
         natr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
 
 
-class NatrStream(AtrStream):
+class NatrStream(_AtrCore):
     """Incremental NATR: the ATR stream divided by the bar's close, times 100."""
 
     __slots__ = ()
@@ -505,7 +518,7 @@ def supertrend_kernel_2d(
         )
 
 
-class SupertrendStream(AtrStream):
+class SupertrendStream(_AtrCore):
     """Incremental SuperTrend: the ATR stream plus the two ratcheting bands and the trend."""
 
     __slots__ = ("_lower", "_multiplier", "_up", "_upper")
