@@ -21,3 +21,11 @@ def check(file: Path) -> None:
     config, _ = load_or_exit(file)
     accounts = ", ".join(f"{a.id} ({a.mode})" for a in config.accounts) or "none"
     click.echo(f"{file}: OK -- accounts: {accounts}; storage: {config.storage_url()}")
+
+
+@config_group.command("reference")
+def reference() -> None:
+    """Print the configuration reference (Markdown), generated from the models."""
+    from moonlight.core.config.reference import render_markdown
+
+    click.echo(render_markdown(), nl=False)

@@ -227,7 +227,9 @@ class EnsembleConfig(BaseModel):
         description="config: weights from strategies[].weight; learned: from each"
         " strategy's out-of-sample hit rate.",
     )
-    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    calibration: CalibrationConfig = Field(
+        default_factory=CalibrationConfig, description="Platt calibration fitting."
+    )
     paper_prior: PaperPrior | None = Field(
         default=None,
         description="Paper mode only: assumed calibration before any fit exists, so paper"
@@ -301,7 +303,9 @@ class RiskConfig(BaseModel):
     timezone: str = Field(
         default="UTC", description="IANA timezone whose midnight resets daily guards."
     )
-    sizing: SizingConfig = Field(default_factory=SizingConfig)
+    sizing: SizingConfig = Field(
+        default_factory=SizingConfig, description="Stake sizing policy."
+    )
     guards: list[GuardConfig] = Field(default_factory=list, description="Active guards.")
 
     @field_validator("timezone")
@@ -374,16 +378,28 @@ class MoonlightConfig(BaseModel):
     data_dir: Path = Field(
         default=Path("data"), description="Directory for the database, logs and API token."
     )
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    server: ServerConfig = Field(default_factory=ServerConfig)
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="Database location and SQLite settings."
+    )
+    server: ServerConfig = Field(
+        default_factory=ServerConfig, description="Network binding of the reference server."
+    )
     accounts: list[AccountConfig] = Field(default_factory=list, description="Trading accounts.")
     strategies: list[StrategyConfig] = Field(
         default_factory=list, description="Strategies of the ensemble."
     )
-    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
-    risk: RiskConfig = Field(default_factory=RiskConfig)
-    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    ensemble: EnsembleConfig = Field(
+        default_factory=EnsembleConfig, description="Weighted vote and calibration."
+    )
+    risk: RiskConfig = Field(
+        default_factory=RiskConfig, description="Permit, threshold, sizing and guards."
+    )
+    telemetry: TelemetryConfig = Field(
+        default_factory=TelemetryConfig, description="Logs and metric snapshots."
+    )
+    runtime: RuntimeConfig = Field(
+        default_factory=RuntimeConfig, description="Worker timing and request budget."
+    )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Plugin sections, validated by each plugin's model."
     )
