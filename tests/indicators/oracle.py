@@ -25,6 +25,8 @@ from moonlight.core.plugins import IndicatorSpec
 
 FloatArray = npt.NDArray[np.float64]
 
+#: 2024-01-01T00:00:00Z in epoch seconds.
+EPOCH_2024_S = 1_704_067_200.0
 #: Relative tolerance of issue 3 ("values equal to TA-Lib within 1e-9 relative").
 RTOL = 1e-9
 
@@ -41,12 +43,18 @@ class Bars:
     low: FloatArray
     close: FloatArray
     volume: FloatArray
+    #: Bar open times in epoch seconds (1-minute bars from 2024-01-01) unless given.
+    timestamp: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.close.shape[0])
 
     def column(self, name: str) -> FloatArray:
-        return self.close if name == "real" else getattr(self, name)  # type: ignore[no-any-return]
+        if name == "real":
+            return self.close
+        if name == "timestamp" and self.timestamp is None:
+            return EPOCH_2024_S + 60.0 * np.arange(len(self), dtype=np.float64)
+        return getattr(self, name)  # type: ignore[no-any-return]
 
 
 def random_walk(n: int = 500, seed: int = 1, scale: float = 1.0, name: str = "walk") -> Bars:

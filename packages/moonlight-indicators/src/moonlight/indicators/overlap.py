@@ -582,7 +582,7 @@ class BbandsStream(Stream):
 
     def __init__(
         self,
-        timeperiod: int = 5,
+        timeperiod: int = 20,
         nbdevup: float = 2.0,
         nbdevdn: float = 2.0,
         matype: int = 0,
@@ -641,7 +641,7 @@ bbands = define(
     inputs=("real",),
     outputs=("upperband", "middleband", "lowerband"),
     params=(
-        int_param("timeperiod", 5, 2),
+        int_param("timeperiod", 20, 2),
         float_param("nbdevup", 2.0, 0.0, 3e37),
         float_param("nbdevdn", 2.0, 0.0, 3e37),
         int_param("matype", 0, 0, _MATYPE_MAX),
