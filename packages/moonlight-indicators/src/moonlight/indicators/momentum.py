@@ -14,7 +14,8 @@ bits and around NaN, established by probing the wrapper:
   two typical prices; ULTOSC skips a true-range sum that is 0 or NaN;
 * WILLR's window extremes come from the van Herk/Gil-Werman block scan, whose NaN
   behaviour (a NaN is skipped unless a scan starts on it) we reproduce by running the
-  same scan; its stream twin does one backward scan every ``timeperiod`` bars.
+  same scan; its stream twin does one backward scan every ``timeperiod`` bars. %R is
+  clamped into [-100, 0] (a close outside the range gives the bound);
 
 Leading bars where any input is NaN are skipped as TA-Lib's wrapper does (warm-up counts
 from the first complete bar). Kernels are plain loops over 1-D float64 arrays writing
@@ -401,12 +402,26 @@ def flat_range(highest: float, lowest: float) -> bool:
 
 @jit
 def _extreme_value(highest: float, lowest: float, close: float, willr: bool) -> float:
-    """Williams' %R (``willr``) or stochastic %K from the window extremes; 0 when flat."""
+    """Williams' %R (``willr``) or stochastic %K from the window extremes; 0 when flat.
+
+    Clamped into [-100, 0] / [0, 100] as TA-Lib 0.8.1 does: a close outside the window's
+    range (bad data, or a NaN high/low the scan skipped) gives the bound, not beyond.
+    """
     if flat_range(highest, lowest):
         return 0.0
     if willr:
-        return -100.0 * ((highest - close) / (highest - lowest))
-    return 100.0 * ((close - lowest) / (highest - lowest))
+        value = -100.0 * ((highest - close) / (highest - lowest))
+        if value > 0.0:
+            return 0.0
+        if value < -100.0:
+            return -100.0
+        return value
+    value = 100.0 * ((close - lowest) / (highest - lowest))
+    if value < 0.0:
+        return 0.0
+    if value > 100.0:
+        return 100.0
+    return value
 
 
 @jit
@@ -541,8 +556,18 @@ def _extreme_value_py(highest: float, lowest: float, close: float, willr: bool) 
     if abs(highest - lowest) <= EPSILON * (abs(highest) + abs(lowest)):
         return 0.0
     if willr:
-        return -100.0 * ((highest - close) / (highest - lowest))
-    return 100.0 * ((close - lowest) / (highest - lowest))
+        value = -100.0 * ((highest - close) / (highest - lowest))
+        if value > 0.0:
+            return 0.0
+        if value < -100.0:
+            return -100.0
+        return value
+    value = 100.0 * ((close - lowest) / (highest - lowest))
+    if value < 0.0:
+        return 0.0
+    if value > 100.0:
+        return 100.0
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
