@@ -237,3 +237,18 @@ def test_plain_string_directions_are_normalised_to_the_enum() -> None:
     signal = host.on_bar(Bar(1, 1, 1, 1), {})
     assert signal == Signal(SignalDirection.DOWN, 1.0, "r")
     assert signal.direction is SignalDirection.DOWN and host.errors == 0
+
+
+def test_features_snapshot_is_json_ready() -> None:
+    import json
+
+    group = StrategyGroup([Rising(), Exploding()], FakeSource())
+    signals = group.on_bar(Bar(1.0, 1.0, 1.0, 1.5))
+    features = group.features(signals)
+    assert features["indicators"] == {"scaled(k=2.0)": 3.0}
+    assert features["signals"]["exploding"] == {
+        "direction": "none",
+        "strength": 0.0,
+        "reason": "warm-up",
+    }
+    json.dumps(features, allow_nan=False)

@@ -20,6 +20,7 @@ model). :class:`StrategyHost` wraps one strategy:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -190,8 +191,33 @@ class StrategyGroup:
             return [ERROR_SIGNAL] * len(self.hosts)
         return [host.on_bar(bar, values, **kwargs) for host in self.hosts]
 
+    def features(self, signals: Sequence[Signal]) -> dict[str, dict[str, Any]]:
+        """What the last bar's decision saw, JSON-ready, for the ``features`` table.
+
+        ``indicators`` maps each need's key to its value (a list for several outputs,
+        None for NaN); ``signals`` maps each strategy to direction, strength and reason.
+        """
+        indicators = {key: _plain(value) for key, value in self.feed.values.items()}
+        described = {
+            host.label: {
+                "direction": str(sig.direction),
+                "strength": sig.strength,
+                "reason": sig.reason,
+            }
+            for host, sig in zip(self.hosts, signals, strict=True)
+        }
+        return {"indicators": indicators, "signals": described}
+
     def reset(self) -> None:
         """Start again from bar zero: fresh indicator streams, strategies reset."""
         self.feed = self._new_feed()
         for host in self.hosts:
             host.reset()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of an indicator value: floats, lists of floats, NaN as None."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    number = float(value)
+    return None if math.isnan(number) else number
