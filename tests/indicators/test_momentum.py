@@ -88,7 +88,18 @@ def trend(n: int = 300) -> Bars:
     return Bars("trend", close - 0.1, close + 0.3, close - 0.3, close, np.full(n, 50.0))
 
 
-DATA = [*standard_sets(), flat_stretches(), scattered_nan(), trend()]
+def broken_ohlc(seed: int = 23) -> Bars:
+    """Closes outside the bar's range and some highs below lows: %R and %K hit their bounds."""
+    rng = np.random.default_rng(seed)
+    bars = random_walk(300, seed)
+    arrays = {k: getattr(bars, k).copy() for k in ("open", "high", "low", "close", "volume")}
+    arrays["close"] = arrays["close"] + rng.normal(0.0, 3.0, 300)
+    swap = rng.random(300) < 0.1
+    arrays["high"][swap], arrays["low"][swap] = arrays["low"][swap], arrays["high"][swap]
+    return Bars("broken_ohlc", **arrays)
+
+
+DATA = [*standard_sets(), flat_stretches(), scattered_nan(), trend(), broken_ohlc()]
 
 
 def _inputs(name: str, bars: Bars) -> list[np.ndarray]:
