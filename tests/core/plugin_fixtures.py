@@ -15,8 +15,9 @@ class EchoParams(BaseModel):
 
 
 def _strategy(name: str) -> ComponentSpec:
-    return ComponentSpec(name=name, factory=dict, summary=f"test strategy {name}",
-                         config_model=EchoParams)
+    return ComponentSpec(
+        name=name, factory=dict, summary=f"test strategy {name}", config_model=EchoParams
+    )
 
 
 class GoodPlugin:

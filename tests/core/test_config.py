@@ -72,16 +72,24 @@ def test_config_check_cli_reports_all_and_exits_nonzero(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli, ["config", "check", str(write(tmp_path, text))])
     assert result.exit_code == 1
-    for expected in ("server.port", "accounts[0].id", "accounts[0].connector",
-                     "accounts[0].products", "telemetry.log_level"):
+    for expected in (
+        "server.port",
+        "accounts[0].id",
+        "accounts[0].connector",
+        "accounts[0].products",
+        "telemetry.log_level",
+    ):
         assert expected in result.output
     assert "no plugin provides connector 'nope'" in result.output
 
 
 def test_unknown_plugin_names_and_bad_plugin_params_fail_closed(tmp_path: Path, registry) -> None:
-    text = MINIMAL.replace("connector: loop", "connector: olymp-typo").replace(
-        "{period: 7}", "{period: 0, colour: red}"
-    ) + "risk:\n  sizing: {policy: martingale}\nplugins: {nosuch: {a: 1}}\n"
+    text = (
+        MINIMAL.replace("connector: loop", "connector: olymp-typo").replace(
+            "{period: 7}", "{period: 0, colour: red}"
+        )
+        + "risk:\n  sizing: {policy: martingale}\nplugins: {nosuch: {a: 1}}\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text), registry=registry)
     text_of = {issue.path: issue.message for issue in caught.value.issues}
@@ -133,8 +141,9 @@ def test_unknown_top_level_key_is_reported(tmp_path: Path) -> None:
 def test_precedence_overrides_env_file_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write(tmp_path, "server: {port: 9001}\ntelemetry: {log_level: DEBUG}\n"
-                 "data_dir: from-file\n")
+    path = write(
+        tmp_path, "server: {port: 9001}\ntelemetry: {log_level: DEBUG}\ndata_dir: from-file\n"
+    )
     # file beats defaults
     config = load_config(path)
     assert config.server.port == 9001 and config.telemetry.log_level == "DEBUG"

@@ -62,7 +62,9 @@ def test_register_hook_returning_wrong_type_is_broken() -> None:
 
 def test_unknown_name_lists_known_ones() -> None:
     host = build_plugin_host(environ=NO_ENTRY_POINTS, extra_plugins=[("good", fx.GoodPlugin())])
-    with pytest.raises(ComponentLookupError, match=r"no plugin provides strategy 'nope' \(known: echo\)"):
+    with pytest.raises(
+        ComponentLookupError, match=r"no plugin provides strategy 'nope' \(known: echo\)"
+    ):
         host.registry.get(ComponentKind.STRATEGY, "nope")
 
 

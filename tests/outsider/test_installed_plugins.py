@@ -101,8 +101,9 @@ def test_example_strategy_loads_by_name_from_a_config(site: Path, tmp_path: Path
 
 def test_config_naming_a_strategy_nobody_provides_fails_closed(site: Path, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("strategies:\n  - name: from_broken\n", encoding="utf-8")
-    result = run(site, "-m", "moonlight.core.cli.app", "config", "check", "config.yaml",
-                 cwd=tmp_path)
+    result = run(
+        site, "-m", "moonlight.core.cli.app", "config", "check", "config.yaml", cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "strategies[0].name: no plugin provides strategy 'from_broken'" in result.stderr
     assert "plugin 'broken_example' (moonlight-broken-example) failed to load" in result.stderr

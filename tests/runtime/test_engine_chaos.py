@@ -46,8 +46,14 @@ def make_exploding(config: MockConnectorConfig, *, clock: Any = None, **_: Any) 
 class ChaosPlugin:
     @hookimpl
     def moonlight_register_connectors(self) -> list[ComponentSpec]:
-        return [ComponentSpec("exploding", make_exploding, "mock that fails on GBPUSD",
-                              config_model=MockConnectorConfig)]
+        return [
+            ComponentSpec(
+                "exploding",
+                make_exploding,
+                "mock that fails on GBPUSD",
+                config_model=MockConnectorConfig,
+            )
+        ]
 
 
 def config_text(tmp_path: Path) -> str:
@@ -135,3 +141,41 @@ async def test_disconnected_account_catches_up_without_deciding_on_stale_bars(
     assert not traded & set(outage)
     # the other account traded straight through the outage
     assert other.decisions == 25
+
+
+async def test_restarted_workers_resume_from_snapshots_with_identical_state(
+    tmp_path: Path,
+) -> None:
+    host = build_plugin_host(extra_plugins=[("chaos", ChaosPlugin())])
+
+    def build(directory: Path) -> Engine:
+        directory.mkdir()
+        path = directory / "config.yaml"
+        path.write_text(config_text(directory), encoding="utf-8")
+        config = load_config(path, registry=host.registry)
+        return Engine.create(config, host, clock=clock, snapshots=True)
+
+    label = "steady/EURUSD/1m"
+    clock = FastForwardClock(START)
+    interrupted = build(tmp_path / "interrupted")
+    await interrupted.start()
+    await clock.sleep_until(START + 20 * 60 + 5)
+    await interrupted.stop("restart")
+    resumed = build_again = Engine.create(interrupted.config, host, clock=clock, snapshots=True)
+    await clock.sleep_until(START + 23 * 60 + 5)  # three bars pass while it is down
+    await resumed.start()
+    await clock.sleep_until(START + 30 * 60 + 5)
+    worker = build_again.supervisor.workers[label]
+    assert worker.restored_from_snapshot
+    resumed_values = dict(worker.group.feed.values)
+    await resumed.stop("done")
+
+    clock = FastForwardClock(START)
+    continuous = build(tmp_path / "continuous")
+    await continuous.start()
+    await clock.sleep_until(START + 30 * 60 + 5)
+    reference = continuous.supervisor.workers[label]
+    assert not reference.restored_from_snapshot
+    assert worker.last_bar_end_ts == reference.last_bar_end_ts
+    assert resumed_values == dict(reference.group.feed.values)
+    await continuous.stop("done")

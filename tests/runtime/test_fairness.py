@@ -12,7 +12,9 @@ from moonlight.core.runtime.fairness import DeficitRoundRobin
 START = 1_700_000_000.0
 
 
-async def _saturate(drr: DeficitRoundRobin, account: str, workers: int, stop: asyncio.Event) -> None:
+async def _saturate(
+    drr: DeficitRoundRobin, account: str, workers: int, stop: asyncio.Event
+) -> None:
     async def one() -> None:
         while not stop.is_set():
             await drr.acquire(account)
@@ -35,8 +37,7 @@ async def test_each_account_gets_its_weighted_share_within_5_percent(
     drr = DeficitRoundRobin(clock, rate_per_s=50, burst=5, weights=weights)
     stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(_saturate(drr, account, workers[account], stop))
-        for account in weights
+        asyncio.create_task(_saturate(drr, account, workers[account], stop)) for account in weights
     ]
     await clock.sleep_until(START + 120)  # two simulated minutes of contention
     stop.set()

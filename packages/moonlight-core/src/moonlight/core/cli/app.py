@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -32,10 +33,8 @@ def version_cmd() -> None:
         if info.distribution not in seen and not info.builtin:
             seen.add(info.distribution)
             click.echo(f"{info.distribution} {info.version}")
-    try:
+    with contextlib.suppress(PackageNotFoundError):  # the server is optional
         click.echo(f"moonlight-server {version('moonlight-server')}")
-    except PackageNotFoundError:
-        pass  # the server is optional; nothing to report
 
 
 @cli.command("plugins")

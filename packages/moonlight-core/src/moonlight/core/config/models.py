@@ -303,9 +303,7 @@ class RiskConfig(BaseModel):
     timezone: str = Field(
         default="UTC", description="IANA timezone whose midnight resets daily guards."
     )
-    sizing: SizingConfig = Field(
-        default_factory=SizingConfig, description="Stake sizing policy."
-    )
+    sizing: SizingConfig = Field(default_factory=SizingConfig, description="Stake sizing policy.")
     guards: list[GuardConfig] = Field(default_factory=list, description="Active guards.")
 
     @field_validator("timezone")

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import heapq
 import json
+import math
 import os
 import random
 from collections import deque
@@ -587,7 +588,9 @@ class MockConnector(Connector):
     def _ensure_market(self) -> RandomWalkMarket:
         if self.market is None:
             if self._origin_ts is None:
-                self._origin_ts = float(int(self.clock.now() - self._history_s))
+                # Aligned to a UTC midnight: a restart on the same day sees the same prices.
+                earliest = self.clock.now() - self._history_s
+                self._origin_ts = float(math.floor(earliest / 86_400.0) * 86_400.0)
             self.market = RandomWalkMarket(
                 seed=self.seed,
                 origin_ts=self._origin_ts,

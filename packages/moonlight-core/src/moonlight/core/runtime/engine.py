@@ -42,6 +42,7 @@ from moonlight.core.risk.sql_state_store import SqlGuardStateStore
 from moonlight.core.runtime.clock import Clock, WallClock
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.runtime.snapshots import WorkerSnapshots
 from moonlight.core.runtime.supervisor import WorkerSupervisor
 from moonlight.core.runtime.trader import AccountTrader
 from moonlight.core.runtime.worker import Worker, WorkerKey, WorkerTiming
@@ -87,12 +88,14 @@ class Engine:
     risk: RiskManager
     supervisor: WorkerSupervisor
     run_id: str | None = None
+    #: Write metric snapshots and worker state snapshots (off in backtests).
     snapshots: bool = True
     accounts: dict[str, AccountRuntime] = field(default_factory=dict)
     started_at: float | None = None
     _listeners: list[EventListener] = field(default_factory=list)
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
+    _snapshots: WorkerSnapshots | None = None
 
     @classmethod
     def create(
@@ -152,6 +155,9 @@ class Engine:
             runtime = await self._start_account(account, names, weights, calibrations)
             self.accounts[account.id] = runtime
         source = RegistryIndicatorSource(self.host.registry)
+        self._snapshots = (
+            WorkerSnapshots(self.config.data_dir / "state" / "workers") if self.snapshots else None
+        )
         timing = WorkerTiming(
             settle_delay_s=self.config.runtime.settle_delay_s,
             max_decision_delay_s=self.config.runtime.max_decision_delay_s,
@@ -172,6 +178,7 @@ class Engine:
                         trader=runtime.trader,
                         admission=self._admission(runtime.config.connector),
                         timing=timing,
+                        snapshots=self._snapshots,
                     )
                     self.supervisor.start(worker)
         if self.snapshots:

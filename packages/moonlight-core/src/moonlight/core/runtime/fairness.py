@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from moonlight.core.runtime.clock import Clock
 
-
 _EPSILON = 1e-9
 
 

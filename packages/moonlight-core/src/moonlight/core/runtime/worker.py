@@ -12,7 +12,6 @@ rebuilt from history instead.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from enum import StrEnum
 from moonlight.core.connectors.contract import Candle, Connector, ConnectorError
 from moonlight.core.runtime.clock import Clock, next_bar_close
 from moonlight.core.runtime.fairness import DeficitRoundRobin
+from moonlight.core.runtime.snapshots import WorkerSnapshots
 from moonlight.core.runtime.trader import AccountTrader, classify_error
 from moonlight.core.strategy.host import StrategyGroup
 
@@ -72,6 +72,7 @@ class Worker:
         trader: AccountTrader,
         admission: DeficitRoundRobin | None = None,
         timing: WorkerTiming | None = None,
+        snapshots: WorkerSnapshots | None = None,
     ) -> None:
         self.key = key
         self.timeframe_s = timeframe_s
@@ -81,6 +82,8 @@ class Worker:
         self.trader = trader
         self.admission = admission
         self.timing = timing or WorkerTiming()
+        self.snapshots = snapshots
+        self.restored_from_snapshot = False
         self.state = WorkerState.STARTING
         self.last_bar_end_ts = 0.0
         self.bars_seen = 0
@@ -89,9 +92,16 @@ class Worker:
         self.paused = False
 
     async def run(self) -> None:
-        """Warm up, then handle every bar close until cancelled."""
-        await self.warm_up()
+        """Resume from a snapshot or warm up, then handle every bar close until cancelled."""
+        if not self._restore():
+            await self.warm_up()
         self.state = WorkerState.PAUSED if self.paused else WorkerState.RUNNING
+        try:
+            await self._bar_loop()
+        finally:
+            self.save_snapshot()
+
+    async def _bar_loop(self) -> None:
         while True:
             close_ts = next_bar_close(
                 max(self.clock.now() - self.timing.settle_delay_s, self.last_bar_end_ts),
@@ -99,6 +109,31 @@ class Worker:
             )
             await self.clock.sleep_until(close_ts + self.timing.settle_delay_s)
             await self.on_bar_close(close_ts)
+
+    def save_snapshot(self) -> None:
+        """Persist the streaming state (if snapshots are on and a bar was seen)."""
+        if self.snapshots is not None and self.last_bar_end_ts:
+            self.snapshots.save(
+                self.key.label,
+                self.group,
+                last_bar_end_ts=self.last_bar_end_ts,
+                bars_seen=self.bars_seen,
+            )
+
+    def _restore(self) -> bool:
+        if self.snapshots is None:
+            return False
+        oldest = self.clock.now() - self.timing.catch_up_bars * self.timeframe_s
+        restored = self.snapshots.restore(self.key.label, self.group, not_before_ts=oldest)
+        if restored is None:
+            return False
+        self.last_bar_end_ts = restored.last_bar_end_ts
+        self.bars_seen = restored.bars_seen
+        self.restored_from_snapshot = True
+        log.info(
+            "%s resumed from its snapshot at bar %.0f", self.key.label, restored.last_bar_end_ts
+        )
+        return True
 
     async def warm_up(self) -> None:
         """Feed enough closed history to the strategies that the next bar is tradable."""
@@ -159,6 +194,8 @@ class Worker:
     def _seen(self, candle: Candle) -> None:
         self.last_bar_end_ts = candle.end_ts
         self.bars_seen += 1
+        if self.snapshots is not None and self.bars_seen % self.snapshots.every_bars == 0:
+            self.save_snapshot()
 
     async def _fetch(self, *, count: int, end_ts: float) -> Sequence[Candle]:
         if self.admission is not None:
@@ -173,7 +210,7 @@ class Worker:
                 self.key.account_id, classify_error(error), self.clock.now() - started
             )
             raise
-        except asyncio.TimeoutError as error:
+        except TimeoutError as error:
             raise ConnectorError(f"candles timed out: {error}") from error
         self.trader.risk_connector_ok(self.key.account_id, self.clock.now() - started)
         return candles
