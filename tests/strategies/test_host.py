@@ -252,3 +252,17 @@ def test_features_snapshot_is_json_ready() -> None:
         "reason": "warm-up",
     }
     json.dumps(features, allow_nan=False)
+
+
+def test_keyword_context_reaches_the_strategy() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Curious(Rising):
+        def evaluate(self, bar: BarLike, indicators: Any, **kwargs: Any) -> Signal:
+            seen.append(kwargs)
+            return super().evaluate(bar, indicators)
+
+    group = StrategyGroup([Curious()], FakeSource())
+    group.on_bar(Bar(1, 1, 1, 1), instrument="EURUSD")
+    group.on_bar(Bar(1, 1, 1, 2))
+    assert seen == [{"instrument": "EURUSD"}, {}]

@@ -91,7 +91,10 @@ class StrategyHost:
         """The strategy's signal for the bar just closed (never raises)."""
         self.bars_seen += 1
         try:
-            signal = self.strategy.evaluate(bar, indicators, **kwargs)
+            if kwargs:
+                signal = self.strategy.evaluate(bar, indicators, **kwargs)
+            else:  # the usual case: no keyword dict to build on the hot path
+                signal = self.strategy.evaluate(bar, indicators)
         except Exception as exc:  # user code: isolate it
             return self._failed(f"evaluate raised {type(exc).__name__}: {exc}", exc)
         if self.bars_seen <= self.warmup_bars:
@@ -189,7 +192,9 @@ class StrategyGroup:
             for host in self.hosts:
                 host.bars_seen += 1
             return [ERROR_SIGNAL] * len(self.hosts)
-        return [host.on_bar(bar, values, **kwargs) for host in self.hosts]
+        if kwargs:
+            return [host.on_bar(bar, values, **kwargs) for host in self.hosts]
+        return [host.on_bar(bar, values) for host in self.hosts]
 
     def features(self, signals: Sequence[Signal]) -> dict[str, dict[str, Any]]:
         """What the last bar's decision saw, JSON-ready, for the ``features`` table.
