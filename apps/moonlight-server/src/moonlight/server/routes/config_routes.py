@@ -1,0 +1,63 @@
+"""The configuration in force (redacted) and the runtime overrides."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from moonlight.core.config import ConfigError
+from moonlight.core.storage.errors import translate_storage_errors
+from moonlight.server import schemas
+from moonlight.server.deps import Ctx, require_auth
+from moonlight.server.overrides import StoredOverrides
+from moonlight.server.redact import redact_tree, redacted_config
+from moonlight.server.routes.errors import AUTH_ERRORS
+
+router = APIRouter(dependencies=[Depends(require_auth)], responses=AUTH_ERRORS, tags=["config"])
+
+
+@router.get("/config", response_model=schemas.ConfigOut)
+async def config(context: Ctx) -> schemas.ConfigOut:
+    """The configuration the engine runs with; secret-looking values are redacted."""
+    return schemas.ConfigOut(config=redacted_config(context.engine.config))
+
+
+def _out(stored: StoredOverrides) -> schemas.OverridesOut:
+    return schemas.OverridesOut(
+        overrides=redact_tree(stored.overrides),
+        updated_at=stored.updated_at,
+        updated_by=stored.updated_by,
+        applies="next_start",
+    )
+
+
+@router.get("/overrides", response_model=schemas.OverridesOut)
+def overrides(context: Ctx) -> schemas.OverridesOut:
+    """The persisted runtime overrides (top precedence from the next start)."""
+    with translate_storage_errors():
+        return _out(context.overrides.current())
+
+
+@router.put(
+    "/overrides",
+    response_model=schemas.OverridesOut,
+    responses={422: {"model": schemas.ConfigInvalid, "description": "Invalid overrides."}},
+)
+async def replace_overrides(
+    body: schemas.OverridesIn, context: Ctx
+) -> schemas.OverridesOut | JSONResponse:
+    """Validate like ``moonlight config check``, persist, audit; ``{}`` clears them."""
+    operator = body.operator.strip()
+    try:
+        stored = await run_in_threadpool(
+            context.overrides.replace, body.overrides, operator=operator
+        )
+    except ConfigError as error:
+        invalid = schemas.ConfigInvalid(
+            detail=f"invalid overrides ({len(error.issues)} problem(s))",
+            issues=[schemas.ConfigIssueOut(path=i.path, message=i.message) for i in error.issues],
+        )
+        return JSONResponse(status_code=422, content=invalid.model_dump())
+    context.overrides.announce(body.overrides, operator=operator)
+    return _out(stored)

@@ -1,0 +1,74 @@
+"""Dashboard sessions: exchange a one-time login code (or the API token) for a cookie.
+
+The cookie is HttpOnly (scripts cannot read it), SameSite=Strict (no other site can make
+the browser send it) and scoped to ``/``; it is a random session id, never the token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+
+from moonlight.server import schemas
+from moonlight.server.auth import SESSION_COOKIE
+from moonlight.server.deps import Ctx, client_address, failed, require_auth, throttled
+from moonlight.server.routes.errors import AUTH_ERRORS
+
+router = APIRouter(tags=["session"])
+
+
+@router.post("/session", response_model=schemas.SessionOut, responses=AUTH_ERRORS)
+async def login(
+    body: schemas.LoginIn,
+    request: Request,
+    response: Response,
+    context: Ctx,
+) -> schemas.SessionOut:
+    """Log the dashboard in: a one-time ``code`` from the start-up link, or the ``token``."""
+    auth = context.auth
+    client = client_address(request)
+    locked = throttled(auth, client)
+    if locked is not None:
+        raise locked
+    if body.code is None and body.token is None:
+        raise HTTPException(401, "send the one-time login code or the API token")
+    good = (body.code is not None and auth.redeem_login_code(body.code)) or (
+        body.token is not None and auth.token_matches(body.token)
+    )
+    if not good:
+        raise failed(auth, client)
+    response.set_cookie(
+        SESSION_COOKIE,
+        auth.open_session(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return schemas.SessionOut(authenticated=True)
+
+
+@router.get(
+    "/session",
+    response_model=schemas.SessionOut,
+    responses=AUTH_ERRORS,
+    dependencies=[Depends(require_auth)],
+)
+async def session_state() -> schemas.SessionOut:
+    """200 while the caller is authenticated (the dashboard checks this first)."""
+    return schemas.SessionOut(authenticated=True)
+
+
+@router.delete(
+    "/session",
+    response_model=schemas.SessionOut,
+    responses=AUTH_ERRORS,
+    dependencies=[Depends(require_auth)],
+)
+async def logout(request: Request, response: Response, context: Ctx) -> schemas.SessionOut:
+    """End the dashboard session and clear its cookie."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is not None:
+        context.auth.close_session(session_id)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return schemas.SessionOut(authenticated=False)
