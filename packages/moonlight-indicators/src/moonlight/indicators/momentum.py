@@ -710,6 +710,13 @@ def stochrsi_kernel_2d(
         )
 
 
+def _ma_lookback(
+    period: int, matype: int, ema_unstable: int, kama_unstable: int, t3_unstable: int
+) -> int:
+    """``TA_MA_Lookback`` from Python (the jitted function also runs with the JIT off)."""
+    return int(_ma.ma_lookback(period, matype, ema_unstable, kama_unstable, t3_unstable))
+
+
 class StochrsiStream(Stream):
     """Incremental Stochastic RSI: ``update(real)`` returns ``(fastk, fastd)``."""
 
@@ -736,9 +743,7 @@ class StochrsiStream(Stream):
             self._rsi_warmup
             + fastk_period
             - 1
-            + _ma.ma_lookback_py(
-                fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable
-            )
+            + _ma_lookback(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
         )
         self._bars = 0
 
@@ -773,7 +778,7 @@ def _stochrsi_lookback(
         + unstable
         + fastk_period
         - 1
-        + _ma.ma_lookback_py(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
+        + _ma_lookback(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
     )
 
 
