@@ -54,32 +54,38 @@ def ha_kernel(
     fill_nan(haclose, start)
     if start >= n:
         return
-    ha_open = (open_[first] + close[first]) / 2.0
-    ha_close = (open_[first] + high[first] + low[first] + close[first]) / 4.0
-    for t in range(first + 1, start + 1):
+    os_ = open_[first:]
+    hs = high[first:]
+    ls = low[first:]
+    cs = close[first:]
+    ha_open = (os_[0] + cs[0]) / 2.0
+    ha_close = (os_[0] + hs[0] + ls[0] + cs[0]) / 4.0
+    for i in range(1, unstable + 1):
         ha_open = (ha_open + ha_close) / 2.0
-        ha_close = (open_[t] + high[t] + low[t] + close[t]) / 4.0
-    t = start
-    while True:
-        hi = high[t]
+        ha_close = (os_[i] + hs[i] + ls[i] + cs[i]) / 4.0
+    hos = haopen[start:]
+    hhs = hahigh[start:]
+    hls = halow[start:]
+    hcs = haclose[start:]
+    for i in range(n - start):
+        if i > 0:
+            k = unstable + i
+            ha_open = (ha_open + ha_close) / 2.0
+            ha_close = (os_[k] + hs[k] + ls[k] + cs[k]) / 4.0
+        hi = hs[unstable + i]
         if ha_open > hi:
             hi = ha_open
         if ha_close > hi:
             hi = ha_close
-        lo = low[t]
+        lo = ls[unstable + i]
         if ha_open < lo:
             lo = ha_open
         if ha_close < lo:
             lo = ha_close
-        haopen[t] = ha_open
-        hahigh[t] = hi
-        halow[t] = lo
-        haclose[t] = ha_close
-        t += 1
-        if t >= n:
-            break
-        ha_open = (ha_open + ha_close) / 2.0
-        ha_close = (open_[t] + high[t] + low[t] + close[t]) / 4.0
+        hos[i] = ha_open
+        hhs[i] = hi
+        hls[i] = lo
+        hcs[i] = ha_close
 
 
 @parallel_jit

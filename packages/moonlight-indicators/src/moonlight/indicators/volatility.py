@@ -160,21 +160,23 @@ def atr_into(
     Range shortcut, so a NaN is carried forward exactly as TA-Lib carries it.
     """
     n = high.shape[0]
+    h = high[first_tr:]
+    lo = low[first_tr:]
+    pc = close[first_tr - 1 : n - 1]
+    o = out[first_tr:]
     total = 0.0
-    t = first_tr
-    for _ in range(timeperiod):
-        total += true_range(high[t], low[t], close[t - 1])
-        t += 1
+    for i in range(timeperiod):
+        total += true_range(h[i], lo[i], pc[i])
     prev = total / timeperiod
     beta = (timeperiod - 1) / timeperiod
     alpha = 1.0 - beta
-    while t <= start:
-        prev = fma(beta, prev, alpha * true_range(high[t], low[t], close[t - 1]))
-        t += 1
-    out[start] = prev
-    for t in range(start + 1, n):
-        prev = fma(beta, prev, alpha * true_range(high[t], low[t], close[t - 1]))
-        out[t] = prev
+    first_out = start - first_tr
+    for i in range(timeperiod, first_out + 1):
+        prev = fma(beta, prev, alpha * true_range(h[i], lo[i], pc[i]))
+    o[first_out] = prev
+    for i in range(first_out + 1, n - first_tr):
+        prev = fma(beta, prev, alpha * true_range(h[i], lo[i], pc[i]))
+        o[i] = prev
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,8 +192,16 @@ def trange_kernel(high: FloatArray, low: FloatArray, close: FloatArray, out: Flo
         return
     start = begin3(high, low, close) + 1
     fill_nan(out, start)
-    for t in range(start, n):
-        out[t] = true_range(high[t], low[t], close[t - 1])
+    if start >= n:
+        return
+    # Zero-based loops over slices: the compiler then knows no index is negative, drops
+    # the wrap-around test and vectorises (a loop from a run-time start keeps it).
+    h = high[start:]
+    lo = low[start:]
+    prev_close = close[start - 1 : n - 1]
+    o = out[start:]
+    for i in range(n - start):
+        o[i] = true_range(h[i], lo[i], prev_close[i])
 
 
 @parallel_jit
@@ -365,12 +375,11 @@ def natr_kernel(
     atr_into(high, low, close, timeperiod, start - lookback + 1, start, out)
     if timeperiod <= 1:
         return
-    for t in range(start, n):
-        c = close[t]
-        if c != 0.0:
-            out[t] = out[t] / c * 100.0
-        else:
-            out[t] = 0.0
+    o = out[start:]
+    cl = close[start:]
+    for i in range(n - start):
+        c = cl[i]
+        o[i] = o[i] / c * 100.0 if c != 0.0 else 0.0
 
 
 @parallel_jit
@@ -448,17 +457,18 @@ def supertrend_kernel(
     fill_zero(trend, start)
     if start >= n:
         return
+    first_tr = start - lookback + 1
+    hs = high[first_tr:]
+    ls = low[first_tr:]
+    pcs = close[first_tr - 1 : n - 1]
     total = 0.0
-    t = start - lookback + 1
-    for _ in range(timeperiod):
-        total += true_range(high[t], low[t], close[t - 1])
-        t += 1
+    for i in range(timeperiod):
+        total += true_range(hs[i], ls[i], pcs[i])
     prev_atr = total / timeperiod
     beta = (timeperiod - 1) / timeperiod
     alpha = 1.0 - beta
-    while t <= start:
-        prev_atr = fma(beta, prev_atr, alpha * true_range(high[t], low[t], close[t - 1]))
-        t += 1
+    for i in range(timeperiod, lookback):
+        prev_atr = fma(beta, prev_atr, alpha * true_range(hs[i], ls[i], pcs[i]))
     median = (high[start] + low[start]) / 2.0
     band = multiplier * prev_atr
     final_upper = median + band
@@ -467,9 +477,14 @@ def supertrend_kernel(
     prev_close = close[start]
     out[start] = final_lower
     trend[start] = 1
-    for t in range(start + 1, n):
-        h = high[t]
-        lo = low[t]
+    hs = high[start + 1 :]
+    ls = low[start + 1 :]
+    cs = close[start + 1 :]
+    os = out[start + 1 :]
+    trs = trend[start + 1 :]
+    for i in range(n - start - 1):
+        h = hs[i]
+        lo = ls[i]
         prev_atr = fma(beta, prev_atr, alpha * true_range(h, lo, prev_close))
         median = (h + lo) / 2.0
         band = multiplier * prev_atr
@@ -479,18 +494,18 @@ def supertrend_kernel(
             final_upper = basic_upper
         if basic_lower > final_lower or prev_close < final_lower:
             final_lower = basic_lower
-        c = close[t]
+        c = cs[i]
         if up:
             if c < final_lower:
                 up = False
         elif c > final_upper:
             up = True
         if up:
-            out[t] = final_lower
-            trend[t] = 1
+            os[i] = final_lower
+            trs[i] = 1
         else:
-            out[t] = final_upper
-            trend[t] = -1
+            os[i] = final_upper
+            trs[i] = -1
         prev_close = c
 
 
@@ -633,24 +648,29 @@ def kc_kernel(
     # ATR leg into `upper` (scratch), then the EMA of the typical price into `middle`.
     atr_into(high, low, close, atrperiod, start - atr_lookback + 1, start, upper)
     k = 2.0 / (timeperiod + 1)
-    t = start - ema_lookback
+    first_tp = start - ema_lookback
+    hs = high[first_tp:]
+    ls = low[first_tp:]
+    cs = close[first_tp:]
+    ms = middle[first_tp:]
     total = 0.0
-    for _ in range(timeperiod):
-        total += (high[t] + low[t] + close[t]) / 3.0
-        t += 1
+    for i in range(timeperiod):
+        total += (hs[i] + ls[i] + cs[i]) / 3.0
     prev = total / timeperiod
-    while t <= start:
-        prev = fma((high[t] + low[t] + close[t]) / 3.0 - prev, k, prev)
-        t += 1
-    middle[start] = prev
-    for t in range(start + 1, n):
-        prev = fma((high[t] + low[t] + close[t]) / 3.0 - prev, k, prev)
-        middle[t] = prev
-    for t in range(start, n):
-        width = upper[t] * nbdev
-        mid = middle[t]
-        upper[t] = mid + width
-        lower[t] = mid - width
+    for i in range(timeperiod, ema_lookback + 1):
+        prev = fma((hs[i] + ls[i] + cs[i]) / 3.0 - prev, k, prev)
+    ms[ema_lookback] = prev
+    for i in range(ema_lookback + 1, n - first_tp):
+        prev = fma((hs[i] + ls[i] + cs[i]) / 3.0 - prev, k, prev)
+        ms[i] = prev
+    us = upper[start:]
+    mids = middle[start:]
+    lows = lower[start:]
+    for i in range(n - start):
+        width = us[i] * nbdev
+        mid = mids[i]
+        us[i] = mid + width
+        lows[i] = mid - width
 
 
 @parallel_jit
@@ -791,6 +811,131 @@ kc = define(
 
 
 @jit
+def _donchian_blocks(
+    high: FloatArray,
+    low: FloatArray,
+    timeperiod: int,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> None:
+    """Window extremes by van Herk / Gil-Werman blocks: O(n), three compares per bar.
+
+    Within blocks of ``timeperiod`` bars, prefix extremes go into ``upper``/``lower`` and
+    suffix extremes into ``middle``/a scratch array; the window ending at ``t`` spans at
+    most two blocks, so its extreme is the better of the suffix at its first bar and the
+    prefix at ``t``. No branch depends on the prices, unlike a deque (pops) or TA-Lib's
+    cached extreme (rescans whenever the extreme leaves the window). Only for NaN-free
+    input, where it gives TA-Lib's values exactly.
+    """
+    n = high.shape[0]
+    p = timeperiod
+    suffix_low = np.empty(n)
+    for b in range(0, n, p):
+        e = min(b + p, n)
+        k = e - b
+        hs = high[b:e]
+        ls = low[b:e]
+        us = upper[b:e]
+        los = lower[b:e]
+        ms = middle[b:e]
+        ss = suffix_low[b:e]
+        hi = hs[0]
+        lo = ls[0]
+        us[0] = hi
+        los[0] = lo
+        for i in range(1, k):
+            v = hs[i]
+            hi = v if v > hi else hi
+            us[i] = hi
+            w = ls[i]
+            lo = w if w < lo else lo
+            los[i] = lo
+        hi = hs[k - 1]
+        lo = ls[k - 1]
+        ms[k - 1] = hi
+        ss[k - 1] = lo
+        for j in range(1, k):
+            i = k - 1 - j
+            v = hs[i]
+            hi = v if v > hi else hi
+            ms[i] = hi
+            w = ls[i]
+            lo = w if w < lo else lo
+            ss[i] = lo
+    # Backwards, so middle[i] (a suffix maximum) is read before middle[i + p - 1] is written.
+    m = n - p + 1
+    suffix_high = middle[:m]
+    suffix_lo = suffix_low[:m]
+    ub = upper[p - 1 :]
+    lb = lower[p - 1 :]
+    mb = middle[p - 1 :]
+    for j in range(m):
+        i = m - 1 - j
+        a = suffix_high[i]
+        g = ub[i]
+        hi = a if a > g else g
+        a = suffix_lo[i]
+        g = lb[i]
+        lo = a if a < g else g
+        ub[i] = hi
+        lb[i] = lo
+        mb[i] = (hi + lo) / 2.0
+
+
+@jit
+def _donchian_scan(
+    high: FloatArray,
+    low: FloatArray,
+    timeperiod: int,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> None:
+    """TA-Lib's own algorithm, for input holding NaN: its NaN rules come with it.
+
+    The extreme and its bar are cached and the window rescanned when that bar leaves it;
+    so a NaN arriving is ignored (comparisons are false) but a rescan that starts on a
+    NaN bar yields NaN until that bar leaves the window.
+    """
+    n = high.shape[0]
+    p = timeperiod
+    highest_idx = -1
+    highest = 0.0
+    lowest_idx = -1
+    lowest = 0.0
+    for today in range(p - 1, n):
+        trailing = today - p + 1
+        tmp = high[today]
+        if highest_idx < trailing:
+            highest_idx = trailing
+            highest = high[trailing]
+            for i in range(trailing + 1, today + 1):
+                tmp = high[i]
+                if tmp > highest:
+                    highest_idx = i
+                    highest = tmp
+        elif tmp >= highest:
+            highest_idx = today
+            highest = tmp
+        tmp = low[today]
+        if lowest_idx < trailing:
+            lowest_idx = trailing
+            lowest = low[trailing]
+            for i in range(trailing + 1, today + 1):
+                tmp = low[i]
+                if tmp < lowest:
+                    lowest_idx = i
+                    lowest = tmp
+        elif tmp <= lowest:
+            lowest_idx = today
+            lowest = tmp
+        upper[today] = highest
+        lower[today] = lowest
+        middle[today] = (highest + lowest) / 2.0
+
+
+@jit
 def donchian_kernel(
     high: FloatArray,
     low: FloatArray,
@@ -801,12 +946,8 @@ def donchian_kernel(
 ) -> None:
     """Donchian Channels: highest high, midpoint and lowest low of the last ``timeperiod`` bars.
 
-    TA-Lib caches the extreme and its bar and rescans the window when that bar leaves it
-    (O(period) per rescan, frequent on trending prices). Here a monotonic deque answers
-    the rescans in amortised O(1), while the cached ``(bar, value)`` pair still follows
-    TA-Lib's rules -- which is what keeps NaN behaviour identical: a rescan that starts on
-    a NaN bar gives NaN, a NaN anywhere else is skipped. The deque keeps equal values, so
-    its front is the earliest bar of the extreme, as TA-Lib's strict-comparison rescan.
+    NaN-free input (the usual case) takes the O(n) block algorithm; input with a NaN
+    after the first valid bar takes TA-Lib's scan so the NaN behaviour stays identical.
     """
     n = high.shape[0]
     if n == 0:
@@ -818,74 +959,21 @@ def donchian_kernel(
     fill_nan(lower, start)
     if start >= n:
         return
-    cap = timeperiod + 1
-    hq = np.empty(cap, dtype=np.int64)
-    lq = np.empty(cap, dtype=np.int64)
-    h_head = 0
-    h_tail = 0
-    h_len = 0
-    l_head = 0
-    l_tail = 0
-    l_len = 0
-    highest = 0.0
-    highest_idx = -1
-    lowest = 0.0
-    lowest_idx = -1
-    for t in range(first, n):
-        trailing = t - timeperiod + 1
-        vh = high[t]
-        if vh == vh:
-            while h_len > 0:
-                back = h_tail - 1 if h_tail > 0 else cap - 1
-                if high[hq[back]] < vh:
-                    h_tail = back
-                    h_len -= 1
-                else:
-                    break
-            hq[h_tail] = t
-            h_tail = h_tail + 1 if h_tail + 1 < cap else 0
-            h_len += 1
-        if h_len > 0 and hq[h_head] < trailing:
-            h_head = h_head + 1 if h_head + 1 < cap else 0
-            h_len -= 1
-        vl = low[t]
-        if vl == vl:
-            while l_len > 0:
-                back = l_tail - 1 if l_tail > 0 else cap - 1
-                if low[lq[back]] > vl:
-                    l_tail = back
-                    l_len -= 1
-                else:
-                    break
-            lq[l_tail] = t
-            l_tail = l_tail + 1 if l_tail + 1 < cap else 0
-            l_len += 1
-        if l_len > 0 and lq[l_head] < trailing:
-            l_head = l_head + 1 if l_head + 1 < cap else 0
-            l_len -= 1
-        if t < start:
-            continue
-        if highest_idx < trailing:
-            highest_idx = trailing
-            highest = high[trailing]
-            if highest == highest:
-                highest_idx = hq[h_head]
-                highest = high[highest_idx]
-        elif vh >= highest:
-            highest_idx = t
-            highest = vh
-        if lowest_idx < trailing:
-            lowest_idx = trailing
-            lowest = low[trailing]
-            if lowest == lowest:
-                lowest_idx = lq[l_head]
-                lowest = low[lowest_idx]
-        elif vl <= lowest:
-            lowest_idx = t
-            lowest = vl
-        upper[t] = highest
-        lower[t] = lowest
-        middle[t] = (highest + lowest) / 2.0
+    hs = high[first:]
+    ls = low[first:]
+    has_nan = False
+    for i in range(n - first):
+        if hs[i] != hs[i] or ls[i] != ls[i]:
+            has_nan = True
+            break
+    if has_nan:
+        _donchian_scan(hs, ls, timeperiod, upper[first:], middle[first:], lower[first:])
+    else:
+        _donchian_blocks(hs, ls, timeperiod, upper[first:], middle[first:], lower[first:])
+        # The blocks' prefix pass wrote into the warm-up bars: put the NaN back.
+        fill_nan(upper, start)
+        fill_nan(middle, start)
+        fill_nan(lower, start)
 
 
 @parallel_jit
@@ -1044,5 +1132,5 @@ donchian = define(
     kernel=donchian_kernel,
     kernel_2d=donchian_kernel_2d,
     stream=DonchianStream,
-    source=_SOURCE.format("DONCHIAN") + "; O(n) monotonic-deque window extremes",
+    source=_SOURCE.format("DONCHIAN") + "; O(n) van Herk/Gil-Werman window extremes",
 )

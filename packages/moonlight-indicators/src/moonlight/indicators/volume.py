@@ -45,15 +45,18 @@ def obv_kernel(real: FloatArray, volume: FloatArray, out: FloatArray) -> None:
         return
     first = begin2(real, volume)
     fill_nan(out, first)
-    prev_obv = volume[first]
-    prev_real = real[first]
-    for i in range(first, n):
-        tmp = real[i]
+    rs = real[first:]
+    vs = volume[first:]
+    os = out[first:]
+    prev_obv = vs[0]
+    prev_real = rs[0]
+    for i in range(n - first):
+        tmp = rs[i]
         if tmp > prev_real:
-            prev_obv += volume[i]
+            prev_obv += vs[i]
         elif tmp < prev_real:
-            prev_obv -= volume[i]
-        out[i] = prev_obv
+            prev_obv -= vs[i]
+        os[i] = prev_obv
         prev_real = tmp
 
 
@@ -76,10 +79,15 @@ def ad_kernel(
         return
     first = begin4(high, low, close, volume)
     fill_nan(out, first)
+    hs = high[first:]
+    ls = low[first:]
+    cs = close[first:]
+    vs = volume[first:]
+    os = out[first:]
     ad = 0.0
-    for i in range(first, n):
-        ad = ad_step(ad, high[i], low[i], close[i], volume[i])
-        out[i] = ad
+    for i in range(n - first):
+        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
+        os[i] = ad
 
 
 @jit
@@ -112,15 +120,23 @@ def adosc_kernel(
     one_minus_fastk = 1.0 - fastk
     slowk = 2.0 / (slowperiod + 1.0)
     one_minus_slowk = 1.0 - slowk
-    ad = ad_step(0.0, high[first], low[first], close[first], volume[first])
+    hs = high[first:]
+    ls = low[first:]
+    cs = close[first:]
+    vs = volume[first:]
+    ad = ad_step(0.0, hs[0], ls[0], cs[0], vs[0])
     fast_ema = ad
     slow_ema = ad
-    for t in range(first + 1, n):
-        ad = ad_step(ad, high[t], low[t], close[t], volume[t])
+    for i in range(1, lookback):
+        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
         fast_ema = fma(one_minus_fastk, fast_ema, fastk * ad)
         slow_ema = fma(one_minus_slowk, slow_ema, slowk * ad)
-        if t >= start:
-            out[t] = fast_ema - slow_ema
+    os = out[first:]
+    for i in range(lookback, n - first):
+        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
+        fast_ema = fma(one_minus_fastk, fast_ema, fastk * ad)
+        slow_ema = fma(one_minus_slowk, slow_ema, slowk * ad)
+        os[i] = fast_ema - slow_ema
 
 
 @jit
@@ -137,19 +153,24 @@ def vwap_kernel(
         return
     first = begin4(high, low, close, volume)
     fill_nan(out, first)
+    hs = high[first:]
+    ls = low[first:]
+    cs = close[first:]
+    vs = volume[first:]
+    os = out[first:]
     sum_pv = 0.0
     sum_v = 0.0
     vwap = 0.0
-    for i in range(first, n):
-        typ = (high[i] + low[i] + close[i]) / 3.0
-        vol = volume[i]
+    for i in range(n - first):
+        typ = (hs[i] + ls[i] + cs[i]) / 3.0
+        vol = vs[i]
         pv = typ * vol
         if math.isfinite(typ) and math.isfinite(vol):
             sum_pv += pv
             sum_v += vol
         if sum_v > 0.0:
             vwap = sum_pv / sum_v
-        out[i] = vwap
+        os[i] = vwap
 
 
 @jit
@@ -177,17 +198,19 @@ def rvol_kernel(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
     fill_nan(out, start)
     if start >= n:
         return
+    vs = volume[first:]
     total = 0.0
-    for i in range(first, start):
-        total += volume[i]
-    trailing = first
-    for i in range(start, n):
+    for i in range(timeperiod):
+        total += vs[i]
+    trailing = vs[: n - start]
+    today_vs = vs[timeperiod:]
+    os = out[start:]
+    for i in range(n - start):
         baseline = total / timeperiod
-        total -= volume[trailing]
-        trailing += 1
-        today = volume[i]
+        total -= trailing[i]
+        today = today_vs[i]
         total += today
-        out[i] = ieee_divide(today, baseline)
+        os[i] = ieee_divide(today, baseline)
 
 
 def _divide(a: float, b: float) -> float:
