@@ -1,0 +1,1 @@
+"""Contract suite: the same behavioural checks against every installed connector."""

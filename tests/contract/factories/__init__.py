@@ -1,0 +1,1 @@
+"""One module per connector under contract test; see :mod:`tests.contract.env`."""
