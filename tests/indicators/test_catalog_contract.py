@@ -285,10 +285,11 @@ def test_state_round_trip_json_and_pickle(spec: IndicatorSpec) -> None:
         restored = mi.stream.from_state(json.loads(json.dumps(original.state())))
         pickled = pickle.loads(pickle.dumps(original))
         copied = original.copy()
+        for other in (restored, pickled, copied):
+            assert type(other) is type(original)
         rest = tuple(x[cut:] for x in inputs)
         expected = original.run(*rest)
         for other in (restored, pickled, copied):
-            assert type(other) is type(original)
             _assert_same(other.run(*rest), expected, f"{spec.name} cut {cut}")
 
 

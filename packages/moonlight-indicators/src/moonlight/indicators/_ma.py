@@ -599,6 +599,12 @@ def ma_core(
 # ---------------------------------------------------------------------------------------
 
 
+# Each stream has a warm-up class (general, branchy) and a steady-state subclass with the
+# same slots whose ``update`` is the bare recurrence; the warm-up code reassigns
+# ``__class__`` once the first visible value is produced, so steady bars pay for no
+# warm-up test. Period 1 (a copy in TA-Lib for most MAs) swaps to an identity class.
+
+
 class CopyStream(Stream):
     """Period 1 of any MA: the input itself, after ``hidden`` unstable bars."""
 
@@ -611,6 +617,14 @@ class CopyStream(Stream):
         if self._hidden:
             self._hidden -= 1
             return NAN
+        self.__class__ = _CopySteady
+        return real
+
+
+class _CopySteady(CopyStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
         return real
 
 
@@ -627,29 +641,39 @@ class SmaStream(Stream):
         self._total = 0.0
 
     def update(self, real: float) -> float:
-        period = self._period
+        if self._count < self._period - 1:
+            pos = self._pos
+            self._buf[pos] = real
+            self._pos = pos + 1
+            self._total += real
+            self._count += 1
+            return NAN
+        self.__class__ = _SmaSteady
+        return _SmaSteady.update(self, real)
+
+
+class _SmaSteady(SmaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
         buf = self._buf
         pos = self._pos
         buf[pos] = real
         pos += 1
-        if pos == period:
+        if pos == self._period:
             pos = 0
         self._pos = pos
         total = self._total + real
-        if self._count < period - 1:
-            self._count += 1
-            self._total = total
-            return NAN
         # buf[pos] now holds the bar period-1 bars back: TA-Lib's trailing value.
         self._total = total - buf[pos]
-        return total / period
+        return total / self._period
 
 
 class EmaStream(Stream):
     """Incremental EMA: SMA seed over the first ``period`` bars, then ``(x-prev)*k+prev``.
 
     ``unstable`` values after the seed are computed but reported as NaN (TA-Lib's EMA
-    unstable period).
+    unstable period); period 1 is a copy of the input.
     """
 
     __slots__ = ("_count", "_hidden", "_k", "_period", "_prev")
@@ -679,7 +703,25 @@ class EmaStream(Stream):
         if self._hidden:
             self._hidden -= 1
             return NAN
+        self.__class__ = _EmaCopy if self._period == 1 else _EmaSteady
         return prev
+
+
+class _EmaSteady(EmaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        prev = self._prev
+        prev = (real - prev) * self._k + prev
+        self._prev = prev
+        return prev
+
+
+class _EmaCopy(EmaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
 
 
 class WmaStream(Stream):
@@ -714,7 +756,25 @@ class WmaStream(Stream):
     def update(self, real: float) -> float:
         period = self._period
         if period == 1:
+            self.__class__ = _WmaCopy
             return real
+        if self._count < period - 1:
+            pos = self._pos
+            self._buf[pos] = real
+            self._pos = pos + 1
+            self._count += 1
+            self._sub += real
+            self._sum += real * self._count
+            return NAN
+        self.__class__ = _WmaSteady
+        return _WmaSteady.update(self, real)
+
+
+class _WmaSteady(WmaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        period = self._period
         buf = self._buf
         pos = self._pos
         buf[pos] = real
@@ -722,23 +782,19 @@ class WmaStream(Stream):
         if pos == period:
             pos = 0
         self._pos = pos
-        if self._count < period - 1:
-            self._count += 1
-            self._sub += real
-            self._sum += real * self._count
-            return NAN
         sub = self._sub + real
         sub -= self._trail
         total = self._sum + real * period
-        self._reseed -= 1
-        if self._reseed <= 0:
-            self._reseed = WMA_RESEED * period
+        reseed = self._reseed - 1
+        if reseed <= 0:
+            reseed = WMA_RESEED * period
             sub = 0.0
             total = 0.0
             for weight in range(1, period + 1):
                 value = buf[(pos + weight - 1) % period]
                 sub += value
                 total += value * weight
+        self._reseed = reseed
         self._trail = buf[pos]
         value = total / self._divider
         self._sum = total - sub
@@ -746,15 +802,23 @@ class WmaStream(Stream):
         return value
 
 
+class _WmaCopy(WmaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
+
+
 class _CascadeEma(Stream):
-    """DEMA/TEMA: ``levels`` EMAs, each seeded from the previous one's values.
+    """DEMA/TEMA warm-up: ``levels`` EMAs, each seeded from the previous one's values.
 
     Level ``j`` (0-based) starts at bar ``j * (period - 1 + unstable)`` with the
     previous level's value of that bar, seeds over ``period`` values (sum from 0.0,
     divided once), then follows ``(v - e) * k + e`` -- TA-Lib's lockstep order.
     """
 
-    __slots__ = ("_bar", "_e", "_k", "_levels", "_out_from", "_period", "_span", "_sums")
+    __slots__ = ("_bar", "_e", "_e1", "_e2", "_e3", "_k", "_levels", "_out_from", "_period")
+    __slots__ += ("_span", "_sums")
 
     def __init__(self, timeperiod: int, unstable: int, levels: int) -> None:
         self._period = timeperiod
@@ -765,9 +829,12 @@ class _CascadeEma(Stream):
         self._bar = 0
         self._e = [0.0] * levels
         self._sums = [0.0] * levels
+        self._e1 = 0.0
+        self._e2 = 0.0
+        self._e3 = 0.0
 
-    def _advance(self, real: float) -> None:
-        """One bar of every level, during warm-up (seeding levels included)."""
+    def _advance(self, real: float) -> bool:
+        """One warm-up bar of every level; True once the first output bar is reached."""
         bar = self._bar
         period = self._period
         k = self._k
@@ -788,10 +855,17 @@ class _CascadeEma(Stream):
                 e[j] = (value - e[j]) * k + e[j]
             value = e[j]
         self._bar = bar + 1
+        if bar < self._out_from:
+            return False
+        self._e1 = e[0]
+        self._e2 = e[1]
+        if self._levels == 3:
+            self._e3 = e[2]
+        return True
 
 
 class DemaStream(_CascadeEma):
-    """Incremental DEMA: 2*EMA1 - EMA2 (TA-Lib ``TA_DEMA``)."""
+    """Incremental DEMA: 2*EMA1 - EMA2 (TA-Lib ``TA_DEMA``); period 1 copies."""
 
     __slots__ = ()
 
@@ -799,26 +873,38 @@ class DemaStream(_CascadeEma):
         super().__init__(timeperiod, unstable, 2)
 
     def update(self, real: float) -> float:
-        e = self._e
-        if self._bar > self._out_from:
-            if self._period == 1:
-                return real
-            k = self._k
-            e1 = (real - e[0]) * k + e[0]
-            e2 = (e1 - e[1]) * k + e[1]
-            e[0] = e1
-            e[1] = e2
-            return 2.0 * e1 - e2
-        self._advance(real)
-        if self._bar <= self._out_from:
+        if not self._advance(real):
             return NAN
         if self._period == 1:
+            self.__class__ = _DemaCopy
             return real
-        return 2.0 * e[0] - e[1]
+        self.__class__ = _DemaSteady
+        return 2.0 * self._e1 - self._e2
+
+
+class _DemaSteady(DemaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        k = self._k
+        e1 = self._e1
+        e1 = (real - e1) * k + e1
+        e2 = self._e2
+        e2 = (e1 - e2) * k + e2
+        self._e1 = e1
+        self._e2 = e2
+        return 2.0 * e1 - e2
+
+
+class _DemaCopy(DemaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
 
 
 class TemaStream(_CascadeEma):
-    """Incremental TEMA: EMA3 + (3*EMA1 - 3*EMA2) (TA-Lib ``TA_TEMA``)."""
+    """Incremental TEMA: EMA3 + (3*EMA1 - 3*EMA2) (TA-Lib ``TA_TEMA``); period 1 copies."""
 
     __slots__ = ()
 
@@ -826,24 +912,37 @@ class TemaStream(_CascadeEma):
         super().__init__(timeperiod, unstable, 3)
 
     def update(self, real: float) -> float:
-        e = self._e
-        if self._bar > self._out_from:
-            if self._period == 1:
-                return real
-            k = self._k
-            e1 = (real - e[0]) * k + e[0]
-            e2 = (e1 - e[1]) * k + e[1]
-            e3 = (e2 - e[2]) * k + e[2]
-            e[0] = e1
-            e[1] = e2
-            e[2] = e3
-            return e3 + (3.0 * e1 - 3.0 * e2)
-        self._advance(real)
-        if self._bar <= self._out_from:
+        if not self._advance(real):
             return NAN
         if self._period == 1:
+            self.__class__ = _TemaCopy
             return real
-        return e[2] + (3.0 * e[0] - 3.0 * e[1])
+        self.__class__ = _TemaSteady
+        return self._e3 + (3.0 * self._e1 - 3.0 * self._e2)
+
+
+class _TemaSteady(TemaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        k = self._k
+        e1 = self._e1
+        e1 = (real - e1) * k + e1
+        e2 = self._e2
+        e2 = (e1 - e2) * k + e2
+        e3 = self._e3
+        e3 = (e2 - e3) * k + e3
+        self._e1 = e1
+        self._e2 = e2
+        self._e3 = e3
+        return e3 + (3.0 * e1 - 3.0 * e2)
+
+
+class _TemaCopy(TemaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
 
 
 class TrimaStream(Stream):
@@ -877,9 +976,14 @@ class TrimaStream(Stream):
         self._add = 0.0
         self._trail = 0.0
 
-    def _first(self) -> float:
-        """The first output: the C code's two initial sums over the full window."""
-        buf = self._buf  # holds bars 0..period-1 in order (pos wrapped to 0)
+    def update(self, real: float) -> float:
+        """Warm-up: buffer the first window, then the C code's two initial sums."""
+        period = self._period
+        buf = self._buf
+        buf[self._count] = real
+        self._count += 1
+        if self._count < period:
+            return NAN
         half = self._half
         middle = half if self._odd else half - 1
         numerator = 0.0
@@ -888,29 +992,26 @@ class TrimaStream(Stream):
             sub += buf[i]
             numerator += sub
         add = 0.0
-        for i in range(middle + 1, self._period):
+        for i in range(middle + 1, period):
             add += buf[i]
             numerator += add
         self._num = numerator
         self._sub = sub
         self._add = add
         self._trail = buf[0]
+        self._pos = 0
+        self.__class__ = _TrimaOdd if self._odd else _TrimaEven
         return numerator * self._factor
+
+
+class _TrimaOdd(TrimaStream):
+    __slots__ = ()
 
     def update(self, real: float) -> float:
         period = self._period
         buf = self._buf
         pos = self._pos
         buf[pos] = real
-        if self._count < period:
-            self._count += 1
-            pos += 1
-            if pos == period:
-                pos = 0
-            self._pos = pos
-            if self._count < period:
-                return NAN
-            return self._first()
         middle_value = buf[(pos - self._half) % period]
         pos += 1
         if pos == period:
@@ -920,12 +1021,35 @@ class TrimaStream(Stream):
         sub = self._sub - self._trail
         sub += middle_value
         add = self._add
-        if self._odd:
-            numerator += add
-            add -= middle_value
-        else:
-            add -= middle_value
-            numerator += add
+        numerator += add
+        add -= middle_value
+        add += real
+        numerator += real
+        self._trail = buf[pos]
+        self._num = numerator
+        self._sub = sub
+        self._add = add
+        return numerator * self._factor
+
+
+class _TrimaEven(TrimaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        period = self._period
+        buf = self._buf
+        pos = self._pos
+        buf[pos] = real
+        middle_value = buf[(pos - self._half) % period]
+        pos += 1
+        if pos == period:
+            pos = 0
+        self._pos = pos
+        numerator = self._num - self._sub
+        sub = self._sub - self._trail
+        sub += middle_value
+        add = self._add - middle_value
+        numerator += add
         add += real
         numerator += real
         self._trail = buf[pos]
@@ -967,99 +1091,111 @@ class KamaStream(Stream):
             if self._hidden:
                 self._hidden -= 1
                 return NAN
+            self.__class__ = _KamaCopy
             return real
-        size = period + 1
+        count = self._count
+        if count < period:
+            # Bars 0..period-1: accumulate |x[i] - x[i+1]| as the C seed loop does.
+            self._buf[count] = real
+            self._pos = count + 1
+            if count > 0:
+                self._sum += abs(self._last - real)
+            self._last = real
+            self._count = count + 1
+            return NAN
+        if count == period:
+            self._count = count + 1
+            buf = self._buf
+            buf[period] = real
+            self._pos = 0
+            oldest = buf[0]  # x[t - period]
+            self._sum += abs(self._last - real)
+            sc = _kama_factor.py_func(self._sum, real - oldest)
+            prev = self._last
+            prev = (real - prev) * sc + prev
+            self._trail = oldest
+            self._last = real
+            self._prev = prev
+        else:
+            prev = _KamaSteady.update(self, real)
+        if self._hidden:
+            self._hidden -= 1
+            return NAN
+        self.__class__ = _KamaSteady
+        return prev
+
+
+class _KamaSteady(KamaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
         buf = self._buf
         pos = self._pos
         buf[pos] = real
         pos += 1
-        if pos == size:
+        if pos > self._period:
             pos = 0
         self._pos = pos
-        if self._count < period:
-            # Bars 0..period-1: accumulate |x[i] - x[i+1]| as the C seed loop does.
-            if self._count > 0:
-                self._sum += abs(self._last - real)
-            self._last = real
-            self._count += 1
-            return NAN
         oldest = buf[pos]  # x[t - period]
-        if self._count == period:
-            self._count += 1
-            self._sum += abs(self._last - real)
-            period_roc = real - oldest
-            sc = _kama_factor.py_func(self._sum, period_roc)
-            prev = self._last
-            prev = (real - prev) * sc + prev
+        period_roc = real - oldest
+        total = self._sum - abs(self._trail - oldest)
+        total += abs(real - self._last)
+        self._sum = total
+        if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
+            ratio = 1.0
         else:
-            period_roc = real - oldest
-            total = self._sum - abs(self._trail - oldest)
-            total += abs(real - self._last)
-            self._sum = total
-            if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
-                ratio = 1.0
-            else:
-                ratio = abs(period_roc / total)
-            sc = ratio * KAMA_DIFF + KAMA_MAX
-            sc *= sc
-            prev = self._prev
-            prev = (real - prev) * sc + prev
+            ratio = abs(period_roc / total)
+        sc = ratio * KAMA_DIFF + KAMA_MAX
+        sc *= sc
+        prev = self._prev
+        prev = (real - prev) * sc + prev
         self._trail = oldest
         self._last = real
         self._prev = prev
-        if self._hidden:
-            self._hidden -= 1
-            return NAN
         return prev
+
+
+class _KamaCopy(KamaStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
 
 
 class T3Stream(Stream):
     """Incremental T3: six EMAs seeded in cascade, Tillson's c1..c4 combination."""
 
-    __slots__ = ("_bar", "_c", "_e", "_hidden", "_k", "_omk", "_period", "_total")
+    __slots__ = ("_bar", "_c1", "_c2", "_c3", "_c4", "_e", "_e1", "_e2", "_e3", "_e4", "_e5")
+    __slots__ += ("_e6", "_hidden", "_k", "_omk", "_period", "_total")
 
     def __init__(self, timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> None:
         self._period = timeperiod
         self._k = 2.0 / (timeperiod + 1.0)
         self._omk = 1.0 - self._k
-        self._c = list(t3_coefficients.py_func(vfactor))
+        self._c1, self._c2, self._c3, self._c4 = t3_coefficients.py_func(vfactor)
         self._hidden = unstable
         self._bar = 0
         self._e = [0.0] * 6
         self._total = 0.0
+        self._e1 = self._e2 = self._e3 = self._e4 = self._e5 = self._e6 = 0.0
 
     def update(self, real: float) -> float:
         if self._period == 1:
             value = real
-        elif self._bar > 6 * (self._period - 1):
-            e = self._e
-            k = self._k
-            omk = self._omk
-            e1 = k * real + omk * e[0]
-            e2 = k * e1 + omk * e[1]
-            e3 = k * e2 + omk * e[2]
-            e4 = k * e3 + omk * e[3]
-            e5 = k * e4 + omk * e[4]
-            e6 = k * e5 + omk * e[5]
-            e[0] = e1
-            e[1] = e2
-            e[2] = e3
-            e[3] = e4
-            e[4] = e5
-            e[5] = e6
-            c = self._c
-            value = c[0] * e6 + c[1] * e5 + c[2] * e4 + c[3] * e3
-        else:
+        elif self._bar <= 6 * (self._period - 1):
             ready = self._seed(real)
             self._bar += 1
             if not ready:
                 return NAN
-            c = self._c
-            e = self._e
-            value = c[0] * e[5] + c[1] * e[4] + c[2] * e[3] + c[3] * e[2]
+            self._e1, self._e2, self._e3, self._e4, self._e5, self._e6 = self._e
+            value = self._c1 * self._e6 + self._c2 * self._e5 + self._c3 * self._e4
+            value += self._c4 * self._e3
+        else:
+            value = _T3Steady.update(self, real)
         if self._hidden:
             self._hidden -= 1
             return NAN
+        self.__class__ = _T3Copy if self._period == 1 else _T3Steady
         return value
 
     def _seed(self, real: float) -> bool:
@@ -1088,6 +1224,34 @@ class T3Stream(Stream):
         e[level] = self._total / period
         self._total = e[level]
         return level == 5
+
+
+class _T3Steady(T3Stream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        k = self._k
+        omk = self._omk
+        e1 = k * real + omk * self._e1
+        e2 = k * e1 + omk * self._e2
+        e3 = k * e2 + omk * self._e3
+        e4 = k * e3 + omk * self._e4
+        e5 = k * e4 + omk * self._e5
+        e6 = k * e5 + omk * self._e6
+        self._e1 = e1
+        self._e2 = e2
+        self._e3 = e3
+        self._e4 = e4
+        self._e5 = e5
+        self._e6 = e6
+        return self._c1 * e6 + self._c2 * e5 + self._c3 * e4 + self._c4 * e3
+
+
+class _T3Copy(T3Stream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
+        return real
 
 
 def ma_stream(

@@ -18,6 +18,7 @@ from moonlight.indicators import _ma
 from moonlight.indicators._define import Stream, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin1, begin3, fill_nan
+from moonlight.indicators.momentum import EPSILON as FLAT_EPSILON
 from moonlight.indicators.momentum import BlockExtremes, _block_scan, _extreme_value_py
 
 FloatArray = npt.NDArray[np.float64]
@@ -502,24 +503,81 @@ def bbands_kernel_2d(
         )
 
 
-class VarianceStream(Stream):
-    """Incremental ``TA_VAR``: the same shifted sums, triggers and reseeds as the core."""
+class BbandsStream(Stream):
+    """Incremental Bollinger Bands: the MA (inline for SMA, TA-Lib's fast path) and the
+    shifted-sum variance with TA-Lib's reseed triggers, started at TA-Lib's bar.
 
-    __slots__ = ("_bars", "_buf", "_count", "_inv", "_period", "_pos", "_shift", "_sum1")
-    __slots__ += ("_sum2",)
+    The warm-up class is general; on the first output the stream becomes
+    ``_BbandsSmaSteady`` (matype 0) or ``_BbandsSteady`` (other MA types).
+    """
 
-    def __init__(self, period: int) -> None:
-        self._period = period
-        self._inv = 1.0 / period
-        self._buf = [0.0] * period
+    __slots__ = ("_bar", "_bars", "_buf", "_count", "_dn", "_inv", "_lookback", "_ma")
+    __slots__ += ("_period", "_pos", "_shift", "_sum1", "_sum2", "_total", "_up", "_var_from")
+
+    def __init__(
+        self,
+        timeperiod: int = 20,
+        nbdevup: float = 2.0,
+        nbdevdn: float = 2.0,
+        matype: int = 0,
+        ema_unstable: int = 0,
+        kama_unstable: int = 0,
+        t3_unstable: int = 0,
+    ) -> None:
+        lookback = _ma.ma_lookback_py(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+        self._lookback = max(lookback, timeperiod - 1)
+        self._var_from = self._lookback - (timeperiod - 1)
+        self._ma = _ma.ma_stream(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
+        self._up = nbdevup
+        self._dn = nbdevdn
+        self._period = timeperiod
+        self._inv = 1.0 / timeperiod
+        self._buf = [0.0] * timeperiod
         self._pos = 0
         self._count = 0
         self._shift = 0.0
         self._sum1 = 0.0
         self._sum2 = 0.0
-        self._bars = VAR_RESEED * period
+        self._total = 0.0
+        self._bars = VAR_RESEED * timeperiod
+        self._bar = 0
 
-    def update(self, real: float) -> float:
+    def update(self, real: float) -> tuple[float, float, float]:
+        bar = self._bar
+        self._bar = bar + 1
+        mid = self._ma.update(real)
+        if bar < self._var_from:
+            return NAN3
+        count = self._count
+        if count < self._period - 1:
+            # Prime the variance window (shift = its first value), as TA_VAR does.
+            if count == 0:
+                self._shift = real
+            self._buf[count] = real
+            self._pos = count + 1
+            dev = real - self._shift
+            self._sum1 += dev
+            self._sum2 += dev * dev
+            self._count = count + 1
+            return NAN3
+        self._count = self._period
+        if isinstance(self._ma, _ma.SmaStream):
+            # SmaStream shares this window: take over its running sum (TA-Lib fast path).
+            self._total = self._ma._total
+            self.__class__ = _BbandsSmaSteady
+            return _BbandsSmaSteady._bands(self, real, mid)
+        self.__class__ = _BbandsSteady
+        return _BbandsSteady._bands(self, real, mid)
+
+
+class _BbandsSteady(BbandsStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> tuple[float, float, float]:
+        return self._bands(real, self._ma.update(real))
+
+    def _bands(self, real: float, mid: float) -> tuple[float, float, float]:
+        """One TA_VAR step (shifted sums, reseed triggers) and the bands around ``mid``."""
         period = self._period
         buf = self._buf
         pos = self._pos
@@ -528,30 +586,22 @@ class VarianceStream(Stream):
         if pos == period:
             pos = 0
         self._pos = pos
-        if self._count == 0:
-            self._shift = real
-        dev = real - self._shift
+        shift = self._shift
+        dev = real - shift
         sum1 = self._sum1 + dev
         dev *= dev
         sum2 = self._sum2 + dev
-        if self._count < period - 1:
-            self._count += 1
-            self._sum1 = sum1
-            self._sum2 = sum2
-            return NAN
-        self._count = period
         inv = self._inv
         mean = sum1 * inv
         variance = sum2 * inv - mean * mean
-        shift = self._shift
-        oldest = buf[pos]  # the window's first bar: removed for the next window
+        oldest = buf[pos]
         dev = oldest - shift
         sum1 -= dev
         dev *= dev
         sum2 -= dev
-        self._bars -= 1
-        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or self._bars <= 0:
-            self._bars = VAR_RESEED * period
+        bars = self._bars - 1
+        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or bars <= 0:
+            bars = VAR_RESEED * period
             total = 0.0
             for j in range(period):
                 total += buf[(pos + j) % period]
@@ -570,49 +620,31 @@ class VarianceStream(Stream):
             dev *= dev
             sum2 -= dev
             self._shift = shift
+        self._bars = bars
         self._sum1 = sum1
         self._sum2 = sum2
-        return variance
+        std = math.sqrt(variance) if not variance <= 0.0 else 0.0
+        up = self._up
+        if up == self._dn:
+            band = std * up
+            return mid + band, mid, mid - band
+        return mid + std * up, mid, mid - std * self._dn
 
 
-class BbandsStream(Stream):
-    """Incremental Bollinger Bands: MA stream + variance stream started at TA-Lib's bar."""
-
-    __slots__ = ("_bar", "_dn", "_lookback", "_ma", "_up", "_var", "_var_from")
-
-    def __init__(
-        self,
-        timeperiod: int = 20,
-        nbdevup: float = 2.0,
-        nbdevdn: float = 2.0,
-        matype: int = 0,
-        ema_unstable: int = 0,
-        kama_unstable: int = 0,
-        t3_unstable: int = 0,
-    ) -> None:
-        lookback = _ma.ma_lookback_py(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
-        self._lookback = max(lookback, timeperiod - 1)
-        self._var_from = self._lookback - (timeperiod - 1)
-        self._ma = _ma.ma_stream(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
-        self._var = VarianceStream(timeperiod)
-        self._up = nbdevup
-        self._dn = nbdevdn
-        self._bar = 0
+class _BbandsSmaSteady(_BbandsSteady):
+    __slots__ = ()
 
     def update(self, real: float) -> tuple[float, float, float]:
-        bar = self._bar
-        self._bar = bar + 1
-        mid = self._ma.update(real)
-        if bar < self._var_from:
-            return NAN3
-        variance = self._var.update(real)
-        if bar < self._lookback:
-            return NAN3
-        std = math.sqrt(variance) if not variance <= 0.0 else 0.0
-        if self._up == self._dn:
-            band = std * self._up
-            return mid + band, mid, mid - band
-        return mid + std * self._up, mid, mid - std * self._dn
+        # The SMA (TA_INT_SMA order) on the variance's own window: buf[pos] is the bar
+        # that leaves it once ``real`` is written at the current position.
+        period = self._period
+        pos = self._pos + 1
+        if pos == period:
+            pos = 0
+        total = self._total + real
+        mid = total / period
+        self._total = total - self._buf[pos]
+        return self._bands(real, mid)
 
 
 def _bbands_lookback(
@@ -960,6 +992,26 @@ class LinearregStream(Stream):
         self._sum_abs = sum_abs
 
     def update(self, real: float) -> float:
+        """Warm-up: fill the first window, then the priming scan and the first value."""
+        period = self._period
+        self._buf[self._count] = real
+        self._count += 1
+        if self._count < period:
+            return NAN
+        self._pos = 0
+        self._rebuild(0)
+        self._trail = self._buf[0]
+        self.__class__ = _LinearregSteady
+        sum_x = self._sum_x
+        m = (period * self._sum_xy - sum_x * self._sum_y) / self._divisor
+        b = (self._sum_y - m * sum_x) / float(period)
+        return b + m * float(period - 1)
+
+
+class _LinearregSteady(LinearregStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> float:
         period = self._period
         buf = self._buf
         pos = self._pos
@@ -968,25 +1020,27 @@ class LinearregStream(Stream):
         if pos == period:
             pos = 0
         self._pos = pos
-        if self._count < period:
-            self._count += 1
-            if self._count < period:
-                return NAN
+        trail = self._trail
+        weighted = float(period) * trail
+        sum_y = self._sum_y
+        sum_xy = self._sum_xy + sum_y - weighted
+        sum_y = sum_y - trail + real
+        sum_abs = self._sum_abs - abs(trail) + abs(real)
+        bars = self._bars - 1
+        if bars <= 0 or abs(weighted) > 100.0 * sum_abs:
+            self._bars = REG_RESEED * period
             self._rebuild(pos)
+            sum_y = self._sum_y
+            sum_xy = self._sum_xy
         else:
-            trail = self._trail
-            weighted = float(period) * trail
-            self._sum_xy = self._sum_xy + self._sum_y - weighted
-            self._sum_y = self._sum_y - trail + real
-            self._sum_abs = self._sum_abs - abs(trail) + abs(real)
-            self._bars -= 1
-            if self._bars <= 0 or abs(weighted) > 100.0 * self._sum_abs:
-                self._bars = REG_RESEED * period
-                self._rebuild(pos)
+            self._bars = bars
+            self._sum_y = sum_y
+            self._sum_xy = sum_xy
+            self._sum_abs = sum_abs
         self._trail = buf[pos]
         sum_x = self._sum_x
-        m = (period * self._sum_xy - sum_x * self._sum_y) / self._divisor
-        b = (self._sum_y - m * sum_x) / float(period)
+        m = (period * sum_xy - sum_x * sum_y) / self._divisor
+        b = (sum_y - m * sum_x) / float(period)
         return b + m * float(period - 1)
 
 
@@ -1103,7 +1157,11 @@ def stoch_kernel_2d(
 
 
 class StochStream(Stream):
-    """Incremental slow stochastic: window extremes -> %K -> MA -> MA."""
+    """Incremental slow stochastic: window extremes -> %K -> MA -> MA.
+
+    With SMA smoothing (the default) the steady class runs both SMAs inline on the
+    sub-streams' own buffers; other MA types call their streams.
+    """
 
     __slots__ = ("_bar", "_d_from", "_extremes", "_k_from", "_out_from", "_slowd", "_slowk")
 
@@ -1130,19 +1188,69 @@ class StochStream(Stream):
     def update(self, high: float, low: float, close: float) -> tuple[float, float]:
         window = self._extremes.update(high, low)
         bar = self._bar
+        self._bar = bar + 1
         if window is None:
-            self._bar = bar + 1
             return NAN2
         fastk = _extreme_value_py(window[0], window[1], close, False)
         slowk = self._slowk.update(fastk)
         if bar < self._d_from:
-            self._bar = bar + 1
             return NAN2
         slowd = self._slowd.update(slowk)
         if bar < self._out_from:
-            self._bar = bar + 1
             return NAN2
+        sma = _ma._SmaSteady
+        both_sma = type(self._slowk) is sma and type(self._slowd) is sma
+        self.__class__ = _StochSmaSteady if both_sma else _StochSteady
         return slowk, slowd
+
+
+class _StochSteady(StochStream):
+    __slots__ = ()
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float]:
+        hi, lo = self._extremes.update(high, low)  # type: ignore[misc]
+        if abs(hi - lo) <= FLAT_EPSILON * (abs(hi) + abs(lo)):
+            fastk = 0.0
+        else:
+            fastk = 100.0 * ((close - lo) / (hi - lo))
+        slowk = self._slowk.update(fastk)
+        return slowk, self._slowd.update(slowk)
+
+
+class _StochSmaSteady(StochStream):
+    __slots__ = ()
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float]:
+        hi, lo = self._extremes.update(high, low)  # type: ignore[misc]
+        if abs(hi - lo) <= FLAT_EPSILON * (abs(hi) + abs(lo)):
+            fastk = 0.0
+        else:
+            fastk = 100.0 * ((close - lo) / (hi - lo))
+        # Both SMAs inline, on the sub-streams' own state (_ma._SmaSteady.update's code).
+        sma = self._slowk
+        buf = sma._buf
+        pos = sma._pos
+        buf[pos] = fastk
+        pos += 1
+        period = sma._period
+        if pos == period:
+            pos = 0
+        sma._pos = pos
+        total = sma._total + fastk
+        sma._total = total - buf[pos]
+        slowk = total / period
+        sma = self._slowd
+        buf = sma._buf
+        pos = sma._pos
+        buf[pos] = slowk
+        pos += 1
+        period = sma._period
+        if pos == period:
+            pos = 0
+        sma._pos = pos
+        total = sma._total + slowk
+        sma._total = total - buf[pos]
+        return slowk, total / period
 
 
 def _stoch_lookback(
