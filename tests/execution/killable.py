@@ -29,7 +29,7 @@ from moonlight.core.execution.journal import OrderIntent, OrderJournal
 from moonlight.core.orders import Direction
 from moonlight.core.runtime.clock import WallClock
 from moonlight.core.storage import migrate
-from moonlight.core.storage.engine import create_storage_engine, session_factory
+from moonlight.core.storage.engine import create_storage_engine
 
 ACCOUNT = "acc-1"
 CLIENT_REQ_ID = "crash-1"
@@ -63,7 +63,7 @@ async def main(mode: str, db: Path, state: Path, markers: Path, pause: str) -> d
 
     executor = Executor(
         connector=mock,
-        journal=OrderJournal(session_factory(engine)),
+        journal=OrderJournal(engine),
         clock=clock,
         config=CONFIG,
         notify=notify,

@@ -79,6 +79,7 @@ class Harness:
     async def close(self) -> None:
         await self.executor.stop()
         await self.mock.close()
+        self.journal.close()
         self.engine.dispose()
 
 
@@ -117,7 +118,7 @@ async def make_harness(
         else create_storage_engine(f"sqlite:///{db_path}")
     )
     sessions = session_factory(engine)
-    journal = OrderJournal(sessions)
+    journal = OrderJournal(engine)
     events = Recorder()
     executor = Executor(
         connector=mock,

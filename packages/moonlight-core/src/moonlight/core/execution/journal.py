@@ -4,23 +4,35 @@ The journal is the only way the executor writes orders. Every method commits bef
 returns, checks the move against the transition table first, and turns disk-full, I/O,
 read-only and locked-past-timeout failures into
 :class:`~moonlight.core.storage.errors.StorageUnavailable` (the executor's signal to stop
-trading). Writes are idempotent where a retry can meet an already-recorded state: asking
-for a transition the order has already made is a no-op, so the executor can simply
-repeat a write whose commit outcome it could not observe.
+trading).
 
-Storage overhead is measured here: with ``keep_timings=True`` the wall time of every
-committed write (session, statements and COMMIT) is appended to
-:attr:`OrderJournal.write_timings_s`.
+Each transition is one conditional ``UPDATE ... WHERE client_req_id = ? AND state =
+<expected>`` (plus the result row for a terminal one) and a COMMIT, on the journal's own
+connection, with statements built once. That keeps the storage overhead of a transition
+near the database's own cost (tens of microseconds on SQLite WAL) instead of the ORM's
+(hundreds): it was measured — see docs/benchmarks/executor.md. The conditional update
+also makes writes idempotent: asking for a transition the order has already made is a
+no-op, so the executor can simply repeat a write whose commit it could not observe, and
+a state that is neither the expected one nor the target raises :class:`StateMismatch`
+(a second writer). Every write increments the ``version`` column, so ORM users of the
+same rows (the API) still get optimistic-locking errors on stale copies.
+
+Reads use ordinary sessions. Storage overhead is measured here: with
+``keep_timings=True`` the wall time of every committed transition (statements and
+COMMIT) is appended to :attr:`OrderJournal.write_timings_s`, and the thread's CPU time
+for it to :attr:`OrderJournal.write_cpu_s` (the same work without the time the process
+waited for a CPU, which dominates wall-time tails on a busy machine).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Engine, bindparam, exc, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.connectors.contract import BrokerOrder
@@ -28,8 +40,9 @@ from moonlight.core.events import AlarmLevel
 from moonlight.core.execution.fsm import InvalidTransition, check_transition
 from moonlight.core.orders import Direction, OrderState, Outcome
 from moonlight.core.storage import repository as repo
+from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.errors import translate_storage_errors
-from moonlight.core.storage.models import Order
+from moonlight.core.storage.models import Alarm, Feature, Order, Result
 
 T = TypeVar("T")
 
@@ -137,58 +150,115 @@ class StateMismatch(RuntimeError):
     """Storage holds a different state than the executor expected (a second writer?)."""
 
 
-@dataclass
+_ORDERS = Order.__table__
+_RESULTS = Result.__table__
+_FEATURES = Feature.__table__
+_ALARMS = Alarm.__table__
+
+
+def _transition_statement(target: OrderState) -> Any:
+    """``UPDATE orders SET state = target, <target>_at = :at ... WHERE id and state match``."""
+    values: dict[str, Any] = {
+        "state": target,
+        "updated_at": bindparam("b_at"),
+        "version": _ORDERS.c.version + 1,
+        "failure_reason": func.coalesce(bindparam("b_reason"), _ORDERS.c.failure_reason),
+        "broker_order_id": func.coalesce(bindparam("b_broker"), _ORDERS.c.broker_order_id),
+    }
+    column = repo.TRANSITION_TIMESTAMPS.get(target)
+    if column is not None:
+        values[column] = bindparam("b_at")
+    return (
+        update(_ORDERS)
+        .where(_ORDERS.c.client_req_id == bindparam("b_cid"))
+        .where(_ORDERS.c.state == bindparam("b_source"))
+        .values(values)
+        .returning(_ORDERS.c.id)
+    )
+
+
+_TRANSITIONS = {state: _transition_statement(state) for state in OrderState}
+_FACTS = (
+    update(_ORDERS)
+    .where(_ORDERS.c.client_req_id == bindparam("b_cid"))
+    .values(
+        updated_at=bindparam("b_at"),
+        version=_ORDERS.c.version + 1,
+        broker_order_id=func.coalesce(bindparam("b_broker"), _ORDERS.c.broker_order_id),
+        retry_count=func.coalesce(bindparam("b_retries"), _ORDERS.c.retry_count),
+    )
+)
+_STATE_OF = select(_ORDERS.c.state).where(_ORDERS.c.client_req_id == bindparam("b_cid"))
+
+
 class OrderJournal:
     """Committed, table-checked writes of order transitions; see the module docstring."""
 
-    sessions: sessionmaker[Session]
-    keep_timings: bool = False
-    write_timings_s: list[float] = field(default_factory=list)
-    _live: dict[str, Order] = field(default_factory=dict)
+    def __init__(self, engine: Engine, *, keep_timings: bool = False) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.keep_timings = keep_timings
+        self.write_timings_s: list[float] = []
+        self.write_cpu_s: list[float] = []
+        self._connection: Connection | None = None
+
+    def close(self) -> None:
+        """Return the journal's connection to the pool."""
+        self._drop_connection()
 
     # -- writes -----------------------------------------------------------------------
 
-    def create(self, intent: OrderIntent, *, at_ts: float) -> JournalOrder:
-        """Insert the order and move it IDLE → PREPARE, with its features, in one commit.
+    def create(self, intent: OrderIntent, *, at_ts: float) -> None:
+        """Insert the order already in PREPARE (IDLE → PREPARE), with its features.
 
-        Raises :class:`~moonlight.core.storage.repository.DuplicateOrderError` when the
+        One INSERT (two with features) and one COMMIT. Raises
+        :class:`~moonlight.core.storage.repository.DuplicateOrderError` when the
         client_req_id exists.
         """
         check_transition(OrderState.IDLE, OrderState.PREPARE)
-        created = to_datetime(intent.decided_ts if intent.decided_ts is not None else at_ts)
+        at = to_datetime(at_ts)
+        created = to_datetime(intent.decided_ts) if intent.decided_ts is not None else at
+        row = {
+            "client_req_id": intent.client_req_id,
+            "account_id": intent.account_id,
+            "instrument": intent.instrument,
+            "timeframe": intent.timeframe,
+            "direction": Direction(intent.direction),
+            "stake": intent.stake,
+            "currency": intent.currency,
+            "duration_s": intent.duration_s,
+            "payout_pct": intent.payout_pct,
+            "score": intent.score,
+            "p_hat": intent.p_hat,
+            "state": OrderState.PREPARE,
+            "created_at": created,
+            "prepared_at": at,
+            "updated_at": at,
+            "strategy_snapshot": intent.strategy_snapshot,
+            "retry_count": 0,
+            "run_id": intent.run_id,
+            "version": 1,
+        }
+        features = None
+        if intent.indicators or intent.signals or intent.extras:
+            features = {
+                "indicators": dict(intent.indicators or {}),
+                "signals": dict(intent.signals or {}),
+                "extras": dict(intent.extras or {}),
+            }
 
-        def write(session: Session) -> Order:
-            order = repo.insert_order(
-                session,
-                client_req_id=intent.client_req_id,
-                account_id=intent.account_id,
-                instrument=intent.instrument,
-                timeframe=intent.timeframe,
-                direction=intent.direction,
-                stake=intent.stake,
-                currency=intent.currency,
-                duration_s=intent.duration_s,
-                payout_pct=intent.payout_pct,
-                score=intent.score,
-                p_hat=intent.p_hat,
-                strategy_snapshot=intent.strategy_snapshot,
-                run_id=intent.run_id,
-                created_at=created,
-            )
-            if intent.indicators or intent.signals or intent.extras:
-                repo.record_features(
-                    session,
-                    order,
-                    indicators=intent.indicators or {},
-                    signals=intent.signals or {},
-                    extras=intent.extras,
-                )
-            repo.record_transition(session, order, OrderState.PREPARE, at=to_datetime(at_ts))
-            return order
+        def write(connection: Connection) -> None:
+            try:
+                inserted = connection.execute(insert(_ORDERS), row)
+            except exc.IntegrityError as error:
+                if "client_req_id" in str(error.orig):
+                    raise repo.DuplicateOrderError(intent.client_req_id) from error
+                raise
+            if features is not None:
+                order_id = inserted.inserted_primary_key[0]
+                connection.execute(insert(_FEATURES), {"order_id": order_id, **features})
 
-        order = self._write(intent.client_req_id, write)
-        self._live[intent.client_req_id] = order
-        return _view(order)
+        self._write(write)
 
     def transition(
         self,
@@ -203,25 +273,15 @@ class OrderJournal:
         """Record ``source -> target``; False when the order was already in ``target``."""
         check_transition(source, target)
 
-        def write(session: Session) -> bool:
-            order = self._attached(session, client_req_id)
-            if order.state == target:
-                return False
-            if order.state != source:
-                raise StateMismatch(
-                    f"{client_req_id}: stored state {order.state.value}, expected {source.value}"
+        def write(connection: Connection) -> bool:
+            return (
+                self._move(
+                    connection, client_req_id, source, target, at_ts, reason, broker_order_id
                 )
-            repo.record_transition(
-                session,
-                order,
-                target,
-                at=to_datetime(at_ts),
-                reason=reason,
-                broker_order_id=broker_order_id,
+                is not None
             )
-            return True
 
-        return self._write(client_req_id, write)
+        return self._write(write)
 
     def update(
         self,
@@ -231,16 +291,18 @@ class OrderJournal:
         retry_count: int | None = None,
     ) -> None:
         """Record facts learnt without a state change (broker id found, a retry)."""
+        params = {
+            "b_cid": client_req_id,
+            "b_at": datetime.now(UTC),
+            "b_broker": broker_order_id,
+            "b_retries": retry_count,
+        }
 
-        def write(session: Session) -> None:
-            order = self._attached(session, client_req_id)
-            if broker_order_id is not None:
-                order.broker_order_id = broker_order_id
-            if retry_count is not None:
-                order.retry_count = retry_count
-            session.flush()
+        def write(connection: Connection) -> None:
+            if connection.execute(_FACTS, params).rowcount != 1:
+                raise KeyError(f"no stored order {client_req_id!r}")
 
-        self._write(client_req_id, write)
+        self._write(write, timed=False)
 
     def finish(
         self,
@@ -259,92 +321,65 @@ class OrderJournal:
         check_transition(source, target)
         if not target.is_terminal:
             raise InvalidTransition(source, target)
+        reason = result.reason if target is OrderState.FAILED else None
 
-        def write(session: Session) -> bool:
-            order = self._attached(session, client_req_id)
-            if order.state == target:
+        def write(connection: Connection) -> bool:
+            order_id = self._move(
+                connection, client_req_id, source, target, at_ts, reason, broker_order_id
+            )
+            if order_id is None:
                 return False
-            if order.state != source:
-                raise StateMismatch(
-                    f"{client_req_id}: stored state {order.state.value}, expected {source.value}"
-                )
-            repo.record_transition(
-                session,
-                order,
-                target,
-                at=to_datetime(at_ts),
-                reason=result.reason if target is OrderState.FAILED else None,
-                broker_order_id=broker_order_id,
-            )
-            repo.record_result(
-                session,
-                order,
-                outcome=result.outcome,
-                pnl=result.pnl,
-                entry_price=result.entry_price,
-                exit_price=result.exit_price,
-                opened_at=None if result.opened_ts is None else to_datetime(result.opened_ts),
-                expires_at=None if result.expires_ts is None else to_datetime(result.expires_ts),
-                settled_at=to_datetime(result.settled_ts),
-                latencies=repo.Latencies(
-                    decision_to_send_ms=result.decision_to_send_ms,
-                    send_to_ack_ms=result.send_to_ack_ms,
-                    expiry_to_settlement_ms=result.expiry_to_settlement_ms,
-                ),
-                reason=result.reason,
-            )
+            connection.execute(insert(_RESULTS), _result_row(order_id, result))
             return True
 
-        done = self._write(client_req_id, write)
-        self._live.pop(client_req_id, None)
-        return done
+        return self._write(write)
 
     def adopt(self, broker_order: BrokerOrder, *, timeframe: str, at_ts: float) -> JournalOrder:
         """Record an order found at the broker but not in storage (an orphan).
 
-        It is inserted and walked IDLE → PREPARE → SEND → CONFIRM in one commit with the
-        broker's id, so the executor can follow it to its settlement like any other.
+        It is inserted already in CONFIRM with the broker's id (the IDLE → PREPARE →
+        SEND → CONFIRM walk stamped at ``at_ts``), so the executor can follow it to its
+        settlement like any other.
         """
         client_req_id = broker_order.client_req_id or f"orphan-{broker_order.broker_order_id}"
-        when = to_datetime(at_ts)
-
-        def write(session: Session) -> Order:
-            order = repo.insert_order(
-                session,
-                client_req_id=client_req_id,
-                account_id=broker_order.account_id,
-                instrument=broker_order.instrument,
-                timeframe=timeframe,
-                direction=broker_order.direction,
-                stake=broker_order.stake,
-                currency="",
-                duration_s=broker_order.duration_s,
-                payout_pct=broker_order.payout_pct,
-                strategy_snapshot={"adopted": True},
-                created_at=to_datetime(broker_order.accepted_ts),
-            )
-            for target in (OrderState.PREPARE, OrderState.SEND, OrderState.CONFIRM):
-                repo.record_transition(
-                    session,
-                    order,
-                    target,
-                    at=when,
-                    reason="adopted from the broker at reconciliation",
-                    broker_order_id=broker_order.broker_order_id,
-                )
-            return order
-
-        order = self._write(client_req_id, write)
-        self._live[client_req_id] = order
-        return _view(order)
+        at = to_datetime(at_ts)
+        row = {
+            "client_req_id": client_req_id,
+            "account_id": broker_order.account_id,
+            "instrument": broker_order.instrument,
+            "timeframe": timeframe,
+            "direction": broker_order.direction,
+            "stake": broker_order.stake,
+            "currency": "",
+            "duration_s": broker_order.duration_s,
+            "payout_pct": broker_order.payout_pct,
+            "state": OrderState.CONFIRM,
+            "created_at": to_datetime(broker_order.accepted_ts),
+            "prepared_at": at,
+            "sent_at": at,
+            "confirmed_at": at,
+            "updated_at": at,
+            "failure_reason": "adopted from the broker at reconciliation",
+            "broker_order_id": broker_order.broker_order_id,
+            "strategy_snapshot": {"adopted": True},
+            "retry_count": 0,
+            "version": 1,
+        }
+        self._write(lambda connection: connection.execute(insert(_ORDERS), row), timed=False)
+        adopted = self.get(client_req_id)
+        assert adopted is not None
+        return adopted
 
     def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
         """Store an alarm (raises StorageUnavailable like any write)."""
-
-        def write(session: Session) -> None:
-            repo.record_alarm(session, level=level, code=code, message=message, scope=scope)
-
-        self._write("", write, timed=False)
+        row = {
+            "ts": datetime.now(UTC),
+            "level": level,
+            "code": code,
+            "message": message,
+            "scope": scope,
+        }
+        self._write(lambda connection: connection.execute(insert(_ALARMS), row), timed=False)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -367,26 +402,84 @@ class OrderJournal:
 
     # -- internals --------------------------------------------------------------------
 
-    def _attached(self, session: Session, client_req_id: str) -> Order:
-        order = self._live.get(client_req_id)
-        if order is not None:
-            session.add(order)  # detached but loaded: re-attach without a SELECT
-            return order
-        found = repo.find_order(session, client_req_id)
-        if found is None:
+    def _move(
+        self,
+        connection: Connection,
+        client_req_id: str,
+        source: OrderState,
+        target: OrderState,
+        at_ts: float,
+        reason: str | None,
+        broker_order_id: str | None,
+    ) -> int | None:
+        """The conditional UPDATE; the order's id, or None if already in ``target``."""
+        params = {
+            "b_cid": client_req_id,
+            "b_source": source,
+            "b_at": to_datetime(at_ts),
+            "b_reason": reason,
+            "b_broker": broker_order_id,
+        }
+        order_id = connection.execute(_TRANSITIONS[target], params).scalar()
+        if order_id is not None:
+            return int(order_id)
+        stored = connection.execute(_STATE_OF, {"b_cid": client_req_id}).scalar()
+        if stored is None:
             raise KeyError(f"no stored order {client_req_id!r}")
-        self._live[client_req_id] = found
-        return found
+        if OrderState(stored) == target:
+            return None
+        raise StateMismatch(
+            f"{client_req_id}: stored state {OrderState(stored).value}, expected {source.value}"
+        )
 
-    def _write(self, client_req_id: str, write: Callable[[Session], T], *, timed: bool = True) -> T:
+    def _write(self, write: Callable[[Connection], T], *, timed: bool = True) -> T:
         started = time.perf_counter()
+        started_cpu = time.thread_time()
         try:
-            with translate_storage_errors(), self.sessions.begin() as session:
-                value = write(session)
+            with translate_storage_errors():
+                connection = self._connection
+                if connection is None:
+                    connection = self._connection = self.engine.connect()
+                value = write(connection)
+                connection.commit()
         except BaseException:
-            # The in-memory row may hold values the database rolled back: reload next time.
-            self._live.pop(client_req_id, None)
+            self._drop_connection()  # roll back; a failed connection may be unusable
             raise
         if timed and self.keep_timings:
             self.write_timings_s.append(time.perf_counter() - started)
+            self.write_cpu_s.append(time.thread_time() - started_cpu)
         return value
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        except exc.SQLAlchemyError:
+            pass
+        finally:
+            try:
+                connection.close()
+            except exc.SQLAlchemyError:
+                connection.invalidate()
+
+
+def _result_row(order_id: int, result: ResultRecord) -> Mapping[str, Any]:
+    def when(ts: float | None) -> datetime | None:
+        return None if ts is None else to_datetime(ts)
+
+    return {
+        "order_id": order_id,
+        "outcome": result.outcome,
+        "pnl": result.pnl,
+        "entry_price": result.entry_price,
+        "exit_price": result.exit_price,
+        "opened_at": when(result.opened_ts),
+        "expires_at": when(result.expires_ts),
+        "settled_at": to_datetime(result.settled_ts),
+        "latency_decision_to_send_ms": result.decision_to_send_ms,
+        "latency_send_to_ack_ms": result.send_to_ack_ms,
+        "latency_expiry_to_settlement_ms": result.expiry_to_settlement_ms,
+        "reason": result.reason,
+    }
