@@ -186,8 +186,19 @@ def adx_kernel_2d(
 class AdxStream(Stream):
     """Incremental ADX: ``update(high, low, close)`` returns the bar's ADX."""
 
-    __slots__ = ("_adx", "_bars", "_minus_dm", "_p", "_plus_dm", "_prev_close", "_prev_high")
-    __slots__ += ("_prev_low", "_sum_dx", "_tr", "_warmup")
+    __slots__ = (
+        "_adx",
+        "_bars",
+        "_minus_dm",
+        "_p",
+        "_plus_dm",
+        "_prev_close",
+        "_prev_high",
+        "_prev_low",
+        "_sum_dx",
+        "_tr",
+        "_warmup",
+    )
 
     def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
         self._p = timeperiod
@@ -386,8 +397,17 @@ def minus_di_kernel_2d(
 class _DiStream(Stream):
     """Stream twin of ``_di_kernel``."""
 
-    __slots__ = ("_bars", "_dm", "_p", "_plus", "_prev_close", "_prev_high", "_prev_low")
-    __slots__ += ("_tr", "_warmup")
+    __slots__ = (
+        "_bars",
+        "_dm",
+        "_p",
+        "_plus",
+        "_prev_close",
+        "_prev_high",
+        "_prev_low",
+        "_tr",
+        "_warmup",
+    )
 
     def __init__(self, timeperiod: int, unstable: int, plus: bool) -> None:
         self._p = timeperiod
@@ -847,8 +867,19 @@ def sar_kernel_2d(
 class SarStream(Stream):
     """Incremental Parabolic SAR: ``update(high, low)`` returns the bar's SAR."""
 
-    __slots__ = ("_af", "_bars", "_ep", "_first_high", "_first_low", "_is_long", "_maximum")
-    __slots__ += ("_new_high", "_new_low", "_sar", "_step")
+    __slots__ = (
+        "_af",
+        "_bars",
+        "_ep",
+        "_first_high",
+        "_first_low",
+        "_is_long",
+        "_maximum",
+        "_new_high",
+        "_new_low",
+        "_sar",
+        "_step",
+    )
 
     def __init__(self, acceleration: float = 0.02, maximum: float = 0.2) -> None:
         self._step = acceleration if acceleration <= maximum else maximum

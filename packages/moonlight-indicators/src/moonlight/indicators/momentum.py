@@ -498,8 +498,16 @@ class BlockExtremes(Stream):
     block completes -- amortised O(1).
     """
 
-    __slots__ = ("_block_high", "_block_low", "_count", "_p", "_pre_high", "_pre_low")
-    __slots__ += ("_suf_high", "_suf_low")
+    __slots__ = (
+        "_block_high",
+        "_block_low",
+        "_count",
+        "_p",
+        "_pre_high",
+        "_pre_low",
+        "_suf_high",
+        "_suf_low",
+    )
 
     def __init__(self, period: int) -> None:
         self._p = period
@@ -1005,8 +1013,17 @@ def mfi_kernel(
 class MfiStream(Stream):
     """Incremental MFI: ``update(high, low, close, volume)`` returns the bar's MFI."""
 
-    __slots__ = ("_count", "_neg", "_neg_ring", "_null_run", "_p", "_pos", "_pos_ring")
-    __slots__ += ("_prev", "_slot")
+    __slots__ = (
+        "_count",
+        "_neg",
+        "_neg_ring",
+        "_null_run",
+        "_p",
+        "_pos",
+        "_pos_ring",
+        "_prev",
+        "_slot",
+    )
 
     def __init__(self, timeperiod: int = 14) -> None:
         self._p = timeperiod
@@ -1220,8 +1237,20 @@ def ultosc_kernel(
 class UltoscStream(Stream):
     """Incremental Ultimate Oscillator: ``update(high, low, close)``."""
 
-    __slots__ = ("_a", "_b", "_count", "_p1", "_p2", "_p3", "_prev_close", "_ring_a")
-    __slots__ += ("_ring_b", "_slot", "_trail1", "_trail2")
+    __slots__ = (
+        "_a",
+        "_b",
+        "_count",
+        "_p1",
+        "_p2",
+        "_p3",
+        "_prev_close",
+        "_ring_a",
+        "_ring_b",
+        "_slot",
+        "_trail1",
+        "_trail2",
+    )
 
     def __init__(self, timeperiod1: int = 7, timeperiod2: int = 14, timeperiod3: int = 28) -> None:
         self._p1, self._p2, self._p3 = sorted_periods(timeperiod1, timeperiod2, timeperiod3)
