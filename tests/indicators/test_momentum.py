@@ -13,6 +13,7 @@ test does it generically; these add the indicator-specific parameter ranges).
 from __future__ import annotations
 
 import pickle
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -138,6 +139,9 @@ def test_bit_identical_to_talib_on_real_candles(name: str, candles: str) -> None
     frame = real_candles(candles)
     bars = Bars(candles, *(frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume")))
     inputs = _inputs(name, bars)
+    if sys.platform != "linux":  # bit identity is checked against the Linux wheel's build
+        assert_matches_talib(name, *inputs)
+        return
     ours = getattr(mi, name)(*inputs)
     theirs = getattr(talib, name.upper())(*inputs)
     for a, b in zip(*(r if isinstance(r, tuple) else (r,) for r in (ours, theirs)), strict=True):
