@@ -39,7 +39,11 @@ class PriceFeed(Protocol):
         ...
 
     def known_from(self, instrument: str) -> float:
-        """The feed has no prices of ``instrument`` before this time."""
+        """From this time on the feed has every price of ``instrument``.
+
+        A recorder that started listening late cannot know which prices it missed;
+        a complete series or market returns ``-inf``.
+        """
         ...
 
     def first_after(self, instrument: str, ts: float) -> Tick | None:
@@ -62,7 +66,7 @@ class MarketFeed:
         return self.clock.now()
 
     def known_from(self, instrument: str) -> float:
-        return self.market.origin_ts
+        return float("-inf")  # complete: no price exists before the origin
 
     def first_after(self, instrument: str, ts: float) -> Tick | None:
         tick_ts, price = self.market.first_price_after(instrument, ts)
@@ -170,8 +174,7 @@ class SeriesFeed:
         return self.clock.now()
 
     def known_from(self, instrument: str) -> float:
-        series = self._series.get(instrument)
-        return series.times[0] if series and series.times else float("inf")
+        return float("-inf")  # the series is the whole history
 
     def first_after(self, instrument: str, ts: float) -> Tick | None:
         series = self._series.get(instrument)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.connectors.contract import Connector
+from moonlight.core.connectors.market import DEFAULT_SPECS, MarketSpec
 from moonlight.core.connectors.mock import DEFAULT_DURATIONS_S, MockConnector
 from moonlight.core.connectors.paper import PaperBroker
 from moonlight.core.connectors.paper_book import MemoryPaperBook, PaperBook, SqlPaperBook
@@ -33,12 +34,33 @@ from moonlight.core.runtime.clock import Clock, WallClock
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+class MarketInstrument(BaseModel):
+    """One simulated instrument of the random-walk market."""
+
+    model_config = _FROZEN
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9._-]{1,32}$", description="Instrument name.")
+    start_price: float = Field(gt=0, description="Price at the market's origin.")
+    daily_vol: float = Field(gt=0, le=1, description="Daily volatility, fraction (0.005).")
+    digits: int = Field(default=5, ge=0, le=10, description="Price precision, decimals.")
+
+
 class MockConnectorConfig(BaseModel):
     """The simulated broker: a seeded random-walk market and an in-memory book."""
 
     model_config = _FROZEN
 
     seed: int = Field(default=0, description="Seed of the market and of random faults.")
+    instruments: list[MarketInstrument] = Field(
+        default_factory=lambda: [
+            MarketInstrument(
+                symbol=s.symbol, start_price=s.start_price, daily_vol=s.daily_vol, digits=s.digits
+            )
+            for s in DEFAULT_SPECS
+        ],
+        min_length=1,
+        description="Instruments of the simulated market.",
+    )
     payout_pct: float = Field(
         default=82.0, gt=0, le=1000, description="Payout of every instrument, percent of stake."
     )
@@ -94,6 +116,9 @@ def make_mock(
     """Build a :class:`MockConnector` from its configuration."""
     connector = MockConnector(
         seed=config.seed,
+        specs=[
+            MarketSpec(i.symbol, i.start_price, i.daily_vol, i.digits) for i in config.instruments
+        ],
         clock=clock or WallClock(),
         payout_pct=config.payout_pct,
         stake_min=config.stake_min,
