@@ -52,7 +52,7 @@ def bench(session: nox.Session) -> None:
     _setup(session)
     session.run(
         str(BIN / "python"), "-m", "pytest", "benchmarks", "-m", "bench",
-        "--benchmark-enable", "--benchmark-only", "--benchmark-json=.benchmarks/latest.json",
+        "--benchmark-only", "--benchmark-json=.benchmarks/latest.json",
         *session.posargs, external=True,
     )
 

@@ -15,9 +15,7 @@ def secrets_group() -> None:
 
 @secrets_group.command("set")
 @click.argument("name")
-@click.option(
-    "--stdin", "from_stdin", is_flag=True, help="Read the value from standard input."
-)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input.")
 def set_cmd(name: str, from_stdin: bool) -> None:
     """Store secret NAME; the value is prompted for (hidden) or read from stdin."""
     if from_stdin:
@@ -53,7 +51,5 @@ def check_cmd(name: str) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if not found:
-        raise click.ClickException(
-            f"secret {name!r} is not set (keyring or {env_var_for(name)})"
-        )
+        raise click.ClickException(f"secret {name!r} is not set (keyring or {env_var_for(name)})")
     click.echo(f"secret {name!r} is available")

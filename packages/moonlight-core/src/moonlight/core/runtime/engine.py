@@ -206,6 +206,7 @@ class Engine:
             await admission.close()
         for runtime in self.accounts.values():
             await runtime.executor.stop()
+            runtime.executor.journal.close()
             await runtime.broker.close()
             if runtime.market is not runtime.broker:
                 await runtime.market.close()
@@ -234,7 +235,7 @@ class Engine:
             )
         executor = Executor(
             connector=broker,
-            journal=OrderJournal(self.sessions),
+            journal=OrderJournal(self.storage),
             clock=self.clock,
             notify=self._notify,
         )
