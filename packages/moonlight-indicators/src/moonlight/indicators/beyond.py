@@ -23,6 +23,7 @@ from numba import prange
 from moonlight.indicators._define import Stream, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin3, fill_nan
+from moonlight.indicators.volatility import compiled_entry
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -266,25 +267,6 @@ def ichimoku_kernel_2d(
 _NDARRAY = np.ndarray
 
 
-def _entry_point(dispatcher: Any, *args: Any) -> Any:
-    """The compiled CPython entry of ``dispatcher`` for ``args``' types, or the dispatcher.
-
-    A dispatcher call first works out the argument types to pick a compiled version; the
-    stream always passes the same types, so it calls that version's entry point directly,
-    which saves about a third of an update's cost. Under ``NUMBA_DISABLE_JIT=1`` the
-    "dispatcher" is the plain Python function and is returned as is.
-    """
-    overloads = getattr(dispatcher, "overloads", None)
-    if overloads is None:
-        return dispatcher
-    from numba import typeof
-
-    signature = tuple(typeof(arg) for arg in args)  # type: ignore[no-untyped-call]
-    if signature not in overloads:
-        dispatcher.compile(signature)
-    return overloads[signature].entry_point
-
-
 #: ``ichimoku_step``'s entry point, resolved by the first stream update.
 _ICHIMOKU_STEP: list[Any] = []
 
@@ -313,7 +295,7 @@ class IchimokuStream(Stream):
             fst = self._arrays()
         if _ICHIMOKU_STEP:
             return _ICHIMOKU_STEP[0](fst, self._ist, high, low, close)  # type: ignore[no-any-return]
-        step = _entry_point(ichimoku_step, fst, self._ist, 0.0, 0.0, 0.0)
+        step = compiled_entry(ichimoku_step, fst, self._ist, 0.0, 0.0, 0.0)
         _ICHIMOKU_STEP.append(step)
         return step(fst, self._ist, high, low, close)  # type: ignore[no-any-return]
 

@@ -25,7 +25,7 @@ from numba import prange
 from moonlight.indicators._define import Stream, define, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin1, begin2, begin4, fill_nan
-from moonlight.indicators.volatility import fma
+from moonlight.indicators.volatility import LazyEntry, fma
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -375,6 +375,8 @@ class AdoscStream(Stream):
 
     __slots__ = ("_ad", "_count", "_fast", "_fastk", "_lookback", "_slow", "_slowk")
 
+    _ema_pair = LazyEntry(ema_pair)
+
     def __init__(self, fastperiod: int, slowperiod: int, unstable: int = 0) -> None:
         self._lookback = max(fastperiod, slowperiod) - 1 + unstable
         self._fastk = 2.0 / (fastperiod + 1.0)
@@ -393,7 +395,7 @@ class AdoscStream(Stream):
             self._fast = ad
             self._slow = ad
             return NAN
-        fast, slow = ema_pair(self._fast, self._slow, ad, self._fastk, self._slowk)
+        fast, slow = self._ema_pair(self._fast, self._slow, ad, self._fastk, self._slowk)
         self._fast = fast
         self._slow = slow
         if i < self._lookback:
@@ -484,7 +486,9 @@ class RvolStream(Stream):
         buf[pos] = volume
         pos += 1
         self._pos = 0 if pos == period else pos
-        return _divide(volume, baseline)
+        if baseline == 0.0:
+            return _divide(volume, baseline)
+        return volume / baseline
 
 
 rvol = define(
