@@ -115,7 +115,11 @@ class _Path:
         prices = np.concatenate(self.blocks[b0 : b1 + 1])
         volumes = np.concatenate(self.volume_blocks[b0 : b1 + 1])
         start = first - b0 * size
-        return prices[start : start + last - first + 1], volumes[start : start + last - first + 1]
+        stop = start + last - first + 1
+        return (
+            np.asarray(prices[start:stop], dtype=np.float64),
+            np.asarray(volumes[start:stop], dtype=np.float64),
+        )
 
 
 class RandomWalkMarket:
@@ -196,8 +200,8 @@ class RandomWalkMarket:
             empty = np.empty(0, dtype=np.float64)
             return empty, empty
         prices, _ = self._path(instrument).window(first, last)
-        times = self.origin_ts + np.arange(first, last + 1) * self.tick_interval_s
-        return times, prices
+        times = self.origin_ts + np.arange(first, last + 1, dtype=np.float64) * self.tick_interval_s
+        return np.asarray(times, dtype=np.float64), prices
 
     def candles(
         self, instrument: str, timeframe_s: int, *, count: int, end_ts: float

@@ -557,12 +557,12 @@ class MockConnector(Connector):
             for ts, price in zip(times.tolist(), prices.tolist(), strict=True):
                 for sub in list(subs):
                     sub.put(Tick(instrument, ts, price))
-        for (instrument, timeframe_s), subs in self._candle_subs.items():
+        for (instrument, timeframe_s), candle_subs in self._candle_subs.items():
             closed = int(now // timeframe_s) - int(previous // timeframe_s)
             if closed > 0:
                 for candle in market.candles(instrument, timeframe_s, count=closed, end_ts=now):
-                    for sub in list(subs):
-                        sub.put(candle)
+                    for candle_sub in list(candle_subs):
+                        candle_sub.put(candle)
 
     def _push_settlement(self, settlement: Settlement) -> None:
         if self.faults.drop_pushes:

@@ -32,8 +32,9 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from moonlight.core.connectors.contract import (
     Ambiguous,
@@ -65,6 +66,7 @@ from moonlight.core.runtime.clock import Clock
 from moonlight.core.storage.errors import StorageUnavailable
 
 log = logging.getLogger("moonlight.connectors.paper")
+_R = TypeVar("_R")
 
 
 def _view(record: ContractRecord) -> BrokerOrder:
@@ -266,7 +268,7 @@ class PaperBroker(Connector):
         if not self._connected:
             raise Disconnected("paper broker is not connected")
 
-    def _read(self, method, key):  # type: ignore[no-untyped-def]
+    def _read(self, method: Callable[[str], _R], key: str) -> _R:
         """A book read; a storage fault is a transient failure for the caller."""
         try:
             return method(key)

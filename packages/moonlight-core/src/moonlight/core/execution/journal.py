@@ -30,9 +30,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, bindparam, exc, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    exc,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.connectors.contract import BrokerOrder
@@ -150,10 +160,10 @@ class StateMismatch(RuntimeError):
     """Storage holds a different state than the executor expected (a second writer?)."""
 
 
-_ORDERS = Order.__table__
-_RESULTS = Result.__table__
-_FEATURES = Feature.__table__
-_ALARMS = Alarm.__table__
+_ORDERS = cast(Table, Order.__table__)
+_RESULTS = cast(Table, Result.__table__)
+_FEATURES = cast(Table, Feature.__table__)
+_ALARMS = cast(Table, Alarm.__table__)
 
 
 def _transition_statement(target: OrderState) -> Any:
@@ -255,7 +265,9 @@ class OrderJournal:
                     raise repo.DuplicateOrderError(intent.client_req_id) from error
                 raise
             if features is not None:
-                order_id = inserted.inserted_primary_key[0]
+                key = inserted.inserted_primary_key
+                assert key is not None
+                order_id = key[0]
                 connection.execute(insert(_FEATURES), {"order_id": order_id, **features})
 
         self._write(write)

@@ -25,6 +25,7 @@ cannot be asked within ``reconcile_timeout_s`` reconciliation raises
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -69,7 +70,7 @@ async def reconcile(executor: Executor, *, accounts: Sequence[str]) -> Reconcile
     known_accounts = sorted({*accounts, *(o.account_id for o in pending)})
     for account in known_accounts:
         executor.listen(account)
-        open_orders = await _ask(executor, deadline, lambda a=account: _open(executor, a))
+        open_orders = await _ask(executor, deadline, functools.partial(_open, executor, account))
         for broker_order in open_orders:
             await _check_open(executor, broker_order, report)
     return report
