@@ -21,23 +21,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.strategies.workspace import ensure_workspace_packages
-
-ensure_workspace_packages()
-
-from moonlight.core.config.models import RiskConfig  # noqa: E402
-from moonlight.core.ensemble.ensemble import Ensemble  # noqa: E402
-from moonlight.core.ensemble.platt import Calibration  # noqa: E402
-from moonlight.core.orders import Direction  # noqa: E402
-from moonlight.core.plugins import build_plugin_host  # noqa: E402
-from moonlight.core.risk.builder import build_risk_manager  # noqa: E402
-from moonlight.core.risk.request import DecisionRequest  # noqa: E402
-from moonlight.core.risk.state_store import MemoryGuardStateStore  # noqa: E402
-from moonlight.core.strategy.api import NONE, UP, Bar  # noqa: E402
-from moonlight.core.strategy.host import StrategyGroup  # noqa: E402
-from moonlight.strategies.basic._base import library_source  # noqa: E402
-from moonlight.strategies.basic.plugin import STRATEGIES  # noqa: E402
-from tests.support.market_data import BTCUSDT, SHARED_DATA, real_candles  # noqa: E402
+from moonlight.core.config.models import RiskConfig
+from moonlight.core.ensemble.ensemble import Ensemble
+from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.orders import Direction
+from moonlight.core.plugins import build_plugin_host
+from moonlight.core.risk.builder import build_risk_manager
+from moonlight.core.risk.request import DecisionRequest
+from moonlight.core.risk.state_store import MemoryGuardStateStore
+from moonlight.core.strategy.api import NONE, UP, Bar
+from moonlight.core.strategy.host import StrategyGroup
+from moonlight.strategies.basic._base import library_source
+from moonlight.strategies.basic.plugin import STRATEGIES
+from tests.support.market_data import BTCUSDT, SHARED_DATA, real_candles
 
 pytestmark = pytest.mark.bench
 

@@ -1,5 +1,1 @@
 """Ensemble tests run against the working tree's indicator and strategy packages."""
-
-from tests.strategies.workspace import ensure_workspace_packages
-
-ensure_workspace_packages()
