@@ -1,15 +1,20 @@
 """Storage faults: trading stops with a critical alarm, nothing is sent unrecorded, and
 everything in flight is recorded once storage is back.
 
-The fault is a real SQLite "database or disk is full" error raised by the driver layer
-for every write while the switch is on (``sqlite3.OperationalError``, exactly what
-SQLite raises on ENOSPC), so the whole path — SQLAlchemy wrapping, classification,
-executor reaction — is the production one.
+In-process tests inject SQLite's own "database or disk is full" error at the driver
+layer for every write while a switch is on (``sqlite3.OperationalError``, what SQLite
+raises on ENOSPC), so the whole path — SQLAlchemy wrapping, classification, executor
+reaction — is the production one. Where Linux lets the test mount a tmpfs in a private
+mount namespace, a child process also runs on a genuinely full 2 MB filesystem.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +145,44 @@ async def test_storage_recovery_can_resume_trading_automatically(tmp_path: Path)
     finally:
         disk.on = False
         await h.close()
+
+
+def _can_mount_tmpfs(directory: Path) -> bool:
+    """True when a private mount namespace with a tmpfs can be created here (Linux root)."""
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs '{directory}'"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.subprocess
+def test_a_really_full_filesystem_stops_trading_and_loses_nothing(tmp_path: Path) -> None:
+    """The database on a 2 MB tmpfs that is filled to the last byte: real ENOSPC."""
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    if not _can_mount_tmpfs(mountpoint):
+        pytest.skip("needs Linux, unshare and the right to mount a tmpfs (root)")
+    child = Path(__file__).with_name("diskfull_child.py")
+    script = (
+        f"mount -t tmpfs -o size=2m tmpfs '{mountpoint}'"
+        f" && exec '{sys.executable}' '{child}' '{mountpoint}'"
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    seen = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert seen["filler_bytes"] > 0
+    assert seen["halted_reason"] == "storage unavailable (disk_full)"
+    assert seen["first_done_while_full"] is False  # still retrying to record its result
+    assert seen["refused"].startswith("halted") and seen["refused_placements"] == 0
+    assert seen["alarms_while_full"] == ["storage_unavailable"]
+    assert seen["first_state"] == seen["stored_state"] == "SETTLED"
+    assert seen["first_outcome"] == seen["broker_outcome"]
+    assert seen["stored_refused"] is False
+    assert seen["alarms"] == ["storage_unavailable", "storage_recovered"]
