@@ -29,7 +29,7 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 def setup() -> None:
     """Create .venv and install the locked workspace into it (idempotent, quick if done)."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py may run on any python3
         sys.exit(f"MoonLight needs Python >= 3.11, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print("creating .venv ...", flush=True)
@@ -51,7 +51,9 @@ def main(argv: list[str]) -> int:
     if command == "setup":
         return 0
     if command == "test":
-        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+        # Both cores by default; pass -n 0 (or any -n) to choose.
+        parallel = [] if any(a == "-n" or a.startswith("-n") for a in rest) else ["-n", "2"]
+        return subprocess.call([str(PYTHON), "-m", "pytest", *parallel, *rest], cwd=ROOT)
     moonlight = BIN / ("moonlight.exe" if os.name == "nt" else "moonlight")
     return subprocess.call([str(moonlight), "run", *(rest or ["configs/config.yaml"])], cwd=ROOT)
 

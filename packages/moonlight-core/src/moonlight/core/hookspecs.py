@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every hook MoonLight calls, in one place (pytest's ``hookspec.py`` is the model).
 
 Naming: ``moonlight_register_<things>`` hooks return things for the host to register;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from moonlight.core.secrets import SecretStoreError, delete_secret, env_var_for, get_secret
@@ -19,7 +21,7 @@ def secrets_group() -> None:
 def set_cmd(name: str, from_stdin: bool) -> None:
     """Store secret NAME; the value is prompted for (hidden) or read from stdin."""
     if from_stdin:
-        value = click.get_text_stream("stdin").read().rstrip("\r\n")
+        value = sys.stdin.read().rstrip("\r\n")
     else:
         value = click.prompt(f"value for {name}", hide_input=True, confirmation_prompt=True)
     try:

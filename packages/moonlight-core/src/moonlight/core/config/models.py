@@ -56,7 +56,9 @@ def _check_params(
         spec = registry.get(kind, name)
     except ComponentLookupError:
         return params  # the name itself is reported by its own validator
-    model = spec if isinstance(spec, type) else getattr(spec, "config_model", None)
+    model: type[BaseModel] | None = (
+        spec if isinstance(spec, type) else getattr(spec, "config_model", None)
+    )
     if model is None:
         if params:
             raise ValueError(f"{kind.value} {name!r} takes no parameters")

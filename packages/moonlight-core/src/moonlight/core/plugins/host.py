@@ -268,6 +268,7 @@ def _collect_registrations(host: PluginHost) -> None:
 
 
 def _validate_result(kind: ComponentKind, result: Any) -> list[tuple[ComponentKind, str, Any]]:
+    items: list[tuple[ComponentKind, str, Any]] = []
     if isinstance(result, Exception):
         raise ValueError(f"{type(result).__name__}: {result}")
     if result is None:
@@ -275,18 +276,16 @@ def _validate_result(kind: ComponentKind, result: Any) -> list[tuple[ComponentKi
     if kind is ComponentKind.CONFIG_MODEL:
         if not isinstance(result, Mapping):
             raise TypeError("must return a mapping of section name to pydantic model")
-        items = []
         for name, model in result.items():
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 raise TypeError(f"config model {name!r} is not a pydantic model class")
             items.append((kind, str(name), model))
         return items
-    items = []
     expected = _EXPECTED_TYPE[kind]
     for spec in result:
         if not isinstance(spec, expected):
             raise TypeError(f"returned {type(spec).__name__}, expected {expected.__name__}")
-        items.append((kind, spec.name, spec))
+        items.append((kind, str(getattr(spec, "name")), spec))
         for alias in getattr(spec, "aliases", ()):
             items.append((kind, alias, spec))
     return items

@@ -65,7 +65,7 @@ async def run_engine(
     engine = Engine.create(config, host, clock=make_clock(speed))
     engine.subscribe(announce)
     await engine.start()
-    extra = [asyncio.create_task(companion(engine, stop)) for companion in companions]
+    extra = [asyncio.ensure_future(companion(engine, stop)) for companion in companions]
     try:
         await stop.wait()
     finally:
