@@ -556,7 +556,7 @@ class OlympConnector(Connector):
         elif code in (Event.PAYOUTS, Event.PAYOUT_UPDATE):
             self.accounts.update_payouts(parse_payouts(message.d))
         elif code == Event.PING and message.ts is not None:
-            self.session.clock.add(message.ts, time.time())
+            self.session.clock.add_lower_bound(message.ts, time.time())
         elif code in (Event.SUBSCRIBE, Event.CANDLES, Event.CANDLES_REPLY):
             log.debug("olymp: unsolicited e:%d ignored", code)
         else:

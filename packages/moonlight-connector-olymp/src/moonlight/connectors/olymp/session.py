@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -106,16 +105,23 @@ class SessionStats:
 
 
 class ClockOffset:
-    """Server clock minus local clock.
+    """Server clock minus local clock, bracketed by what the server's timestamps prove.
 
-    e:90 replies give samples (their ``ts`` may be whole seconds, so each is ±0.5 s);
-    the estimate is their median. Tick times give lower bounds (a tick cannot be pushed
-    before it happened): the estimate is never below the largest recent bound.
+    * an e:90 reply stamped ``ts`` (whole seconds in the 2025 log) was produced after
+      the request left and before the reply arrived, so the offset lies in
+      ``[ts - received, ts + resolution - sent]``;
+    * a tick stamped ``t`` cannot have been pushed before it happened: the offset is at
+      least ``t - received`` (the freshest ticks make this bound tight).
+
+    The estimate is the tightest lower bound when ticks have been seen, else the middle
+    of the bracket; both clamped to the bracket. Only recent evidence is kept, so a
+    drifting clock ages out.
     """
 
-    def __init__(self, max_samples: int = 256) -> None:
-        self._samples: deque[float] = deque(maxlen=max_samples)
-        self._bounds: deque[float] = deque(maxlen=max_samples)
+    def __init__(self, max_samples: int = 64) -> None:
+        self._lows: deque[float] = deque(maxlen=max_samples)
+        self._highs: deque[float] = deque(maxlen=max_samples)
+        self._tick_lows: deque[float] = deque(maxlen=max_samples * 4)
         self._offset_s = 0.0
 
     @property
@@ -126,25 +132,31 @@ class ClockOffset:
     @property
     def samples(self) -> int:
         """How many ping samples the estimate rests on."""
-        return len(self._samples)
+        return len(self._highs)
 
-    def add(self, server_ts: float, local_ts: float) -> None:
-        """Record that the server said ``server_ts`` at local time ``local_ts``."""
-        self._samples.append(server_ts - local_ts)
+    def add_ping(self, server_ts: float, sent_ts: float, received_ts: float) -> None:
+        """An e:90 reply: ``server_ts`` stamped between local ``sent_ts`` and ``received_ts``."""
+        resolution = 1.0 if float(server_ts).is_integer() else 0.0
+        self._lows.append(server_ts - received_ts)
+        self._highs.append(server_ts + resolution - sent_ts)
         self._update()
 
     def add_lower_bound(self, server_ts: float, local_ts: float) -> None:
-        """Record that server time was at least ``server_ts`` at local time ``local_ts``."""
-        self._bounds.append(server_ts - local_ts)
+        """Server time was at least ``server_ts`` at local time ``local_ts``."""
+        self._tick_lows.append(server_ts - local_ts)
         self._update()
 
     def _update(self) -> None:
-        estimate = statistics.median(self._samples) if self._samples else None
-        bound = max(self._bounds) if self._bounds else None
-        if estimate is None:
-            self._offset_s = bound if bound is not None else 0.0
+        low = max([*self._lows, *self._tick_lows], default=None)
+        high = min(self._highs, default=None)
+        if low is None:
+            return
+        if high is None:
+            self._offset_s = low
+        elif self._tick_lows:
+            self._offset_s = min(max(self._tick_lows), high)
         else:
-            self._offset_s = estimate if bound is None else max(estimate, bound)
+            self._offset_s = (low + high) / 2 if low <= high else high
 
 
 @dataclass
@@ -340,8 +352,7 @@ class OlympSession:
         reply = await self.request(Event.PING, {}, timeout_s=self.config.request_timeout_s)
         received = time.time()
         if reply.ts is not None:
-            server = reply.ts + (0.5 if float(reply.ts).is_integer() else 0.0)
-            self.clock.add(server, (sent + received) / 2)
+            self.clock.add_ping(reply.ts, sent, received)
         return self.clock.offset_s
 
     def drop(self) -> None:

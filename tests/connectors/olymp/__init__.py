@@ -1,0 +1,1 @@
+"""Wire-level tests of the Olymp connector against a loopback fake server."""
