@@ -14,10 +14,12 @@ the stream for an ``matype``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import Stream
+from moonlight.indicators._define import Stream, compiled
 from moonlight.indicators._jit import jit
 
 FloatArray = npt.NDArray[np.float64]
@@ -737,6 +739,7 @@ class WmaStream(Stream):
         "_period",
         "_pos",
         "_reseed",
+        "_st",
         "_sub",
         "_sum",
         "_trail",
@@ -744,6 +747,7 @@ class WmaStream(Stream):
 
     def __init__(self, timeperiod: int) -> None:
         self._period = timeperiod
+        self._st = np.zeros(0)
         self._reseed = WMA_RESEED * timeperiod
         self._divider = (timeperiod * (timeperiod + 1)) >> 1
         self._buf = [0.0] * timeperiod
@@ -766,40 +770,53 @@ class WmaStream(Stream):
             self._sub += real
             self._sum += real * self._count
             return NAN
+        header = [self._pos, self._sub, self._sum, self._trail, self._reseed, self._divider]
+        self._st = np.array([*header, period, *self._buf], dtype=np.float64)
         self.__class__ = _WmaSteady
-        return _WmaSteady.update(self, real)
+        return wma_step(self._st, real)
 
 
 class _WmaSteady(WmaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        period = self._period
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos == period:
-            pos = 0
-        self._pos = pos
-        sub = self._sub + real
-        sub -= self._trail
-        total = self._sum + real * period
-        reseed = self._reseed - 1
-        if reseed <= 0:
-            reseed = WMA_RESEED * period
-            sub = 0.0
-            total = 0.0
-            for weight in range(1, period + 1):
-                value = buf[(pos + weight - 1) % period]
-                sub += value
-                total += value * weight
-        self._reseed = reseed
-        self._trail = buf[pos]
-        value = total / self._divider
-        self._sum = total - sub
-        self._sub = sub
-        return value
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _WmaSteady._step = compiled(wma_step, st, 0.0)  # type: ignore[method-assign]
+        return wma_step(st, x)
+
+
+@jit
+def wma_step(st: FloatArray, x: float) -> float:
+    """One steady WMA bar on ``st = [pos, sub, sum, trail, reseed, divider, period, buf..]``."""
+    period = int(st[6])
+    pos = int(st[0])
+    st[7 + pos] = x
+    pos += 1
+    if pos == period:
+        pos = 0
+    st[0] = pos
+    sub = st[1] + x
+    sub -= st[3]
+    total = st[2] + x * period
+    reseed = st[4] - 1
+    if reseed <= 0:
+        reseed = WMA_RESEED * period
+        sub = 0.0
+        total = 0.0
+        for weight in range(1, period + 1):
+            value = st[7 + (pos + weight - 1) % period]
+            sub += value
+            total += value * weight
+    st[4] = reseed
+    st[3] = st[7 + pos]
+    value = total / st[5]
+    st[2] = total - sub
+    st[1] = sub
+    return value
 
 
 class _WmaCopy(WmaStream):
@@ -818,7 +835,7 @@ class _CascadeEma(Stream):
     """
 
     __slots__ = ("_bar", "_e", "_e1", "_e2", "_e3", "_k", "_levels", "_out_from", "_period")
-    __slots__ += ("_span", "_sums")
+    __slots__ += ("_span", "_st", "_sums")
 
     def __init__(self, timeperiod: int, unstable: int, levels: int) -> None:
         self._period = timeperiod
@@ -832,6 +849,7 @@ class _CascadeEma(Stream):
         self._e1 = 0.0
         self._e2 = 0.0
         self._e3 = 0.0
+        self._st = np.zeros(0)
 
     def _advance(self, real: float) -> bool:
         """One warm-up bar of every level; True once the first output bar is reached."""
@@ -878,6 +896,7 @@ class DemaStream(_CascadeEma):
         if self._period == 1:
             self.__class__ = _DemaCopy
             return real
+        self._st = np.array([self._e1, self._e2, self._k], dtype=np.float64)
         self.__class__ = _DemaSteady
         return 2.0 * self._e1 - self._e2
 
@@ -886,14 +905,26 @@ class _DemaSteady(DemaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        k = self._k
-        e1 = self._e1
-        e1 = (real - e1) * k + e1
-        e2 = self._e2
-        e2 = (e1 - e2) * k + e2
-        self._e1 = e1
-        self._e2 = e2
-        return 2.0 * e1 - e2
+        return self._step(self._st, real)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _DemaSteady._step = compiled(dema_step, st, 0.0)  # type: ignore[method-assign]
+        return dema_step(st, x)
+
+
+@jit
+def dema_step(st: FloatArray, x: float) -> float:
+    """One steady DEMA bar on ``st = [e1, e2, k]``."""
+    k = st[2]
+    e1 = st[0]
+    e1 = (x - e1) * k + e1
+    e2 = st[1]
+    e2 = (e1 - e2) * k + e2
+    st[0] = e1
+    st[1] = e2
+    return 2.0 * e1 - e2
 
 
 class _DemaCopy(DemaStream):
@@ -917,6 +948,7 @@ class TemaStream(_CascadeEma):
         if self._period == 1:
             self.__class__ = _TemaCopy
             return real
+        self._st = np.array([self._e1, self._e2, self._e3, self._k], dtype=np.float64)
         self.__class__ = _TemaSteady
         return self._e3 + (3.0 * self._e1 - 3.0 * self._e2)
 
@@ -925,17 +957,29 @@ class _TemaSteady(TemaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        k = self._k
-        e1 = self._e1
-        e1 = (real - e1) * k + e1
-        e2 = self._e2
-        e2 = (e1 - e2) * k + e2
-        e3 = self._e3
-        e3 = (e2 - e3) * k + e3
-        self._e1 = e1
-        self._e2 = e2
-        self._e3 = e3
-        return e3 + (3.0 * e1 - 3.0 * e2)
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _TemaSteady._step = compiled(tema_step, st, 0.0)  # type: ignore[method-assign]
+        return tema_step(st, x)
+
+
+@jit
+def tema_step(st: FloatArray, x: float) -> float:
+    """One steady TEMA bar on ``st = [e1, e2, e3, k]``."""
+    k = st[3]
+    e1 = st[0]
+    e1 = (x - e1) * k + e1
+    e2 = st[1]
+    e2 = (e1 - e2) * k + e2
+    e3 = st[2]
+    e3 = (e2 - e3) * k + e3
+    st[0] = e1
+    st[1] = e2
+    st[2] = e3
+    return e3 + (3.0 * e1 - 3.0 * e2)
 
 
 class _TemaCopy(TemaStream):
@@ -958,12 +1002,14 @@ class TrimaStream(Stream):
         "_odd",
         "_period",
         "_pos",
+        "_st",
         "_sub",
         "_trail",
     )
 
     def __init__(self, timeperiod: int) -> None:
         self._period = timeperiod
+        self._st = np.zeros(0)
         half = timeperiod >> 1
         self._half = half
         self._odd = timeperiod % 2 == 1
@@ -1000,63 +1046,55 @@ class TrimaStream(Stream):
         self._add = add
         self._trail = buf[0]
         self._pos = 0
-        self.__class__ = _TrimaOdd if self._odd else _TrimaEven
+        header = [0, numerator, sub, add, buf[0], self._factor, half, period, float(self._odd)]
+        self._st = np.array([*header, *buf], dtype=np.float64)
+        self.__class__ = _TrimaSteady
         return numerator * self._factor
 
 
-class _TrimaOdd(TrimaStream):
+class _TrimaSteady(TrimaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        period = self._period
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        middle_value = buf[(pos - self._half) % period]
-        pos += 1
-        if pos == period:
-            pos = 0
-        self._pos = pos
-        numerator = self._num - self._sub
-        sub = self._sub - self._trail
-        sub += middle_value
-        add = self._add
+        return self._step(self._st, real)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _TrimaSteady._step = compiled(trima_step, st, 0.0)  # type: ignore[method-assign]
+        return trima_step(st, x)
+
+
+@jit
+def trima_step(st: FloatArray, x: float) -> float:
+    """One steady TRIMA bar on
+    ``st = [pos, numerator, sub, add, trail, factor, half, period, odd, buf..]``."""
+    period = int(st[7])
+    half = int(st[6])
+    pos = int(st[0])
+    st[9 + pos] = x
+    middle_value = st[9 + (pos - half) % period]
+    pos += 1
+    if pos == period:
+        pos = 0
+    st[0] = pos
+    numerator = st[1] - st[2]
+    sub = st[2] - st[4]
+    sub += middle_value
+    add = st[3]
+    if st[8] != 0.0:
         numerator += add
         add -= middle_value
-        add += real
-        numerator += real
-        self._trail = buf[pos]
-        self._num = numerator
-        self._sub = sub
-        self._add = add
-        return numerator * self._factor
-
-
-class _TrimaEven(TrimaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        period = self._period
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        middle_value = buf[(pos - self._half) % period]
-        pos += 1
-        if pos == period:
-            pos = 0
-        self._pos = pos
-        numerator = self._num - self._sub
-        sub = self._sub - self._trail
-        sub += middle_value
-        add = self._add - middle_value
+    else:
+        add -= middle_value
         numerator += add
-        add += real
-        numerator += real
-        self._trail = buf[pos]
-        self._num = numerator
-        self._sub = sub
-        self._add = add
-        return numerator * self._factor
+    add += x
+    numerator += x
+    st[4] = st[9 + pos]
+    st[1] = numerator
+    st[2] = sub
+    st[3] = add
+    return numerator * st[5]
 
 
 class KamaStream(Stream):
@@ -1070,12 +1108,14 @@ class KamaStream(Stream):
         "_period",
         "_pos",
         "_prev",
+        "_st",
         "_sum",
         "_trail",
     )
 
     def __init__(self, timeperiod: int, unstable: int = 0) -> None:
         self._period = timeperiod
+        self._st = np.zeros(0)
         self._hidden = unstable
         self._buf = [0.0] * (timeperiod + 1)
         self._pos = 0
@@ -1116,8 +1156,10 @@ class KamaStream(Stream):
             self._trail = oldest
             self._last = real
             self._prev = prev
+            header = [self._pos, self._sum, prev, real, oldest, period]
+            self._st = np.array([*header, *buf], dtype=np.float64)
         else:
-            prev = _KamaSteady.update(self, real)
+            prev = kama_step(self._st, real)
         if self._hidden:
             self._hidden -= 1
             return NAN
@@ -1129,30 +1171,42 @@ class _KamaSteady(KamaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos > self._period:
-            pos = 0
-        self._pos = pos
-        oldest = buf[pos]  # x[t - period]
-        period_roc = real - oldest
-        total = self._sum - abs(self._trail - oldest)
-        total += abs(real - self._last)
-        self._sum = total
-        if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
-            ratio = 1.0
-        else:
-            ratio = abs(period_roc / total)
-        sc = ratio * KAMA_DIFF + KAMA_MAX
-        sc *= sc
-        prev = self._prev
-        prev = (real - prev) * sc + prev
-        self._trail = oldest
-        self._last = real
-        self._prev = prev
-        return prev
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _KamaSteady._step = compiled(kama_step, st, 0.0)  # type: ignore[method-assign]
+        return kama_step(st, x)
+
+
+@jit
+def kama_step(st: FloatArray, x: float) -> float:
+    """One steady KAMA bar on ``st = [pos, sum, prev, last, trail, period, buf(period+1)..]``."""
+    period = int(st[5])
+    pos = int(st[0])
+    st[6 + pos] = x
+    pos += 1
+    if pos > period:
+        pos = 0
+    st[0] = pos
+    oldest = st[6 + pos]  # x[t - period]
+    period_roc = x - oldest
+    total = st[1] - abs(st[4] - oldest)
+    total += abs(x - st[3])
+    st[1] = total
+    if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
+        ratio = 1.0
+    else:
+        ratio = abs(period_roc / total)
+    sc = ratio * KAMA_DIFF + KAMA_MAX
+    sc *= sc
+    prev = st[2]
+    prev = (x - prev) * sc + prev
+    st[4] = oldest
+    st[3] = x
+    st[2] = prev
+    return prev
 
 
 class _KamaCopy(KamaStream):
@@ -1165,8 +1219,8 @@ class _KamaCopy(KamaStream):
 class T3Stream(Stream):
     """Incremental T3: six EMAs seeded in cascade, Tillson's c1..c4 combination."""
 
-    __slots__ = ("_bar", "_c1", "_c2", "_c3", "_c4", "_e", "_e1", "_e2", "_e3", "_e4", "_e5")
-    __slots__ += ("_e6", "_hidden", "_k", "_omk", "_period", "_total")
+    __slots__ = ("_bar", "_c1", "_c2", "_c3", "_c4", "_e", "_hidden", "_k", "_omk", "_period")
+    __slots__ += ("_st", "_total")
 
     def __init__(self, timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> None:
         self._period = timeperiod
@@ -1177,7 +1231,7 @@ class T3Stream(Stream):
         self._bar = 0
         self._e = [0.0] * 6
         self._total = 0.0
-        self._e1 = self._e2 = self._e3 = self._e4 = self._e5 = self._e6 = 0.0
+        self._st = np.zeros(0)
 
     def update(self, real: float) -> float:
         if self._period == 1:
@@ -1187,11 +1241,13 @@ class T3Stream(Stream):
             self._bar += 1
             if not ready:
                 return NAN
-            self._e1, self._e2, self._e3, self._e4, self._e5, self._e6 = self._e
-            value = self._c1 * self._e6 + self._c2 * self._e5 + self._c3 * self._e4
-            value += self._c4 * self._e3
+            e = self._e
+            coefficients = [self._k, self._omk, self._c1, self._c2, self._c3, self._c4]
+            self._st = np.array([*e, *coefficients], dtype=np.float64)
+            value = self._c1 * e[5] + self._c2 * e[4] + self._c3 * e[3]
+            value += self._c4 * e[2]
         else:
-            value = _T3Steady.update(self, real)
+            value = t3_step(self._st, real)
         if self._hidden:
             self._hidden -= 1
             return NAN
@@ -1230,21 +1286,33 @@ class _T3Steady(T3Stream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        k = self._k
-        omk = self._omk
-        e1 = k * real + omk * self._e1
-        e2 = k * e1 + omk * self._e2
-        e3 = k * e2 + omk * self._e3
-        e4 = k * e3 + omk * self._e4
-        e5 = k * e4 + omk * self._e5
-        e6 = k * e5 + omk * self._e6
-        self._e1 = e1
-        self._e2 = e2
-        self._e3 = e3
-        self._e4 = e4
-        self._e5 = e5
-        self._e6 = e6
-        return self._c1 * e6 + self._c2 * e5 + self._c3 * e4 + self._c4 * e3
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _T3Steady._step = compiled(t3_step, st, 0.0)  # type: ignore[method-assign]
+        return t3_step(st, x)
+
+
+@jit
+def t3_step(st: FloatArray, x: float) -> float:
+    """One steady T3 bar on ``st = [e1..e6, k, 1-k, c1, c2, c3, c4]``."""
+    k = st[6]
+    omk = st[7]
+    e1 = k * x + omk * st[0]
+    e2 = k * e1 + omk * st[1]
+    e3 = k * e2 + omk * st[2]
+    e4 = k * e3 + omk * st[3]
+    e5 = k * e4 + omk * st[4]
+    e6 = k * e5 + omk * st[5]
+    st[0] = e1
+    st[1] = e2
+    st[2] = e3
+    st[3] = e4
+    st[4] = e5
+    st[5] = e6
+    return st[8] * e6 + st[9] * e5 + st[10] * e4 + st[11] * e3
 
 
 class _T3Copy(T3Stream):

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numba import prange
 
 from moonlight.indicators import _ma
-from moonlight.indicators._define import Stream, define, float_param, int_param
+from moonlight.indicators._define import Stream, compiled, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin1, begin3, fill_nan
 from moonlight.indicators.momentum import EPSILON as FLAT_EPSILON
@@ -512,7 +512,7 @@ class BbandsStream(Stream):
     """
 
     __slots__ = ("_bar", "_bars", "_buf", "_count", "_dn", "_inv", "_lookback", "_ma")
-    __slots__ += ("_period", "_pos", "_shift", "_sum1", "_sum2", "_total", "_up", "_var_from")
+    __slots__ += ("_period", "_pos", "_shift", "_st", "_sum1", "_sum2", "_up", "_var_from")
 
     def __init__(
         self,
@@ -538,9 +538,9 @@ class BbandsStream(Stream):
         self._shift = 0.0
         self._sum1 = 0.0
         self._sum2 = 0.0
-        self._total = 0.0
         self._bars = VAR_RESEED * timeperiod
         self._bar = 0
+        self._st = np.zeros(0)
 
     def update(self, real: float) -> tuple[float, float, float]:
         bar = self._bar
@@ -561,90 +561,101 @@ class BbandsStream(Stream):
             self._count = count + 1
             return NAN3
         self._count = self._period
-        if isinstance(self._ma, _ma.SmaStream):
-            # SmaStream shares this window: take over its running sum (TA-Lib fast path).
-            self._total = self._ma._total
-            self.__class__ = _BbandsSmaSteady
-            return _BbandsSmaSteady._bands(self, real, mid)
-        self.__class__ = _BbandsSteady
-        return _BbandsSteady._bands(self, real, mid)
+        sma = isinstance(self._ma, _ma.SmaStream)
+        # SmaStream shares this window: take over its running sum (TA-Lib fast path),
+        # after this bar's update (the step below must not add the bar a second time).
+        total = self._ma._total if sma else 0.0  # type: ignore[attr-defined]
+        header = [self._pos, 0.0, self._shift, self._sum1, self._sum2, self._bars]
+        params = [self._period, self._inv, self._up, self._dn]
+        self._st = np.array([*header, *params, *self._buf], dtype=np.float64)
+        bands = bbands_step(self._st, real, mid, False)
+        self._st[1] = total
+        self.__class__ = _BbandsSmaSteady if sma else _BbandsSteady
+        return bands
 
 
 class _BbandsSteady(BbandsStream):
     __slots__ = ()
 
     def update(self, real: float) -> tuple[float, float, float]:
-        return self._bands(real, self._ma.update(real))
+        return self._step(self._st, real, self._ma.update(real), False)  # type: ignore[no-any-return]
 
-    def _bands(self, real: float, mid: float) -> tuple[float, float, float]:
-        """One TA_VAR step (shifted sums, reseed triggers) and the bands around ``mid``."""
-        period = self._period
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos == period:
-            pos = 0
-        self._pos = pos
-        shift = self._shift
-        dev = real - shift
-        sum1 = self._sum1 + dev
-        dev *= dev
-        sum2 = self._sum2 + dev
-        inv = self._inv
-        mean = sum1 * inv
-        variance = sum2 * inv - mean * mean
-        oldest = buf[pos]
-        dev = oldest - shift
-        sum1 -= dev
-        dev *= dev
-        sum2 -= dev
-        bars = self._bars - 1
-        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or bars <= 0:
-            bars = VAR_RESEED * period
-            total = 0.0
-            for j in range(period):
-                total += buf[(pos + j) % period]
-            shift = total * inv
-            sum1 = 0.0
-            sum2 = 0.0
-            for j in range(period):
-                dev = buf[(pos + j) % period] - shift
-                sum1 += dev
-                dev *= dev
-                sum2 += dev
-            mean = sum1 * inv
-            variance = sum2 * inv - mean * mean
-            dev = oldest - shift
-            sum1 -= dev
-            dev *= dev
-            sum2 -= dev
-            self._shift = shift
-        self._bars = bars
-        self._sum1 = sum1
-        self._sum2 = sum2
-        std = math.sqrt(variance) if not variance <= 0.0 else 0.0
-        up = self._up
-        if up == self._dn:
-            band = std * up
-            return mid + band, mid, mid - band
-        return mid + std * up, mid, mid - std * self._dn
+    @staticmethod
+    def _step(st: FloatArray, x: float, mid: float, sma: bool) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _BbandsSteady._step = compiled(bbands_step, st, 0.0, 0.0, False)  # type: ignore[method-assign]
+        return bbands_step(st, x, mid, sma)
 
 
 class _BbandsSmaSteady(_BbandsSteady):
     __slots__ = ()
 
     def update(self, real: float) -> tuple[float, float, float]:
-        # The SMA (TA_INT_SMA order) on the variance's own window: buf[pos] is the bar
-        # that leaves it once ``real`` is written at the current position.
-        period = self._period
-        pos = self._pos + 1
-        if pos == period:
-            pos = 0
-        total = self._total + real
+        return self._step(self._st, real, 0.0, True)  # type: ignore[no-any-return]
+
+
+@jit
+def bbands_step(st: FloatArray, x: float, mid: float, sma: bool) -> tuple[float, float, float]:
+    """One steady Bollinger bar on
+    ``st = [pos, total, shift, sum1, sum2, bars, period, inv, up, dn, buf..]``.
+
+    With ``sma`` the middle band is TA_INT_SMA's running sum on the variance window
+    (TA-Lib's BBANDS fast path); otherwise ``mid`` comes from the MA stream.
+    """
+    period = int(st[6])
+    inv = st[7]
+    pos = int(st[0])
+    st[10 + pos] = x
+    pos += 1
+    if pos == period:
+        pos = 0
+    st[0] = pos
+    oldest = st[10 + pos]
+    if sma:
+        total = st[1] + x
         mid = total / period
-        self._total = total - self._buf[pos]
-        return self._bands(real, mid)
+        st[1] = total - oldest
+    shift = st[2]
+    dev = x - shift
+    sum1 = st[3] + dev
+    dev *= dev
+    sum2 = st[4] + dev
+    mean = sum1 * inv
+    variance = sum2 * inv - mean * mean
+    dev = oldest - shift
+    sum1 -= dev
+    dev *= dev
+    sum2 -= dev
+    bars = st[5] - 1
+    if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or bars <= 0:
+        bars = VAR_RESEED * period
+        total = 0.0
+        for j in range(period):
+            total += st[10 + (pos + j) % period]
+        shift = total * inv
+        sum1 = 0.0
+        sum2 = 0.0
+        for j in range(period):
+            dev = st[10 + (pos + j) % period] - shift
+            sum1 += dev
+            dev *= dev
+            sum2 += dev
+        mean = sum1 * inv
+        variance = sum2 * inv - mean * mean
+        dev = oldest - shift
+        sum1 -= dev
+        dev *= dev
+        sum2 -= dev
+        st[2] = shift
+    st[5] = bars
+    st[3] = sum1
+    st[4] = sum2
+    std = math.sqrt(variance) if not variance <= 0.0 else 0.0
+    up = st[8]
+    if up == st[9]:
+        band = std * up
+        return mid + band, mid, mid - band
+    return mid + std * up, mid, mid - std * st[9]
 
 
 def _bbands_lookback(
@@ -764,7 +775,7 @@ class MacdStream(Stream):
     alignment), signal EMA of the MACD line from bar slow-1+unstable."""
 
     __slots__ = ("_bar", "_f", "_fast", "_fast_from", "_g", "_kf", "_kg", "_ks", "_m_from")
-    __slots__ += ("_out_from", "_s", "_sig", "_slow", "_sumf", "_sumg", "_sums")
+    __slots__ += ("_out_from", "_s", "_sig", "_slow", "_st", "_sumf", "_sumg", "_sums")
 
     def __init__(
         self, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9, unstable: int = 0
@@ -787,24 +798,10 @@ class MacdStream(Stream):
         self._sumf = 0.0
         self._sums = 0.0
         self._sumg = 0.0
+        self._st = np.zeros(0)
 
     def update(self, real: float) -> tuple[float, float, float]:
         bar = self._bar
-        if bar > self._out_from:
-            k = self._ks
-            s = self._s
-            s = (real - s) * k + s
-            k = self._kf
-            f = self._f
-            f = (real - f) * k + f
-            m = f - s
-            k = self._kg
-            g = self._g
-            g = (m - g) * k + g
-            self._s = s
-            self._f = f
-            self._g = g
-            return m, g, m - g
         self._bar = bar + 1
         slow = self._slow
         if bar >= slow:
@@ -834,8 +831,40 @@ class MacdStream(Stream):
                 self._g = self._sumg / sig
         if bar < self._out_from:
             return NAN3
+        values = [self._s, self._f, self._g, self._ks, self._kf, self._kg]
+        self._st = np.array(values, dtype=np.float64)
+        self.__class__ = _MacdSteady
         g = self._g
         return m, g, m - g
+
+
+class _MacdSteady(MacdStream):
+    __slots__ = ()
+
+    def update(self, real: float) -> tuple[float, float, float]:
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _MacdSteady._step = compiled(macd_step, st, 0.0)  # type: ignore[method-assign]
+        return macd_step(st, x)
+
+
+@jit
+def macd_step(st: FloatArray, x: float) -> tuple[float, float, float]:
+    """One steady MACD bar on ``st = [slow_ema, fast_ema, signal_ema, k_slow, k_fast, k_sig]``."""
+    s = st[0]
+    s = (x - s) * st[3] + s
+    f = st[1]
+    f = (x - f) * st[4] + f
+    m = f - s
+    g = st[2]
+    g = (m - g) * st[5] + g
+    st[0] = s
+    st[1] = f
+    st[2] = g
+    return m, g, m - g
 
 
 def _macd_lookback(fastperiod: int, slowperiod: int, signalperiod: int, unstable: int) -> int:
@@ -955,7 +984,7 @@ def linearreg_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> N
 class LinearregStream(Stream):
     """Incremental LINEARREG: the core's running sums, reseeds and trailing value."""
 
-    __slots__ = ("_bars", "_buf", "_count", "_divisor", "_period", "_pos", "_sum_abs")
+    __slots__ = ("_bars", "_buf", "_count", "_divisor", "_period", "_pos", "_st", "_sum_abs")
     __slots__ += ("_sum_x", "_sum_xy", "_sum_y", "_trail")
 
     def __init__(self, timeperiod: int = 14) -> None:
@@ -972,6 +1001,7 @@ class LinearregStream(Stream):
         self._sum_abs = 0.0
         self._trail = 0.0
         self._bars = REG_RESEED * period
+        self._st = np.zeros(0)
 
     def _rebuild(self, pos: int) -> None:
         """Sums over the window oldest first (weights period-1 .. 0), as the C scan."""
@@ -1001,6 +1031,8 @@ class LinearregStream(Stream):
         self._pos = 0
         self._rebuild(0)
         self._trail = self._buf[0]
+        header = [0, self._sum_y, self._sum_xy, self._sum_abs, self._trail, self._bars, period]
+        self._st = np.array([*header, self._sum_x, self._divisor, *self._buf], dtype=np.float64)
         self.__class__ = _LinearregSteady
         sum_x = self._sum_x
         m = (period * self._sum_xy - sum_x * self._sum_y) / self._divisor
@@ -1012,36 +1044,54 @@ class _LinearregSteady(LinearregStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        period = self._period
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos == period:
-            pos = 0
-        self._pos = pos
-        trail = self._trail
-        weighted = float(period) * trail
-        sum_y = self._sum_y
-        sum_xy = self._sum_xy + sum_y - weighted
-        sum_y = sum_y - trail + real
-        sum_abs = self._sum_abs - abs(trail) + abs(real)
-        bars = self._bars - 1
-        if bars <= 0 or abs(weighted) > 100.0 * sum_abs:
-            self._bars = REG_RESEED * period
-            self._rebuild(pos)
-            sum_y = self._sum_y
-            sum_xy = self._sum_xy
-        else:
-            self._bars = bars
-            self._sum_y = sum_y
-            self._sum_xy = sum_xy
-            self._sum_abs = sum_abs
-        self._trail = buf[pos]
-        sum_x = self._sum_x
-        m = (period * sum_xy - sum_x * sum_y) / self._divisor
-        b = (sum_y - m * sum_x) / float(period)
-        return b + m * float(period - 1)
+        return self._step(self._st, real)
+
+    @staticmethod
+    def _step(st: FloatArray, x: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _LinearregSteady._step = compiled(linearreg_step, st, 0.0)  # type: ignore[method-assign]
+        return linearreg_step(st, x)
+
+
+@jit
+def linearreg_step(st: FloatArray, x: float) -> float:
+    """One steady LINEARREG bar on
+    ``st = [pos, sum_y, sum_xy, sum_abs, trail, bars, period, sum_x, divisor, buf..]``."""
+    period = int(st[6])
+    pos = int(st[0])
+    st[9 + pos] = x
+    pos += 1
+    if pos == period:
+        pos = 0
+    st[0] = pos
+    trail = st[4]
+    weighted = float(period) * trail
+    sum_y = st[1]
+    sum_xy = st[2] + sum_y - weighted
+    sum_y = sum_y - trail + x
+    sum_abs = st[3] - abs(trail) + abs(x)
+    bars = st[5] - 1
+    if bars <= 0 or abs(weighted) > 100.0 * sum_abs:
+        bars = REG_RESEED * period
+        sum_y = 0.0
+        sum_xy = 0.0
+        sum_abs = 0.0
+        weight = float(period - 1)
+        for j in range(period):
+            value = st[9 + (pos + j) % period]
+            sum_y += value
+            sum_xy += weight * value
+            sum_abs += abs(value)
+            weight -= 1.0
+    st[1] = sum_y
+    st[2] = sum_xy
+    st[3] = sum_abs
+    st[5] = bars
+    st[4] = st[9 + pos]
+    sum_x = st[7]
+    m = (period * sum_xy - sum_x * sum_y) / st[8]
+    b = (sum_y - m * sum_x) / float(period)
+    return b + m * float(period - 1)
 
 
 linearreg = define(
@@ -1164,6 +1214,7 @@ class StochStream(Stream):
     """
 
     __slots__ = ("_bar", "_d_from", "_extremes", "_k_from", "_out_from", "_slowd", "_slowk")
+    __slots__ += ("_st",)
 
     def __init__(
         self,
@@ -1184,6 +1235,7 @@ class StochStream(Stream):
         self._d_from = self._k_from + _ma.ma_lookback_py(slowk_period, slowk_matype, *unstable)
         self._out_from = self._d_from + _ma.ma_lookback_py(slowd_period, slowd_matype, *unstable)
         self._bar = 0
+        self._st = np.zeros(0)
 
     def update(self, high: float, low: float, close: float) -> tuple[float, float]:
         window = self._extremes.update(high, low)
@@ -1199,8 +1251,18 @@ class StochStream(Stream):
         if bar < self._out_from:
             return NAN2
         sma = _ma._SmaSteady
-        both_sma = type(self._slowk) is sma and type(self._slowd) is sma
-        self.__class__ = _StochSmaSteady if both_sma else _StochSteady
+        k_sma = self._slowk
+        d_sma = self._slowd
+        if type(k_sma) is sma and type(d_sma) is sma:
+            ext = self._extremes
+            extremes = [ext._count, ext._p, ext._pre_high, ext._pre_low]
+            blocks = [*ext._block_high, *ext._block_low, *ext._suf_high, *ext._suf_low]
+            k_state = [k_sma._pos, k_sma._total, k_sma._period, *k_sma._buf]  # type: ignore[attr-defined]
+            d_state = [d_sma._pos, d_sma._total, d_sma._period, *d_sma._buf]  # type: ignore[attr-defined]
+            self._st = np.array([*extremes, *blocks, *k_state, *d_state], dtype=np.float64)
+            self.__class__ = _StochSmaSteady
+        else:
+            self.__class__ = _StochSteady
         return slowk, slowd
 
 
@@ -1221,36 +1283,84 @@ class _StochSmaSteady(StochStream):
     __slots__ = ()
 
     def update(self, high: float, low: float, close: float) -> tuple[float, float]:
-        hi, lo = self._extremes.update(high, low)  # type: ignore[misc]
-        if abs(hi - lo) <= FLAT_EPSILON * (abs(hi) + abs(lo)):
-            fastk = 0.0
-        else:
-            fastk = 100.0 * ((close - lo) / (hi - lo))
-        # Both SMAs inline, on the sub-streams' own state (_ma._SmaSteady.update's code).
-        sma = self._slowk
-        buf = sma._buf
-        pos = sma._pos
-        buf[pos] = fastk
-        pos += 1
-        period = sma._period
-        if pos == period:
-            pos = 0
-        sma._pos = pos
-        total = sma._total + fastk
-        sma._total = total - buf[pos]
-        slowk = total / period
-        sma = self._slowd
-        buf = sma._buf
-        pos = sma._pos
-        buf[pos] = slowk
-        pos += 1
-        period = sma._period
-        if pos == period:
-            pos = 0
-        sma._pos = pos
-        total = sma._total + slowk
-        sma._total = total - buf[pos]
-        return slowk, total / period
+        return self._step(self._st, high, low, close)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _step(st: FloatArray, high: float, low: float, close: float) -> Any:
+        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
+        _StochSmaSteady._step = compiled(stoch_sma_step, st, 0.0, 0.0, 0.0)  # type: ignore[method-assign]
+        return stoch_sma_step(st, high, low, close)
+
+
+@jit
+def stoch_sma_step(st: FloatArray, high: float, low: float, close: float) -> tuple[float, float]:
+    """One steady slow-stochastic bar with SMA smoothing, all state in ``st``:
+
+    ``[count, p, pre_high, pre_low, block_high(p), block_low(p), suf_high(p), suf_low(p),
+    k_pos, k_total, k_period, k_buf(k_period), d_pos, d_total, d_period, d_buf(d_period)]``.
+    The window extremes follow ``momentum.BlockExtremes`` (TA-Lib 0.8's block scan).
+    """
+    p = int(st[1])
+    k = int(st[0])
+    st[0] = k + 1
+    pos = k % p
+    bh = 4
+    bl = 4 + p
+    sh = 4 + 2 * p
+    sl = 4 + 3 * p
+    if pos == p - 1:
+        hi = high
+        lo = low
+        st[sh + p - 1] = hi
+        st[sl + p - 1] = lo
+        for i in range(p - 2, -1, -1):
+            t = st[bh + i]
+            if t > hi:
+                hi = t
+            t = st[bl + i]
+            if t < lo:
+                lo = t
+            st[sh + i] = hi
+            st[sl + i] = lo
+    else:
+        st[bh + pos] = high
+        st[bl + pos] = low
+        if pos == 0 or high > st[2]:
+            st[2] = high
+        if pos == 0 or low < st[3]:
+            st[3] = low
+        hi = st[sh + pos + 1]
+        if st[2] > hi:
+            hi = st[2]
+        lo = st[sl + pos + 1]
+        if st[3] < lo:
+            lo = st[3]
+    if abs(hi - lo) <= FLAT_EPSILON * (abs(hi) + abs(lo)):
+        fastk = 0.0
+    else:
+        fastk = 100.0 * ((close - lo) / (hi - lo))
+    base = 4 + 4 * p
+    period = int(st[base + 2])
+    at = int(st[base])
+    st[base + 3 + at] = fastk
+    at += 1
+    if at == period:
+        at = 0
+    st[base] = at
+    total = st[base + 1] + fastk
+    st[base + 1] = total - st[base + 3 + at]
+    slowk = total / period
+    base = base + 3 + period
+    period = int(st[base + 2])
+    at = int(st[base])
+    st[base + 3 + at] = slowk
+    at += 1
+    if at == period:
+        at = 0
+    st[base] = at
+    total = st[base + 1] + slowk
+    st[base + 1] = total - st[base + 3 + at]
+    return slowk, total / period
 
 
 def _stoch_lookback(
