@@ -3,17 +3,24 @@ connectors wired to it with short, test-sized timings."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from moonlight.connectors.deriv.config import DerivConfig
 from moonlight.connectors.deriv.connector import DerivConnector
+from moonlight.core.connectors.contract import OrderRequest
+from moonlight.core.orders import Direction
 from moonlight.core.runtime.clock import ScaledClock
 from tests.connectors.deriv.fake_server import FakeDerivServer
+
+T = TypeVar("T")
 
 #: Server seconds per real second: a 15 s contract settles in 1.5 s of test time.
 SPEED = 10.0
@@ -88,19 +95,50 @@ async def make_connector(
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], *, timeout_s: float = 10.0, step_s: float = 0.05
+    check: Callable[[], object | Awaitable[object]],
+    *,
+    timeout_s: float = 10.0,
+    step_s: float = 0.05,
 ) -> None:
-    """Wait until ``check()`` is true (bounded); fails the test with a clear message if not."""
-    import asyncio
-
+    """Wait until ``check()`` is truthy (bounded); fails the test with a clear message if not."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
         result = check()
-        if not isinstance(result, bool):
+        if inspect.isawaitable(result):
             result = await result
         if result:
             return
         if loop.time() >= deadline:
             raise AssertionError(f"condition not met within {timeout_s} s")
         await asyncio.sleep(step_s)
+
+
+_order_ids = itertools.count(1)
+
+
+def order(
+    clock: ScaledClock,
+    cid: str | None = None,
+    *,
+    instrument: str = "R_100",
+    direction: Direction = Direction.UP,
+    stake: float = 10.0,
+    duration_s: int = 15,
+    account_id: str = "acc-1",
+) -> OrderRequest:
+    """An OrderRequest decided now on the test clock."""
+    return OrderRequest(
+        client_req_id=cid or f"ord-{next(_order_ids)}",
+        account_id=account_id,
+        instrument=instrument,
+        direction=direction,
+        stake=stake,
+        duration_s=duration_s,
+        created_ts=clock.now(),
+    )
+
+
+async def next_item(iterator: AsyncIterator[T], timeout_s: float = 10.0) -> T:
+    """The next item of an async iterator, bounded in time."""
+    return await asyncio.wait_for(iterator.__anext__(), timeout_s)

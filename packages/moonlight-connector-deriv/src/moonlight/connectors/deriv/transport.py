@@ -203,13 +203,13 @@ class Session:
                 except Exception:  # a handler bug must never stop the reader
                     self.stats.handler_errors += 1
                     log.exception("deriv: handler failed on %s", message.msg_type)
-        except ConnectionClosed as closed:
-            if closed.rcvd is not None:
-                self.close_code = closed.rcvd.code
-                self.close_reason = self.close_reason or closed.rcvd.reason
+        except ConnectionClosed:
+            pass  # a normal close ends the loop quietly; either way the codes are below
         except OSError as error:
             self.close_reason = self.close_reason or str(error)
         finally:
+            self.close_code = self._socket.close_code
+            self.close_reason = self.close_reason or (self._socket.close_reason or "")
             self._finish()
 
     def _dispatch(self, message: Message) -> None:
