@@ -214,7 +214,7 @@ TABLE: dict[str, list[dict[str, Any]]] = {
     "kc": [
         {},
         {"timeperiod": 5, "atrperiod": 20, "nbdev": 1.5},
-        {"timeperiod": 2, "atrperiod": 1, "nbdev": -1.0},
+        {"timeperiod": 2, "atrperiod": 1, "nbdev": 0.0},
     ],
     "donchian": [{}, {"timeperiod": 2}, {"timeperiod": 55}],
 }
@@ -337,6 +337,7 @@ def test_aliases_and_catalog_metadata() -> None:
         ("supertrend", {"timeperiod": 1}),
         ("kc", {"atrperiod": 0}),
         ("kc", {"nbdev": float("nan")}),
+        ("kc", {"nbdev": -1.0}),
         ("donchian", {"timeperiod": 1}),
     ],
 )
@@ -358,8 +359,8 @@ def test_supertrend_trend_is_int32_and_zero_during_warmup() -> None:
     assert np.isnan(value) and direction == 0
 
 
-def test_donchian_deque_agrees_with_talib_on_trends_and_ties() -> None:
-    """Strictly falling highs make TA-Lib rescan every bar; ties and NaN test its tracking."""
+def test_donchian_agrees_with_talib_on_trends_ties_and_nan() -> None:
+    """Falling highs make TA-Lib rescan every bar; ties and NaN exercise the scan fallback."""
     n = 500
     high = np.linspace(200.0, 100.0, n)
     low = high - 1.0

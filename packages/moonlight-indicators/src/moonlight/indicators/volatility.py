@@ -43,9 +43,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
 NAN = math.nan
-#: TA-Lib's ``TA_REAL_MAX``/``TA_REAL_MIN``: the range of its real-valued parameters.
+#: TA-Lib's ``TA_REAL_MAX``: the upper bound of its real-valued parameters.
 TA_REAL_MAX = 3e37
-TA_REAL_MIN = -3e37
 
 _SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
@@ -880,7 +879,8 @@ kc = define(
     params=(
         int_param("timeperiod", 20, 2),
         int_param("atrperiod", 10, 1),
-        float_param("nbdev", 2.0, TA_REAL_MIN, TA_REAL_MAX),
+        # TA-Lib takes any real nbdev; a negative band width is refused here (issue 3).
+        float_param("nbdev", 2.0, 0.0, TA_REAL_MAX),
     ),
     lookback=kc_lookback,
     kernel=kc_kernel,
