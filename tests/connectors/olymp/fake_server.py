@@ -16,7 +16,8 @@ e:10 or e:1003) including the bar still forming; e:182 lists payouts; e:23 opens
 close with ``win`` / ``loose`` / ``standoff``; e:31 lists open deals. A bad token gets
 close 1008 ``invalid_token``. Unknown pushes (e:110, e:111, e:602) are sprinkled in.
 
-Faults (:class:`Faults`, switch at any time): reply latency, out-of-order replies, a
+Faults (:class:`Faults`, switch at any time): reply latency (all replies, or deal
+replies only), out-of-order replies, a
 dropped connection before or after booking a deal, lost / duplicated settlement pushes,
 rate-limit errors on deals, 1008 closes, a reconnect storm, burst rejection of
 subscriptions, uuid-less candle replies, and an unavailable deals history.
@@ -64,6 +65,7 @@ class Faults:
     """Fault switches of the fake server; counters are consumed one per occurrence."""
 
     latency_s: float = 0.0
+    deal_latency_s: float = 0.0
     reorder_replies: bool = False
     drop_before_deal: int = 0
     drop_after_deal: int = 0
@@ -516,8 +518,9 @@ class FakeOlympServer:
 
     async def _reply(self, conn: _Conn, e: int, uuid: str | None, d: Any, **extra: Any) -> None:
         item = self._reply_item(e, uuid, d, **extra)
-        if self.faults.latency_s > 0:
-            self._spawn(self._later(conn, item, self.faults.latency_s))
+        delay = self.faults.latency_s + (self.faults.deal_latency_s if e == 23 else 0.0)
+        if delay > 0:
+            self._spawn(self._later(conn, item, delay))
             return
         await self._deliver(conn, item)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from moonlight.connectors.olymp import OlympConfig, OlympConnector
@@ -45,3 +47,12 @@ def olymp_connector(
     return OlympConnector(
         olymp_config(server, **overrides), access_token=access_token, refresh_token=refresh_token
     )
+
+
+async def eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Wait (bounded) until ``predicate()`` holds; fail the test otherwise."""
+    for _ in range(int(timeout_s / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout_s:g} s")
