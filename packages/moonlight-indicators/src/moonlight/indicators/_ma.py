@@ -55,6 +55,12 @@ def check_matype(name: str, matype: int) -> None:
         raise ValueError(f"{name}=7 (MAMA) is not supported by moonlight.indicators; use 0..6 or 8")
 
 
+def _py(function: Any) -> Any:
+    """The Python body of a ``@jit`` function (itself under ``NUMBA_DISABLE_JIT=1``),
+    so metadata and stream warm-ups never trigger a compilation."""
+    return getattr(function, "py_func", function)
+
+
 # ---------------------------------------------------------------------------------------
 # Lookbacks (TA_<MA>_Lookback, TA_MA_Lookback)
 # ---------------------------------------------------------------------------------------
@@ -84,7 +90,7 @@ def ma_lookback_py(
     period: int, matype: int, ema_unstable: int = 0, kama_unstable: int = 0, t3_unstable: int = 0
 ) -> int:
     """:func:`ma_lookback` for Python callers (metadata), without compiling it."""
-    result: int = ma_lookback.py_func(period, matype, ema_unstable, kama_unstable, t3_unstable)
+    result: int = _py(ma_lookback)(period, matype, ema_unstable, kama_unstable, t3_unstable)
     return result
 
 
@@ -785,7 +791,7 @@ class _WmaSteady(WmaStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _WmaSteady._step = compiled(wma_step, st, 0.0)  # type: ignore[method-assign]
+        _WmaSteady._step = staticmethod(compiled(wma_step, st, 0.0))  # type: ignore[method-assign]
         return wma_step(st, x)
 
 
@@ -910,7 +916,7 @@ class _DemaSteady(DemaStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _DemaSteady._step = compiled(dema_step, st, 0.0)  # type: ignore[method-assign]
+        _DemaSteady._step = staticmethod(compiled(dema_step, st, 0.0))  # type: ignore[method-assign]
         return dema_step(st, x)
 
 
@@ -962,7 +968,7 @@ class _TemaSteady(TemaStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _TemaSteady._step = compiled(tema_step, st, 0.0)  # type: ignore[method-assign]
+        _TemaSteady._step = staticmethod(compiled(tema_step, st, 0.0))  # type: ignore[method-assign]
         return tema_step(st, x)
 
 
@@ -1061,7 +1067,7 @@ class _TrimaSteady(TrimaStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _TrimaSteady._step = compiled(trima_step, st, 0.0)  # type: ignore[method-assign]
+        _TrimaSteady._step = staticmethod(compiled(trima_step, st, 0.0))  # type: ignore[method-assign]
         return trima_step(st, x)
 
 
@@ -1150,7 +1156,7 @@ class KamaStream(Stream):
             self._pos = 0
             oldest = buf[0]  # x[t - period]
             self._sum += abs(self._last - real)
-            sc = _kama_factor.py_func(self._sum, real - oldest)
+            sc = _py(_kama_factor)(self._sum, real - oldest)
             prev = self._last
             prev = (real - prev) * sc + prev
             self._trail = oldest
@@ -1176,7 +1182,7 @@ class _KamaSteady(KamaStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _KamaSteady._step = compiled(kama_step, st, 0.0)  # type: ignore[method-assign]
+        _KamaSteady._step = staticmethod(compiled(kama_step, st, 0.0))  # type: ignore[method-assign]
         return kama_step(st, x)
 
 
@@ -1226,7 +1232,7 @@ class T3Stream(Stream):
         self._period = timeperiod
         self._k = 2.0 / (timeperiod + 1.0)
         self._omk = 1.0 - self._k
-        self._c1, self._c2, self._c3, self._c4 = t3_coefficients.py_func(vfactor)
+        self._c1, self._c2, self._c3, self._c4 = _py(t3_coefficients)(vfactor)
         self._hidden = unstable
         self._bar = 0
         self._e = [0.0] * 6
@@ -1291,7 +1297,7 @@ class _T3Steady(T3Stream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _T3Steady._step = compiled(t3_step, st, 0.0)  # type: ignore[method-assign]
+        _T3Steady._step = staticmethod(compiled(t3_step, st, 0.0))  # type: ignore[method-assign]
         return t3_step(st, x)
 
 

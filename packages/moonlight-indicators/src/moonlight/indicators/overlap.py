@@ -583,7 +583,7 @@ class _BbandsSteady(BbandsStream):
     @staticmethod
     def _step(st: FloatArray, x: float, mid: float, sma: bool) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _BbandsSteady._step = compiled(bbands_step, st, 0.0, 0.0, False)  # type: ignore[method-assign]
+        _BbandsSteady._step = staticmethod(compiled(bbands_step, st, 0.0, 0.0, False))  # type: ignore[method-assign]
         return bbands_step(st, x, mid, sma)
 
 
@@ -847,7 +847,7 @@ class _MacdSteady(MacdStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _MacdSteady._step = compiled(macd_step, st, 0.0)  # type: ignore[method-assign]
+        _MacdSteady._step = staticmethod(compiled(macd_step, st, 0.0))  # type: ignore[method-assign]
         return macd_step(st, x)
 
 
@@ -1049,7 +1049,7 @@ class _LinearregSteady(LinearregStream):
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _LinearregSteady._step = compiled(linearreg_step, st, 0.0)  # type: ignore[method-assign]
+        _LinearregSteady._step = staticmethod(compiled(linearreg_step, st, 0.0))  # type: ignore[method-assign]
         return linearreg_step(st, x)
 
 
@@ -1288,7 +1288,7 @@ class _StochSmaSteady(StochStream):
     @staticmethod
     def _step(st: FloatArray, high: float, low: float, close: float) -> Any:
         """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _StochSmaSteady._step = compiled(stoch_sma_step, st, 0.0, 0.0, 0.0)  # type: ignore[method-assign]
+        _StochSmaSteady._step = staticmethod(compiled(stoch_sma_step, st, 0.0, 0.0, 0.0))  # type: ignore[method-assign]
         return stoch_sma_step(st, high, low, close)
 
 
