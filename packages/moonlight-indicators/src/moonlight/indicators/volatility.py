@@ -35,7 +35,7 @@ from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from moonlight.indicators._define import Stream, define, float_param, int_param
+from moonlight.indicators._define import Stream, compiled, define, float_param, int_param
 from moonlight.indicators._jit import jit, parallel_jit
 from moonlight.indicators._kernels import begin2, begin3, fill_nan, fill_zero
 
@@ -153,31 +153,12 @@ def kc_step(
     return atr, fma((high + low + close) / 3.0 - ema, k, ema)
 
 
-def compiled_entry(dispatcher: Any, *example: Any) -> Callable[..., Any]:
-    """The compiled CPython entry point of ``dispatcher`` for ``example``'s types.
-
-    A dispatcher call first works out the argument types to pick a compiled version; a
-    stream always passes the same types, so it calls that version's entry point directly,
-    which saves about a third of a small helper's call cost. Compiles (or loads from the
-    cache) on first use. Under ``NUMBA_DISABLE_JIT=1`` the "dispatcher" is the plain
-    Python function and is returned as is.
-    """
-    overloads = getattr(dispatcher, "overloads", None)
-    if overloads is None:
-        return cast(Callable[..., Any], dispatcher)
-    from numba import typeof
-
-    signature = tuple(typeof(arg) for arg in example)  # type: ignore[no-untyped-call]
-    if signature not in overloads:
-        dispatcher.compile(signature)
-    return cast(Callable[..., Any], overloads[signature].entry_point)
-
-
 class LazyEntry:
     """A class attribute that resolves a jitted helper's entry point on first call.
 
     Streams call helpers as ``self._helper(...)``; the first call swaps this descriptor on
-    the owning class for the compiled entry point, so later calls go straight to it.
+    the owning class for the compiled entry point (:func:`~moonlight.indicators._define.
+    compiled`, which skips Numba's type dispatch), so later calls go straight to it.
     Nothing compiles at import, and ``state()`` never sees it (it is not a slot).
     """
 
@@ -191,9 +172,10 @@ class LazyEntry:
 
     def __get__(self, instance: object, owner: type | None = None) -> Callable[..., Any]:
         def first_call(*args: Any) -> Any:
-            # Helpers take floats only: compile for float64 whatever the first caller
-            # passed (an int there must not make every later float an int).
-            entry = compiled_entry(self._dispatcher, *([0.0] * len(args)))
+            # Scalars are compiled as float64 whatever the first caller passed (an int
+            # there must not turn every later float into an int); arrays keep their type.
+            example = [arg if isinstance(arg, np.ndarray) else 0.0 for arg in args]
+            entry = compiled(self._dispatcher, *example)
             setattr(self._owner, self._name, staticmethod(entry))
             return entry(*args)
 
