@@ -137,20 +137,54 @@ def ema_step(prev: float, value: float, k: float) -> float:
 
 
 @jit
-def kc_step(
-    atr: float,
-    ema: float,
-    high: float,
-    low: float,
-    close: float,
-    prev_close: float,
-    alpha: float,
-    beta: float,
-    k: float,
-) -> tuple[float, float]:
-    """One Keltner bar for the stream: the Wilder ATR step and the EMA step, both fused."""
-    atr = fma(beta, atr, alpha * true_range(high, low, prev_close))
-    return atr, fma((high + low + close) / 3.0 - ema, k, ema)
+def kc_steady_step(
+    st: FloatArray, high: float, low: float, close: float
+) -> tuple[float, float, float]:
+    """One Keltner bar for the stream's steady state, ``st = [atr, ema, prev close, alpha,
+    beta, k, nbdev]``: the fused Wilder and EMA steps, then the bands (kernel's order)."""
+    prev_close = st[2]
+    atr = fma(st[4], st[0], st[3] * true_range(high, low, prev_close))
+    ema = st[1]
+    ema = fma((high + low + close) / 3.0 - ema, st[5], ema)
+    st[0] = atr
+    st[1] = ema
+    st[2] = close
+    width = atr * st[6]
+    return ema + width, ema, ema - width
+
+
+@jit
+def supertrend_steady_step(
+    st: FloatArray, high: float, low: float, close: float
+) -> tuple[float, int]:
+    """One SuperTrend bar for the stream's steady state, ``st = [atr, upper, lower, up,
+    prev close, alpha, beta, multiplier]``, in the kernel's order of operations."""
+    prev_close = st[4]
+    atr = fma(st[6], st[0], st[5] * true_range(high, low, prev_close))
+    st[0] = atr
+    median = (high + low) / 2.0
+    band = st[7] * atr
+    basic_upper = median + band
+    basic_lower = median - band
+    upper = st[1]
+    lower = st[2]
+    if basic_upper < upper or prev_close > upper:
+        upper = basic_upper
+    if basic_lower > lower or prev_close < lower:
+        lower = basic_lower
+    st[1] = upper
+    st[2] = lower
+    up = st[3] != 0.0
+    if up:
+        if close < lower:
+            up = False
+    elif close > upper:
+        up = True
+    st[3] = 1.0 if up else 0.0
+    st[4] = close
+    if up:
+        return lower, 1
+    return upper, -1
 
 
 class LazyEntry:
@@ -591,57 +625,44 @@ def supertrend_kernel_2d(
 
 
 class SupertrendStream(_AtrCore):
-    """Incremental SuperTrend: the ATR stream plus the two ratcheting bands and the trend."""
+    """Incremental SuperTrend: the ATR warm-up in Python, then a jitted steady state.
 
-    __slots__ = ("_lower", "_multiplier", "_up", "_upper")
+    On the first output bar the bands are seeded and the stream turns into
+    :class:`_SupertrendSteady`, whose update is one call of
+    :func:`supertrend_steady_step` on the state array ``_st``.
+    """
+
+    __slots__ = ("_multiplier", "_st")
 
     def __init__(self, timeperiod: int, multiplier: float, unstable: int = 0) -> None:
         super().__init__(timeperiod, unstable)
         self._multiplier = multiplier
-        self._upper = 0.0
-        self._lower = 0.0
-        self._up = True
+        self._st: FloatArray | None = None
 
     def update(self, high: float, low: float, close: float) -> tuple[float, int]:
         i = self._count
-        prev_close = self._prev_close
-        lookback = self._lookback
-        if i > lookback:  # steady state: one fused Wilder step
-            atr_value = self._wilder(self._prev, high, low, prev_close, self._alpha, self._beta)
-            self._prev = atr_value
-            self._prev_close = close
-        else:
-            atr_value = self._step(high, low, close)
-            if i < lookback:
-                return NAN, 0
+        atr_value = self._step(high, low, close)
+        if i < self._lookback:
+            return NAN, 0
         median = (high + low) / 2.0
         band = self._multiplier * atr_value
-        if i == lookback:
-            lower = median - band
-            self._upper = median + band
-            self._lower = lower
-            self._up = True
-            return lower, 1
-        basic_upper = median + band
-        basic_lower = median - band
-        upper = self._upper
-        lower = self._lower
-        if basic_upper < upper or prev_close > upper:
-            upper = basic_upper
-        if basic_lower > lower or prev_close < lower:
-            lower = basic_lower
-        self._upper = upper
-        self._lower = lower
-        up = self._up
-        if up:
-            if close < lower:
-                up = False
-        elif close > upper:
-            up = True
-        self._up = up
-        if up:
-            return lower, 1
-        return upper, -1
+        lower = median - band
+        self._st = np.array(
+            [atr_value, median + band, lower, 1.0, close, self._alpha, self._beta, self._multiplier]
+        )
+        self.__class__ = _SupertrendSteady
+        return lower, 1
+
+
+class _SupertrendSteady(SupertrendStream):
+    """SuperTrend after its first output: every update is one jitted step."""
+
+    __slots__ = ()
+
+    _steady = LazyEntry(supertrend_steady_step)
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, int]:
+        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
 
 
 supertrend = define(
@@ -788,6 +809,7 @@ class KcStream(Stream):
         "_lookback",
         "_nbdev",
         "_prev_close",
+        "_st",
         "_timeperiod",
     )
 
@@ -814,23 +836,15 @@ class KcStream(Stream):
         self._atr = 0.0
         self._ema = 0.0
         self._prev_close = NAN
+        self._st: FloatArray | None = None
 
     _wilder = LazyEntry(wilder_tr)
     _ema_step = LazyEntry(ema_step)
-    _kc_step = LazyEntry(kc_step)
 
     def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
         i = self._count
         prev_close = self._prev_close
         self._prev_close = close
-        if i > self._lookback:
-            atr_value, ema = self._kc_step(
-                self._atr, self._ema, high, low, close, prev_close, self._alpha, self._beta, self._k
-            )
-            self._atr = atr_value
-            self._ema = ema
-            width = atr_value * self._nbdev
-            return ema + width, ema, ema - width
         self._count = i + 1
         if i >= self._atr_start:
             if i > self._atr_end:
@@ -849,7 +863,21 @@ class KcStream(Stream):
             return NAN, NAN, NAN
         ema = self._ema
         width = self._atr * self._nbdev
+        st = [self._atr, ema, close, self._alpha, self._beta, self._k, self._nbdev]
+        self._st = np.array(st)
+        self.__class__ = _KcSteady
         return ema + width, ema, ema - width
+
+
+class _KcSteady(KcStream):
+    """Keltner Channels after the first output: every update is one jitted step."""
+
+    __slots__ = ()
+
+    _steady = LazyEntry(kc_steady_step)
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
+        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
 
 
 kc = define(
