@@ -174,3 +174,12 @@ def test_configs_are_frozen(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""))
     with pytest.raises(Exception, match="frozen"):
         config.server.port = 1  # type: ignore[misc]
+
+
+def test_strategy_needing_a_missing_indicator_fails_closed(tmp_path: Path) -> None:
+    host = build_plugin_host(environ={"MOONLIGHT_DISABLE_PLUGINS": "indicators"})
+    path = write(tmp_path, "strategies:\n  - name: ema_rsi\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, registry=host.registry)
+    assert caught.value.issues[0].path == "strategies[0]"
+    assert "strategy 'ema_rsi' needs indicator 'ema'" in caught.value.issues[0].message

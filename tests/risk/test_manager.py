@@ -68,7 +68,7 @@ def test_builtin_plugin_registers_policies_and_guards(registry: Registry) -> Non
         "max_open_orders",
     ]
     for spec in registry.registrations(ComponentKind.GUARD):
-        assert spec.plugin == "plugin"  # built-in module moonlight.core.risk.plugin
+        assert spec.plugin == "core.risk"  # built-in module moonlight.core.risk.plugin
         model = spec.component.config_model
         assert model.model_config.get("frozen") and model.model_config.get("extra") == "forbid"
         assert all(field.description for field in model.model_fields.values())

@@ -193,6 +193,35 @@ class StrategyConfig(BaseModel):
     def _strategy_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         return _check_params(ComponentKind.STRATEGY, info.data.get("name"), params, info)
 
+    @model_validator(mode="after")
+    def _indicators_available(self, info: ValidationInfo) -> StrategyConfig:
+        """Fail closed when the strategy reads an indicator no installed plugin provides."""
+        registry = _registry(info)
+        if registry is None:
+            return self
+        spec = registry.get(ComponentKind.STRATEGY, self.name)
+        model = spec.config_model
+        built = spec.factory(model.model_validate(self.params)) if model else spec.factory()
+        for need in getattr(built, "needs", ()):
+            try:
+                registry.get(ComponentKind.INDICATOR, need.name)
+            except ComponentLookupError as exc:
+                raise ValueError(
+                    f"strategy {self.name!r} needs indicator {need.name!r}: {exc}"
+                ) from None
+        return self
+        spec = registry.get(ComponentKind.STRATEGY, name)
+        model = spec.config_model
+        strategy = spec.factory(model.model_validate(params)) if model else spec.factory()
+        for need in getattr(strategy, "needs", ()):
+            try:
+                registry.get(ComponentKind.INDICATOR, need.name)
+            except ComponentLookupError as exc:
+                raise ValueError(
+                    f"strategy {name!r} needs indicator {need.name!r}: {exc}"
+                ) from None
+        return params
+
 
 class CalibrationConfig(BaseModel):
     """How the ensemble's score S is turned into a probability p̂ (Platt scaling)."""

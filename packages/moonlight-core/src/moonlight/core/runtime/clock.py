@@ -109,8 +109,8 @@ class FastForwardClock:
         loop = asyncio.get_running_loop()
         while self._sleepers:
             await _until_idle(loop)
-            self._sleepers = [s for s in self._sleepers if not s[2].done()]
-            heapq.heapify(self._sleepers)
+            while self._sleepers and self._sleepers[0][2].done():  # cancelled sleepers
+                heapq.heappop(self._sleepers)
             if self._sleepers:
                 self.advance_to(self._sleepers[0][0])
 
