@@ -51,6 +51,7 @@ async def _authenticate(websocket: WebSocket, context: ServerContext) -> bool:
     bearer = [p for p in offered if p.startswith(WS_BEARER_PREFIX)]
     cookie = websocket.cookies.get(SESSION_COOKIE)
     await websocket.accept(subprotocol=subprotocol)
+    good: bool | None
     if bearer:
         good = auth.token_matches(bearer[0][len(WS_BEARER_PREFIX) :])
     elif cookie is not None:
@@ -59,6 +60,10 @@ async def _authenticate(websocket: WebSocket, context: ServerContext) -> bool:
         good = await _first_message_auth(websocket, context)
     if good:
         return True
+    if good is None:  # presented nothing: not a guess, not counted
+        with contextlib.suppress(Exception):
+            await websocket.close(CLOSE_UNAUTHENTICATED, "authentication required")
+        return False
     locked = auth.throttle.failed(client)
     await websocket.close(
         CLOSE_THROTTLED if locked else CLOSE_UNAUTHENTICATED, "authentication failed"
@@ -66,13 +71,17 @@ async def _authenticate(websocket: WebSocket, context: ServerContext) -> bool:
     return False
 
 
-async def _first_message_auth(websocket: WebSocket, context: ServerContext) -> bool:
+async def _first_message_auth(websocket: WebSocket, context: ServerContext) -> bool | None:
+    """True/False for a right/wrong auth message; None when the client sent nothing."""
     try:
         text = await asyncio.wait_for(
             websocket.receive_text(), timeout=context.settings.ws_auth_timeout_s
         )
+    except (TimeoutError, WebSocketDisconnect, RuntimeError):
+        return None
+    try:
         message = json.loads(text)
-    except (TimeoutError, ValueError, KeyError, RuntimeError):
+    except ValueError:
         return False
     token = message.get("token") if isinstance(message, dict) else None
     return (
