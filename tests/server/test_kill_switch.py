@@ -26,9 +26,7 @@ BAR_S = 15  # the shortest timeframe of the paper config
 def orders_created_after(engine: Engine, moment: datetime) -> int:
     with engine.sessions() as session:
         statement = (
-            select(func.count())
-            .select_from(models.Order)
-            .where(models.Order.created_at > moment)
+            select(func.count()).select_from(models.Order).where(models.Order.created_at > moment)
         )
         return int(session.scalar(statement) or 0)
 

@@ -59,7 +59,7 @@ async def live(tmp_path: Path, host):
 
 
 async def test_first_message_auth_then_live_order_events(live) -> None:
-    handle, engine, token = live
+    handle, _, token = live
     async with dial(handle) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         hello = await receive(ws)
@@ -97,9 +97,7 @@ async def test_dashboard_session_cookie(live) -> None:
         login = await browser.post("/api/v1/session", json={"code": code})
         assert login.status_code == 200
         cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
-    async with dial(
-        handle, origin=handle.base_url, additional_headers={"Cookie": cookie}
-    ) as ws:
+    async with dial(handle, origin=handle.base_url, additional_headers={"Cookie": cookie}) as ws:
         assert (await receive(ws))["type"] == "hello"
 
 
