@@ -210,17 +210,6 @@ class StrategyConfig(BaseModel):
                     f"strategy {self.name!r} needs indicator {need.name!r}: {exc}"
                 ) from None
         return self
-        spec = registry.get(ComponentKind.STRATEGY, name)
-        model = spec.config_model
-        strategy = spec.factory(model.model_validate(params)) if model else spec.factory()
-        for need in getattr(strategy, "needs", ()):
-            try:
-                registry.get(ComponentKind.INDICATOR, need.name)
-            except ComponentLookupError as exc:
-                raise ValueError(
-                    f"strategy {name!r} needs indicator {need.name!r}: {exc}"
-                ) from None
-        return params
 
 
 class CalibrationConfig(BaseModel):
