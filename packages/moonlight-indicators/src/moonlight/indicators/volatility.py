@@ -1085,136 +1085,129 @@ def donchian_kernel_2d(
         donchian_kernel(high[:, j], low[:, j], timeperiod, upper[:, j], middle[:, j], lower[:, j])
 
 
-class DonchianStream(Stream):
-    """Incremental Donchian Channels: the kernel's deques and TA-Lib-tracked extremes.
+# Donchian stream state: ist = [period, t, h_head, h_tail, h_len, l_head, l_tail, l_len,
+# highest bar, lowest bar, then the two deques' bar rings (capacity period + 1 each)];
+# fst = [highest, lowest, then the two deques' value rings, then the raw high and low
+# rings of the window (period each)].
+_DONCHIAN_INTS = 10
+_DONCHIAN_FLOATS = 2
 
-    Ring buffers (lists) hold the window's raw values and the two deques as
-    ``(bar, value)`` pairs; everything is amortised O(1) per update.
+
+def _donchian_state(timeperiod: int) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    cap = timeperiod + 1
+    ist = np.zeros(_DONCHIAN_INTS + 2 * cap, dtype=np.int64)
+    ist[0] = timeperiod
+    ist[8] = -1
+    ist[9] = -1
+    fst = np.zeros(_DONCHIAN_FLOATS + 2 * cap + 2 * timeperiod)
+    return fst, ist
+
+
+@jit
+def _donchian_push(
+    fst: FloatArray, ist: npt.NDArray[np.int64], side: int, t: int, value: float
+) -> None:
+    """Push bar ``t`` into the max (side 0) or min (side 1) deque and drop the expired bar.
+
+    The deque keeps equal values, so its front is the earliest bar of the extreme, as
+    TA-Lib's strict-comparison rescan finds it; NaN bars are not pushed.
+    """
+    period = ist[0]
+    cap = period + 1
+    h = 2 + 3 * side
+    head = ist[h]
+    tail = ist[h + 1]
+    size = ist[h + 2]
+    bars = _DONCHIAN_INTS + side * cap
+    vals = _DONCHIAN_FLOATS + side * cap
+    if value == value:
+        while size > 0:
+            back = tail - 1 if tail > 0 else cap - 1
+            last = fst[vals + back]
+            if (last < value) if side == 0 else (last > value):
+                tail = back
+                size -= 1
+            else:
+                break
+        ist[bars + tail] = t
+        fst[vals + tail] = value
+        tail = tail + 1 if tail + 1 < cap else 0
+        size += 1
+    if size > 0 and ist[bars + head] < t - period + 1:
+        head = head + 1 if head + 1 < cap else 0
+        size -= 1
+    ist[h] = head
+    ist[h + 1] = tail
+    ist[h + 2] = size
+
+
+@jit
+def donchian_step(
+    fst: FloatArray, ist: npt.NDArray[np.int64], high: float, low: float
+) -> tuple[float, float, float]:
+    """One Donchian bar for the stream: the deques answer TA-Lib's rescans (amortised O(1)).
+
+    The cached ``(bar, extreme)`` pairs follow TA-Lib's rules exactly -- a rescan that
+    starts on a NaN bar yields NaN, a NaN met otherwise is skipped -- which is what keeps
+    the stream equal to the batch kernel on NaN input too.
+    """
+    period = ist[0]
+    cap = period + 1
+    t = ist[1]
+    ist[1] = t + 1
+    trailing = t - period + 1
+    raw = _DONCHIAN_FLOATS + 2 * cap
+    slot = t % period
+    fst[raw + slot] = high
+    fst[raw + period + slot] = low
+    _donchian_push(fst, ist, 0, t, high)
+    _donchian_push(fst, ist, 1, t, low)
+    if trailing < 0:
+        return NAN, NAN, NAN
+    oldest = slot + 1 if slot + 1 < period else 0
+    if ist[8] < trailing:
+        first = fst[raw + oldest]
+        if first == first:
+            ist[8] = ist[_DONCHIAN_INTS + ist[2]]
+            fst[0] = fst[_DONCHIAN_FLOATS + ist[2]]
+        else:
+            ist[8] = trailing
+            fst[0] = first
+    elif high >= fst[0]:
+        ist[8] = t
+        fst[0] = high
+    if ist[9] < trailing:
+        first = fst[raw + period + oldest]
+        if first == first:
+            ist[9] = ist[_DONCHIAN_INTS + cap + ist[5]]
+            fst[1] = fst[_DONCHIAN_FLOATS + cap + ist[5]]
+        else:
+            ist[9] = trailing
+            fst[1] = first
+    elif low <= fst[1]:
+        ist[9] = t
+        fst[1] = low
+    highest = fst[0]
+    lowest = fst[1]
+    return highest, (highest + lowest) / 2.0, lowest
+
+
+class DonchianStream(Stream):
+    """Incremental Donchian Channels: :func:`donchian_step` on two small state arrays.
+
+    Deques of ``(bar, value)`` answer TA-Lib's rescans, so each update is amortised O(1)
+    whatever the trend (TA-Lib's own stream rescans the window).
     """
 
-    __slots__ = (
-        "_count",
-        "_h_head",
-        "_h_len",
-        "_h_tail",
-        "_hbar",
-        "_hidx",
-        "_highest",
-        "_hval",
-        "_l_head",
-        "_l_len",
-        "_l_tail",
-        "_lbar",
-        "_lidx",
-        "_lowest",
-        "_lval",
-        "_period",
-        "_raw_high",
-        "_raw_low",
-    )
+    __slots__ = ("_fst", "_ist")
+
+    _step_fn = LazyEntry(donchian_step)
 
     def __init__(self, timeperiod: int) -> None:
-        cap = timeperiod + 1
-        self._period = timeperiod
-        self._count = 0
-        self._raw_high = [0.0] * timeperiod
-        self._raw_low = [0.0] * timeperiod
-        self._hbar = [0] * cap
-        self._hval = [0.0] * cap
-        self._lbar = [0] * cap
-        self._lval = [0.0] * cap
-        self._h_head = self._h_tail = self._h_len = 0
-        self._l_head = self._l_tail = self._l_len = 0
-        self._highest = 0.0
-        self._hidx = -1
-        self._lowest = 0.0
-        self._lidx = -1
+        self._fst, self._ist = _donchian_state(timeperiod)
 
     def update(self, high: float, low: float) -> tuple[float, float, float]:
-        t = self._count
-        self._count = t + 1
-        period = self._period
-        cap = period + 1
-        trailing = t - period + 1
-        slot = t % period
-        # The slot being overwritten held bar t - period, already outside the window; bar
-        # `trailing` sits in the slot after it.
-        self._raw_high[slot] = high
-        self._raw_low[slot] = low
-        hbar = self._hbar
-        hval = self._hval
-        head = self._h_head
-        tail = self._h_tail
-        size = self._h_len
-        if high == high:
-            while size:
-                back = tail - 1 if tail else cap - 1
-                if hval[back] < high:
-                    tail = back
-                    size -= 1
-                else:
-                    break
-            hbar[tail] = t
-            hval[tail] = high
-            tail = tail + 1 if tail + 1 < cap else 0
-            size += 1
-        if size and hbar[head] < trailing:
-            head = head + 1 if head + 1 < cap else 0
-            size -= 1
-        self._h_head = head
-        self._h_tail = tail
-        self._h_len = size
-        lbar = self._lbar
-        lval = self._lval
-        lhead = self._l_head
-        ltail = self._l_tail
-        lsize = self._l_len
-        if low == low:
-            while lsize:
-                back = ltail - 1 if ltail else cap - 1
-                if lval[back] > low:
-                    ltail = back
-                    lsize -= 1
-                else:
-                    break
-            lbar[ltail] = t
-            lval[ltail] = low
-            ltail = ltail + 1 if ltail + 1 < cap else 0
-            lsize += 1
-        if lsize and lbar[lhead] < trailing:
-            lhead = lhead + 1 if lhead + 1 < cap else 0
-            lsize -= 1
-        self._l_head = lhead
-        self._l_tail = ltail
-        self._l_len = lsize
-        if trailing < 0:
-            return NAN, NAN, NAN
-        oldest = (slot + 1) % period
-        if self._hidx < trailing:
-            first = self._raw_high[oldest]
-            if first == first:
-                self._hidx = hbar[head]
-                self._highest = hval[head]
-            else:
-                self._hidx = trailing
-                self._highest = first
-        elif high >= self._highest:
-            self._hidx = t
-            self._highest = high
-        if self._lidx < trailing:
-            first = self._raw_low[oldest]
-            if first == first:
-                self._lidx = lbar[lhead]
-                self._lowest = lval[lhead]
-            else:
-                self._lidx = trailing
-                self._lowest = first
-        elif low <= self._lowest:
-            self._lidx = t
-            self._lowest = low
-        highest = self._highest
-        lowest = self._lowest
-        return highest, (highest + lowest) / 2.0, lowest
+        return self._step_fn(self._fst, self._ist, high, low)  # type: ignore[no-any-return]
 
 
 donchian = define(
