@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ from websockets.exceptions import ConnectionClosed
 
 from moonlight.core.connectors.market import MarketSpec, RandomWalkMarket
 
+SERVER_LOG = logging.getLogger("tests.fake_olymp")
 ACCEPTED_STREAMS = frozenset(
     {220, 110, 700, 112, 140, 1038, 1037, 1039, 22, 26, 111, 1054, 1076, 1301, 1097, 241,
      230, 231, 75, 1055, 2223, 2301, 55, 150, 152, 151, 126, 602, 601, 2076}
@@ -211,7 +213,9 @@ class FakeOlympServer:
         await self.stop()
 
     async def start(self) -> None:
-        self._ws_server = await serve(self._handle, "127.0.0.1", 0, ping_interval=None)
+        self._ws_server = await serve(
+            self._handle, "127.0.0.1", 0, ping_interval=None, logger=SERVER_LOG
+        )
         self.ws_port = self._ws_server.sockets[0].getsockname()[1]
         self._http_server = await asyncio.start_server(self._handle_http, "127.0.0.1", 0)
         self.http_port = self._http_server.sockets[0].getsockname()[1]

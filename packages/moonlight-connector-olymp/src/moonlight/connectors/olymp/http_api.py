@@ -23,6 +23,7 @@ import httpx
 
 from moonlight.connectors.olymp.config import OlympConfig
 from moonlight.connectors.olymp.payloads import DealData, parse_history
+from moonlight.connectors.olymp.redact import install as install_redaction
 from moonlight.connectors.olymp.safety import check_url
 from moonlight.core.connectors.contract import AuthFailed, RateLimited, Transient
 
@@ -89,6 +90,7 @@ class OlympHttp:
     """HTTP client of the connector (one pooled ``httpx.AsyncClient``, created lazily)."""
 
     def __init__(self, config: OlympConfig, tokens: Tokens) -> None:
+        install_redaction()
         self.config = config
         self.tokens = tokens
         self._client: httpx.AsyncClient | None = None

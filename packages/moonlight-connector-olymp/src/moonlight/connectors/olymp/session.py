@@ -48,6 +48,7 @@ from moonlight.connectors.olymp.protocol import (
     parse_frame,
     request,
 )
+from moonlight.connectors.olymp.redact import WIRE_LOG
 from moonlight.connectors.olymp.safety import check_url
 from moonlight.core.connectors.contract import AuthFailed, Disconnected, Transient
 from moonlight.core.execution.retry import Backoff
@@ -437,6 +438,7 @@ class OlympSession:
                 ping_interval=None,
                 close_timeout=1.0,
                 max_size=4 * 1024 * 1024,
+                logger=WIRE_LOG,
             )
         except InvalidStatus as error:
             status = error.response.status_code
