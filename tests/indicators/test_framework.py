@@ -292,3 +292,17 @@ def test_import_compiles_nothing_and_is_measured() -> None:
     assert done.returncode == 0, done.stderr
     count, _elapsed = done.stdout.split()
     assert count == "0"
+
+
+def test_thread_setting_changes_speed_not_results() -> None:
+    matrix = np.column_stack([random_walk(60, seed=s).close for s in range(8)])
+    expected = mi.rsi(matrix)
+    assert mi.get_threads() == 1
+    try:
+        mi.set_threads(2)
+        assert mi.get_threads() == 2
+        np.testing.assert_array_equal(mi.rsi(matrix), expected)
+    finally:
+        mi.set_threads(1)
+    with pytest.raises(ValueError, match="count"):
+        mi.set_threads(0)

@@ -28,7 +28,9 @@ from moonlight.indicators._define import (
     ALIASES,
     REGISTRY,
     Stream,
+    get_threads,
     get_unstable_period,
+    set_threads,
     set_unstable_period,
 )
 
@@ -52,7 +54,9 @@ from moonlight.indicators.catalog import catalog  # noqa: E402
 __all__ = [
     "Stream",
     "catalog",
+    "get_threads",
     "get_unstable_period",
+    "set_threads",
     "set_unstable_period",
     "stream",
     *REGISTRY,
