@@ -137,6 +137,18 @@ def ema_step(prev: float, value: float, k: float) -> float:
 
 
 @jit
+def atr_steady_step(st: FloatArray, high: float, low: float, close: float) -> float:
+    """One ATR/NATR bar for the stream's steady state, ``st = [atr, prev close, alpha, beta,
+    normalise]``: the fused Wilder step, then ``/ close * 100`` when ``normalise`` is set."""
+    atr = fma(st[3], st[0], st[2] * true_range(high, low, st[1]))
+    st[0] = atr
+    st[1] = close
+    if st[4] == 0.0:
+        return atr
+    return atr / close * 100.0 if close != 0.0 else 0.0
+
+
+@jit
 def kc_steady_step(
     st: FloatArray, high: float, low: float, close: float
 ) -> tuple[float, float, float]:
@@ -369,7 +381,16 @@ class _AtrCore(Stream):
     value).
     """
 
-    __slots__ = ("_alpha", "_beta", "_count", "_lookback", "_period", "_prev", "_prev_close")
+    __slots__ = (
+        "_alpha",
+        "_beta",
+        "_count",
+        "_lookback",
+        "_period",
+        "_prev",
+        "_prev_close",
+        "_st",
+    )
 
     _wilder = LazyEntry(wilder_tr)
 
@@ -380,6 +401,7 @@ class _AtrCore(Stream):
         self._count = 0
         self._prev = 0.0
         self._prev_close = NAN
+        self._st: FloatArray | None = None
 
     def _step(self, high: float, low: float, close: float) -> float:
         """Advance one bar; return the ATR (NaN before the seed bar)."""
@@ -405,20 +427,28 @@ class _AtrCore(Stream):
 
 
 class AtrStream(_AtrCore):
-    """Incremental ATR (see :class:`_AtrCore`)."""
+    """Incremental ATR (see :class:`_AtrCore`); from the first value on, one jitted step."""
 
     __slots__ = ()
 
     def update(self, high: float, low: float, close: float) -> float:
-        if self._count > self._lookback:  # steady state: one fused Wilder step
-            prev = self._wilder(self._prev, high, low, self._prev_close, self._alpha, self._beta)
-            self._prev = prev
-            self._prev_close = close
-            return prev  # type: ignore[no-any-return]
         value = self._step(high, low, close)
         if self._count <= self._lookback:
             return NAN
+        self._st = np.array([value, close, self._alpha, self._beta, 0.0])
+        self.__class__ = _AtrSteady
         return value
+
+
+class _AtrSteady(AtrStream):
+    """ATR (and NATR) after the first value: every update is :func:`atr_steady_step`."""
+
+    __slots__ = ()
+
+    _steady = LazyEntry(atr_steady_step)
+
+    def update(self, high: float, low: float, close: float) -> float:
+        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
 
 
 atr = define(
@@ -487,19 +517,28 @@ class NatrStream(_AtrCore):
     __slots__ = ()
 
     def update(self, high: float, low: float, close: float) -> float:
-        if self._count > self._lookback:  # steady state: one fused Wilder step
-            value = self._wilder(self._prev, high, low, self._prev_close, self._alpha, self._beta)
-            self._prev = value
-            self._prev_close = close
-        else:
-            value = self._step(high, low, close)
-            if self._count <= self._lookback:
-                return NAN
+        value = self._step(high, low, close)
+        if self._count <= self._lookback:
+            return NAN
+        normalise = 1.0 if self._period > 1 else 0.0
+        self._st = np.array([value, close, self._alpha, self._beta, normalise])
+        self.__class__ = _NatrSteady
         if self._period <= 1:
             return value
         if close != 0.0:
             return value / close * 100.0
         return 0.0
+
+
+class _NatrSteady(NatrStream):
+    """NATR after the first value: every update is :func:`atr_steady_step`."""
+
+    __slots__ = ()
+
+    _steady = LazyEntry(atr_steady_step)
+
+    def update(self, high: float, low: float, close: float) -> float:
+        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
 
 
 natr = define(
@@ -632,12 +671,11 @@ class SupertrendStream(_AtrCore):
     :func:`supertrend_steady_step` on the state array ``_st``.
     """
 
-    __slots__ = ("_multiplier", "_st")
+    __slots__ = ("_multiplier",)
 
     def __init__(self, timeperiod: int, multiplier: float, unstable: int = 0) -> None:
         super().__init__(timeperiod, unstable)
         self._multiplier = multiplier
-        self._st: FloatArray | None = None
 
     def update(self, high: float, low: float, close: float) -> tuple[float, int]:
         i = self._count

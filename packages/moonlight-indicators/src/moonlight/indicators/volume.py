@@ -370,10 +370,26 @@ def ema_pair(
     return fma(1.0 - fastk, fast, fastk * value), fma(1.0 - slowk, slow, slowk * value)
 
 
+@jit
+def adosc_steady_step(
+    st: FloatArray, high: float, low: float, close: float, volume: float
+) -> float:
+    """One ADOSC bar for the stream's steady state, ``st = [ad, fast, slow, fastk, slowk]``."""
+    ad = ad_step(st[0], high, low, close, volume)
+    fastk = st[3]
+    slowk = st[4]
+    fast = fma(1.0 - fastk, st[1], fastk * ad)
+    slow = fma(1.0 - slowk, st[2], slowk * ad)
+    st[0] = ad
+    st[1] = fast
+    st[2] = slow
+    return fast - slow
+
+
 class AdoscStream(Stream):
     """Incremental Chaikin oscillator: two EMAs of the A/D line seeded with its first value."""
 
-    __slots__ = ("_ad", "_count", "_fast", "_fastk", "_lookback", "_slow", "_slowk")
+    __slots__ = ("_ad", "_count", "_fast", "_fastk", "_lookback", "_slow", "_slowk", "_st")
 
     _ema_pair = LazyEntry(ema_pair)
 
@@ -385,6 +401,7 @@ class AdoscStream(Stream):
         self._ad = 0.0
         self._fast = 0.0
         self._slow = 0.0
+        self._st: FloatArray | None = None
 
     def update(self, high: float, low: float, close: float, volume: float) -> float:
         ad = _ad_step(self._ad, high, low, close, volume)
@@ -401,7 +418,20 @@ class AdoscStream(Stream):
         if i < self._lookback:
             self._count = i + 1
             return NAN
+        self._st = np.array([ad, fast, slow, self._fastk, self._slowk])
+        self.__class__ = _AdoscSteady
         return fast - slow
+
+
+class _AdoscSteady(AdoscStream):
+    """ADOSC after the first value: every update is :func:`adosc_steady_step`."""
+
+    __slots__ = ()
+
+    _steady = LazyEntry(adosc_steady_step)
+
+    def update(self, high: float, low: float, close: float, volume: float) -> float:
+        return self._steady(self._st, high, low, close, volume)  # type: ignore[no-any-return]
 
 
 adosc = define(
