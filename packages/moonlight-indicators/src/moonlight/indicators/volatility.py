@@ -411,7 +411,7 @@ class _AtrCore(Stream):
         if i > self._period:
             if i <= self._lookback:
                 self._count = i + 1
-            prev = self._wilder(self._prev, high, low, prev_close, self._alpha, self._beta)
+            prev: float = self._wilder(self._prev, high, low, prev_close, self._alpha, self._beta)
             self._prev = prev
             return prev
         self._count = i + 1

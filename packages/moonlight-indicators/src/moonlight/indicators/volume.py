@@ -412,6 +412,8 @@ class AdoscStream(Stream):
             self._fast = ad
             self._slow = ad
             return NAN
+        fast: float
+        slow: float
         fast, slow = self._ema_pair(self._fast, self._slow, ad, self._fastk, self._slowk)
         self._fast = fast
         self._slow = slow
