@@ -175,5 +175,13 @@ async def serve(
     try:
         await stop.wait()
     finally:
-        await handle.stop()
-        log.info("API server stopped")
+        # The session cancels its services right after stopping the engine; the
+        # shutdown (bounded by SHUTDOWN_GRACE_S) completes even then.
+        shutdown = asyncio.ensure_future(handle.stop())
+        try:
+            await asyncio.shield(shutdown)
+        except asyncio.CancelledError:
+            await shutdown
+            raise
+        finally:
+            log.info("API server stopped")
