@@ -113,13 +113,15 @@ async def test_serve_prints_a_working_one_time_link_and_stops_on_the_event(
 
 async def test_login_link_names_the_token_file_not_the_token(tmp_path: Path, host) -> None:
     config = load(write_config(tmp_path), host)
-    async with running_engine(config, host, FastForwardClock(START)) as engine:
-        async with serving(engine) as handle:
-            out = io.StringIO()
-            link = print_login_link(handle, stream=out)
-            assert link.startswith(f"{handle.base_url}/login#")
-            assert str(config.data_dir / "api-token") in out.getvalue()
-            assert token_of(config) not in out.getvalue()
+    async with (
+        running_engine(config, host, FastForwardClock(START)) as engine,
+        serving(engine) as handle,
+    ):
+        out = io.StringIO()
+        link = print_login_link(handle, stream=out)
+        assert link.startswith(f"{handle.base_url}/login#")
+        assert str(config.data_dir / "api-token") in out.getvalue()
+        assert token_of(config) not in out.getvalue()
 
 
 async def test_moonlight_run_path_starts_the_server_beside_the_engine(tmp_path: Path, host) -> None:
