@@ -583,7 +583,7 @@ class FakeOlympServer:
             await self._push(55, self._balances_item()["d"])
         previous, self._last_tick_ts = self._last_tick_ts, now
         for conn in list(self._conns):
-            ticks = []
+            ticks: list[dict[str, Any]] = []
             for pair in sorted(conn.pairs):
                 times, prices = self.market.ticks(pair, previous, now)
                 ticks.extend(

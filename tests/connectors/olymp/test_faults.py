@@ -16,6 +16,7 @@ import pytest
 
 from moonlight.connectors.olymp import SessionState
 from moonlight.core.connectors.contract import AuthFailed, OrderRequest
+from moonlight.core.execution.journal import OrderIntent
 from moonlight.core.orders import Direction, OrderState
 from tests.connectors.olymp.fake_server import DEMO_ACCOUNT, FakeOlympServer
 from tests.connectors.olymp.rig import rig, wall_config
@@ -23,7 +24,7 @@ from tests.connectors.olymp.support import eventually, olymp_connector
 from tests.execution.support import intent
 
 
-def decision(cid: str, *, duration_s: int = 1) -> object:
+def decision(cid: str, *, duration_s: int = 1) -> OrderIntent:
     return intent(cid, account_id="acc-1", instrument="EURUSD", stake=10.0, duration_s=duration_s)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ BASE_S, CAP_S, JITTER = 0.02, 0.25, 0.5
 async def test_reconnect_storm_backs_off_and_never_duplicates(
     tmp_path: Path, server: FakeOlympServer
 ) -> None:
-    options = {
+    options: dict[str, Any] = {
         "reconnect_base_s": BASE_S,
         "reconnect_cap_s": CAP_S,
         "reconnect_jitter": JITTER,
