@@ -20,7 +20,8 @@ Faults (:class:`Faults`, switch at any time): reply latency (all replies, or dea
 replies only), out-of-order replies, a
 dropped connection before or after booking a deal, lost / duplicated settlement pushes,
 rate-limit errors on deals, 1008 closes, a reconnect storm, burst rejection of
-subscriptions, uuid-less candle replies, and an unavailable deals history.
+subscriptions, uuid-less candle replies, an unavailable deals history, and an HTTP
+refusal of the upgrade.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from urllib.parse import quote
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from moonlight.core.connectors.market import MarketSpec, RandomWalkMarket
 
@@ -85,6 +87,7 @@ class Faults:
     force_status: str | None = None
     min_deal_interval_s: float = 0.0
     reject_tick_subscribe: int = 0
+    refuse_upgrade_status: int | None = None
 
 
 @dataclass
@@ -214,7 +217,12 @@ class FakeOlympServer:
 
     async def start(self) -> None:
         self._ws_server = await serve(
-            self._handle, "127.0.0.1", 0, ping_interval=None, logger=SERVER_LOG
+            self._handle,
+            "127.0.0.1",
+            0,
+            ping_interval=None,
+            logger=SERVER_LOG,
+            process_request=self._gate,
         )
         self.ws_port = self._ws_server.sockets[0].getsockname()[1]
         self._http_server = await asyncio.start_server(self._handle_http, "127.0.0.1", 0)
@@ -271,6 +279,16 @@ class FakeOlympServer:
                 await conn.ws.close(code, reason)
 
     # -- WebSocket --------------------------------------------------------------------
+
+    def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
+        """HTTP-level refusal of the upgrade (e.g. 403 from the edge on a bad cookie)."""
+        status = self.faults.refuse_upgrade_status
+        if status is None:
+            return None
+        self.faults.refuse_upgrade_status = None
+        headers = {k.lower(): v for k, v in request.headers.raw_items()}
+        self.upgrades.append((time.monotonic(), headers))
+        return connection.respond(status, "refused\n")
 
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None

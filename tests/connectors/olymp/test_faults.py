@@ -241,3 +241,14 @@ async def test_restart_reconciles_an_ambiguous_order_by_its_terms(
         stored = r.assert_agreement()
         assert stored["restart"].state is OrderState.SETTLED
         assert len(server.received(23)) == 1 and len(server.deals_of(DEMO_ACCOUNT)) == 1
+
+
+async def test_upgrade_refused_with_403_renews_and_connects(server: FakeOlympServer) -> None:
+    server.faults.refuse_upgrade_status = 403
+    connector = olymp_connector(server)
+    try:
+        await connector.connect()
+        assert connector.session.stats.renewals == 1
+        assert server.upgrades[-1][1]["cookie"] == "access_token=access-r1"
+    finally:
+        await connector.close()
