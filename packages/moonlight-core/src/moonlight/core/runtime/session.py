@@ -9,6 +9,7 @@ connectors close. A second signal during shutdown exits at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -65,6 +66,9 @@ async def run_engine(
     engine = Engine.create(config, host, clock=make_clock(speed))
     engine.subscribe(announce)
     await engine.start()
+    # Everything built so far lives as long as the process: keep the cyclic garbage
+    # collector from re-scanning it on every collection (shorter pauses at bar closes).
+    gc.freeze()
     extra = [asyncio.ensure_future(companion(engine, stop)) for companion in companions]
     try:
         await stop.wait()
