@@ -170,3 +170,14 @@ def test_ma_core_dispatch_equals_the_named_kernels() -> None:
         )
         assert (first, count) == (lookback, values.shape[0] - lookback), name
         np.testing.assert_array_equal(out, expected, err_msg=name)
+
+
+@pytest.mark.parametrize("timeperiod", [2, 3, 5, 10])
+def test_kama_on_plateaus_matches_talib(timeperiod: int) -> None:
+    """A flat window must sum its changes to exactly 0 (efficiency 1), as TA-Lib's KAMA
+    does by rebuilding the sum when a large change leaves the window."""
+    steps = np.r_[np.full(12, 100.0), np.linspace(0.0, 100.0, 9), np.full(15, 100.0)]
+    values = np.r_[steps, np.zeros(10), random_walk(60).close, np.full(8, 41.6386771)]
+    assert_matches_talib("kama", values, timeperiod=timeperiod)
+    stream = mi.stream.kama(timeperiod=timeperiod)
+    np.testing.assert_array_equal(stream.run(values), mi.kama(values, timeperiod))

@@ -45,6 +45,9 @@ KAMA_MAX = 2.0 / (30.0 + 1.0)
 KAMA_DIFF = 2.0 / (2.0 + 1.0) - KAMA_MAX
 #: TA-Lib's WMA rebuilds its running totals every ``WMA_RESEED * period`` outputs.
 WMA_RESEED = 8
+#: KAMA rebuilds its sum of 1-bar changes from the window when the change leaving it
+#: outweighs the rest this many times (so a flat window sums to exactly 0, as TA-Lib's).
+KAMA_REBUILD = 100.0
 #: TA_IS_ZERO's band in the bundled TA-Lib C library (ta_utility.h ``TA_EPSILON``).
 KAMA_EPSILON = 1e-14
 
@@ -412,6 +415,15 @@ def _kama_factor(sum_roc1: float, period_roc: float) -> float:
 
 
 @jit
+def _kama_window_sum(x: FloatArray, today: int, period: int) -> float:
+    """sum(|x[j] - x[j-1]|) over the window ending at ``today``, oldest first."""
+    total = 0.0
+    for j in range(today - period + 1, today + 1):
+        total += abs(x[j] - x[j - 1])
+    return total
+
+
+@jit
 def kama_core(
     x: FloatArray, start: int, end: int, period: int, unstable: int, out: FloatArray
 ) -> tuple[int, int]:
@@ -449,8 +461,11 @@ def kama_core(
         value2 = x[trailing]
         trailing += 1
         period_roc = value - value2
-        sum_roc1 -= abs(trailing_value - value2)
+        departing = abs(trailing_value - value2)
+        sum_roc1 -= departing
         sum_roc1 += abs(value - x[today - 1])
+        if departing > KAMA_REBUILD * sum_roc1:
+            sum_roc1 = _kama_window_sum(x, today, period)
         trailing_value = value2
         sc = _kama_factor(sum_roc1, period_roc)
         prev = (x[today] - prev) * sc + prev
@@ -463,8 +478,11 @@ def kama_core(
         value2 = x[trailing]
         trailing += 1
         period_roc = value - value2
-        sum_roc1 -= abs(trailing_value - value2)
+        departing = abs(trailing_value - value2)
+        sum_roc1 -= departing
         sum_roc1 += abs(value - x[today - 1])
+        if departing > KAMA_REBUILD * sum_roc1:
+            sum_roc1 = _kama_window_sum(x, today, period)
         trailing_value = value2
         sc = _kama_factor(sum_roc1, period_roc)
         prev = (x[today] - prev) * sc + prev
@@ -1198,8 +1216,18 @@ def kama_step(st: FloatArray, x: float) -> float:
     st[0] = pos
     oldest = st[6 + pos]  # x[t - period]
     period_roc = x - oldest
-    total = st[1] - abs(st[4] - oldest)
+    departing = abs(st[4] - oldest)
+    total = st[1] - departing
     total += abs(x - st[3])
+    if departing > KAMA_REBUILD * total:
+        # Rebuild from the ring (period + 1 values, oldest at pos), oldest change first.
+        total = 0.0
+        size = period + 1
+        before = oldest
+        for j in range(1, size):
+            value = st[6 + (pos + j) % size]
+            total += abs(value - before)
+            before = value
     st[1] = total
     if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
         ratio = 1.0
