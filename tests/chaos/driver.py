@@ -102,10 +102,13 @@ class FaultDriver:
         self._pushes_since = next(iter(self.brokers.values())).clock.now()
         self._push_kinds = [
             kind
-            for kind, on in (("duplicate_push", duplicate), ("reordered_push", reorder),
-                             ("lost_push", drop))
+            for kind, on in (
+                ("duplicate_push", duplicate),
+                ("reordered_push", reorder),
+                ("lost_push", drop),
+            )
             if on
-        ]  # fmt: skip
+        ]
 
     def _count_pushes(self) -> None:
         if self._pushes_since is None:

@@ -61,6 +61,7 @@ def write_config(
     state_dir: Path | None = None,
     storage: dict[str, Any] | None = None,
     log_level: str = "INFO",
+    connector: str = "mock",
 ) -> Path:
     """A demo-mode config: ``accounts`` accounts on their own mock broker each.
 
@@ -84,7 +85,7 @@ def write_config(
         account_list.append(
             {
                 "id": account,
-                "connector": "mock",
+                "connector": connector,
                 "mode": "demo",
                 "products": list(products),
                 "timeframes": list(timeframes),
@@ -119,8 +120,11 @@ def seed_calibration(sessions: sessionmaker[Session], a: float = -3.0) -> None:
     """Store a global Platt fit (p̂ = 1/(1+exp(a·S))): demo accounts trade on it."""
     with sessions() as session, session.begin():
         if session.scalar(select(models.Calibration.id).limit(1)) is None:
-            session.add(models.Calibration(instrument=None, timeframe=None, a=a, b=0.0,
-                                           n_samples=1000, metrics={}))  # fmt: skip
+            session.add(
+                models.Calibration(
+                    instrument=None, timeframe=None, a=a, b=0.0, n_samples=1000, metrics={}
+                )
+            )
 
 
 async def start_engine(

@@ -86,7 +86,6 @@ async def run_scenario(engine: Engine, name: str, inject, *, fault_s: float = FA
         "worker_failures": sum(engine.supervisor.failures.values()),
     }
     record_figures(name, **figures)
-    print(name, figures)
     return driver, found, figures
 
 

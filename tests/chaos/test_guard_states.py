@@ -34,8 +34,14 @@ from tests.chaos.support import (
     write_config,
 )
 
-BREAKER = {"window_s": 60, "rate_limited_max": 5, "min_calls": 6, "cool_down_s": 45,
-           "latency_max_s": 5.0, "slow_call_rate_max": 0.5}  # fmt: skip
+BREAKER = {
+    "window_s": 60,
+    "rate_limited_max": 5,
+    "min_calls": 6,
+    "cool_down_s": 45,
+    "latency_max_s": 5.0,
+    "slow_call_rate_max": 0.5,
+}
 
 
 def stored_causes(engine: Engine) -> dict[str, str | None]:
@@ -145,8 +151,9 @@ async def test_open_breaker_and_kill_switch_survive_a_restart(
     await first.stop("restart")
 
     # Restart inside the cool-down: acc1 is still OPEN, acc2 still killed.
-    second = Engine.create(load_config(path, registry=host.registry), host, clock=clock,
-                           snapshots=False)  # fmt: skip
+    second = Engine.create(
+        load_config(path, registry=host.registry), host, clock=clock, snapshots=False
+    )
     await second.start()
     try:
         states = second.risk.trading_states(second.accounts)
