@@ -401,4 +401,4 @@ def _upsert(
     if dialect == "postgresql":
         pg = postgresql.insert(model).values(values)
         return pg.on_conflict_do_update(index_elements=list(conflict), set_=update)
-    raise NotImplementedError(f"upsert is not implemented for the {dialect} backend")
+    raise ValueError(f"MoonLight storage supports SQLite and PostgreSQL, not {dialect!r}")
