@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from moonlight.connectors.olymp.safety import DEFAULT_ALLOWED_HOSTS, check_url
+from moonlight.connectors.olymp.safety import DEFAULT_ALLOWED_HOSTS, ForbiddenEndpoint, check_url
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -204,19 +204,29 @@ class OlympConfig(BaseModel):
 
     @model_validator(mode="after")
     def _safe(self) -> OlympConfig:
+        """Every problem at once: unlisted hosts, real accounts without consent, backoff."""
         hosts = [h.lower() for h in self.allowed_hosts]
-        check_url(self.ws_url, hosts, purpose="ws_url", schemes=("wss",))
-        check_url(self.api_url, hosts, purpose="api_url", schemes=("https",))
-        check_url(self.renew_url, hosts, purpose="renew_url", schemes=("https",))
+        problems: list[str] = []
+        for purpose, url, scheme in (
+            ("ws_url", self.ws_url, "wss"),
+            ("api_url", self.api_url, "https"),
+            ("renew_url", self.renew_url, "https"),
+        ):
+            try:
+                check_url(url, hosts, purpose=purpose, schemes=(scheme,))
+            except ForbiddenEndpoint as error:
+                problems.append(str(error))
         if not self.allow_real_account:
             if self.default_group == "real":
-                raise ValueError("default_group 'real' needs allow_real_account: true")
-            for name, account in self.accounts.items():
-                if account.group == "real":
-                    raise ValueError(
-                        f"accounts.{name} is a real-money account; set allow_real_account:"
-                        " true only after reading its description"
-                    )
+                problems.append("default_group 'real' needs allow_real_account: true")
+            problems.extend(
+                f"accounts.{name} is a real-money account; set allow_real_account: true only"
+                " after reading its description"
+                for name, account in self.accounts.items()
+                if account.group == "real"
+            )
         if self.reconnect_cap_s < self.reconnect_base_s:
-            raise ValueError("reconnect_cap_s must be >= reconnect_base_s")
+            problems.append("reconnect_cap_s must be >= reconnect_base_s")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self

@@ -648,6 +648,8 @@ class OlympConnector(Connector):
                         await self._recover_closed(broker_id, group, ids=gone)
                 except ConnectorError as error:
                     log.info("olymp: overdue deals of %s not resolved yet: %s", broker_id, error)
+                except Exception:  # keep resolving the other accounts and later rounds
+                    log.exception("olymp: resolving overdue deals of %s failed", broker_id)
 
 
 def _first_object(data: Any) -> bool:
