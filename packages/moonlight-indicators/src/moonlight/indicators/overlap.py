@@ -714,7 +714,12 @@ def macd_kernel(
     macdsignal: FloatArray,
     macdhist: FloatArray,
 ) -> None:
-    """MACD: EMA(fast) - EMA(slow), its EMA(signal), and their difference (TA_INT_MACD)."""
+    """MACD: EMA(fast) - EMA(slow), its EMA(signal), and their difference (TA_INT_MACD).
+
+    One lockstep pass with TA-Lib's alignment: the slow EMA is seeded on the first
+    ``slowperiod`` bars, the fast one on the ``fastperiod`` bars ending at the same bar,
+    the MACD line starts at bar ``slowperiod - 1 + unstable`` and seeds the signal EMA.
+    """
     n = real.shape[0]
     if n == 0:
         return
@@ -722,28 +727,58 @@ def macd_kernel(
         fastperiod, slowperiod = slowperiod, fastperiod
     beg = begin1(real)
     lookback_signal = signalperiod - 1 + unstable
-    lookback = lookback_signal + slowperiod - 1 + unstable
+    t0 = slowperiod - 1 + unstable  # first bar of the MACD line (relative to beg)
+    lookback = t0 + lookback_signal
     first = beg + lookback
-    x = real[beg:]
-    last = n - beg - 1
-    if lookback <= last:
-        t0 = lookback - lookback_signal
-        k_slow = 2.0 / (slowperiod + 1)
-        k_fast = 2.0 / (fastperiod + 1)
-        # Fast EMA into `macd`, slow EMA into `macdhist` (scratch), both from bar t0.
-        _, count = _ma.ema_core(x, t0, last, fastperiod, k_fast, unstable, macd[beg + t0 :])
-        _ma.ema_core(x, t0, last, slowperiod, k_slow, unstable, macdhist[beg + t0 :])
-        for i in range(beg + t0, beg + t0 + count):
-            macd[i] = macd[i] - macdhist[i]
-        k_signal = 2.0 / (signalperiod + 1)
-        _ma.ema_core(
-            macd[beg + t0 :], 0, count - 1, signalperiod, k_signal, unstable, macdsignal[first:]
-        )
-        for i in range(first, n):
-            macdhist[i] = macd[i] - macdsignal[i]
     fill_nan(macd, first)
     fill_nan(macdsignal, first)
     fill_nan(macdhist, first)
+    x = real[beg:]
+    last = n - beg - 1
+    if lookback > last:
+        return
+    k_slow = 2.0 / (slowperiod + 1)
+    k_fast = 2.0 / (fastperiod + 1)
+    k_signal = 2.0 / (signalperiod + 1)
+    total = 0.0
+    for i in range(slowperiod):
+        total += x[i]
+    slow = total / slowperiod
+    total = 0.0
+    for i in range(slowperiod - fastperiod, slowperiod):
+        total += x[i]
+    fast = total / fastperiod
+    for i in range(slowperiod, t0 + 1):
+        value = x[i]
+        slow = (value - slow) * k_slow + slow
+        fast = (value - fast) * k_fast + fast
+    # Seed the signal EMA with the first signalperiod MACD values.
+    line = fast - slow
+    total = 0.0
+    total += line
+    for i in range(t0 + 1, t0 + signalperiod):
+        value = x[i]
+        slow = (value - slow) * k_slow + slow
+        fast = (value - fast) * k_fast + fast
+        line = fast - slow
+        total += line
+    signal = total / signalperiod
+    seed_bar = t0 + signalperiod - 1
+    if seed_bar == lookback:
+        macd[first] = line
+        macdsignal[first] = signal
+        macdhist[first] = line - signal
+    for i in range(seed_bar + 1, last + 1):
+        value = x[i]
+        slow = (value - slow) * k_slow + slow
+        fast = (value - fast) * k_fast + fast
+        line = fast - slow
+        signal = (line - signal) * k_signal + signal
+        if i >= lookback:
+            at = beg + i
+            macd[at] = line
+            macdsignal[at] = signal
+            macdhist[at] = line - signal
 
 
 @parallel_jit
