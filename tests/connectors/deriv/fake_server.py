@@ -249,6 +249,7 @@ class FakeDerivServer:
         self.handshakes: list[float] = []
         self.otp_requests = 0
         self.pushes_lost = 0
+        self.drops_done = 0
         self._otps: dict[str, tuple[str, float, bool]] = {}
         self._conns: dict[int, _Conn] = {}
         self._conn_ids = itertools.count(1)
@@ -350,6 +351,7 @@ class FakeDerivServer:
     async def drop_all(self, code: int | None = None, reason: str = "") -> int:
         """Drop every connection: abruptly (``code=None``) or with a close frame."""
         conns = list(self._conns.values())
+        self.drops_done += len(conns)
         for conn in conns:
             if code is None:
                 conn.socket.transport.abort()
@@ -419,13 +421,15 @@ class FakeDerivServer:
     def _maybe_storm(self, conn: _Conn) -> None:
         if self.faults.storm_remaining <= 0:
             return
-        self.faults.storm_remaining -= 1
         delay = self.faults.storm_drop_after_s * (0.5 + self._rng.random())
         self._spawn(self._drop_later(conn, delay))
 
     async def _drop_later(self, conn: _Conn, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
-        conn.socket.transport.abort()
+        if conn.conn_id in self._conns and self.faults.storm_remaining > 0:
+            self.faults.storm_remaining -= 1  # counts only drops that really happened
+            self.drops_done += 1
+            conn.socket.transport.abort()
 
     # -- requests -----------------------------------------------------------------------
 

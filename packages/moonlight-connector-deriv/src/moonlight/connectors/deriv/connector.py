@@ -82,6 +82,28 @@ FALLBACK_STAKE_MIN = 0.35
 FALLBACK_STAKE_MAX = 50_000.0
 UNKNOWN_CONTRACT_CODES = frozenset({"InvalidContractId", "ContractNotFound", "InvalidContract"})
 MAX_SETTLED_MEMORY = 100_000
+#: How often a restoring connection waits out a spent call budget before giving up.
+RESTORE_RATE_RETRIES = 20
+#: A patient call waits out a spent budget only if it refills within this many seconds.
+PATIENT_MAX_WAIT_S = 5.0
+#: Seconds a portfolio + profit_table fetch answers further lookups (one budget, shared).
+LOOKUP_CACHE_S = 1.0
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """One fetch of open + recently closed contracts (see ``_lookup_contracts``)."""
+
+    fetched_at: float
+    since_ts: float
+    session: Session
+    views: list[codec.ContractView]
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a shared task's exception as seen (every waiter re-raises it itself)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass
@@ -145,6 +167,11 @@ class DerivConnector(Connector):
         self._settled: OrderedDict[str, None] = OrderedDict()
         self._offset_s = 0.0
         self._instrument_cache: tuple[float, list[Instrument]] | None = None
+        self._lookup_cache: _Lookup | None = None
+        self._lookup_task: asyncio.Task[list[codec.ContractView]] | None = None
+        self._lookup_session: Session | None = None
+        self._lookup_since = 0.0
+        self._reconciled_once = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
@@ -524,11 +551,8 @@ class DerivConnector(Connector):
             view = await self._contract(session, known)
             if view is not None:
                 return view.broker_order(cid, request.account_id)
-        open_views = await self._portfolio(session)
-        found = self.correlation.match(request, open_views)
-        if found is None:
-            since = request.created_ts - self.config.clock_margin_s
-            found = self.correlation.match(request, await self._profit_table(session, since))
+        since = request.created_ts - self.config.clock_margin_s
+        found = self.correlation.match(request, await self._lookup_contracts(session, since))
         if found is None:
             return None
         self.correlation.bind(cid, found.contract_id, request.account_id)
@@ -583,14 +607,62 @@ class DerivConnector(Connector):
             return None
         return self._decode(codec.open_contract, message.result_object("proposal_open_contract"))
 
-    async def _portfolio(self, session: Session) -> list[codec.ContractView]:
-        message = await self._query({"portfolio": 1}, call="portfolio", session=session)
+    async def _lookup_contracts(
+        self, session: Session, since_ts: float
+    ) -> list[codec.ContractView]:
+        """Open and recently closed contracts, shared by concurrent lookups.
+
+        ``portfolio`` and ``profit_table`` share Deriv's smallest budget (30 a minute), so
+        lookups that arrive together await one fetch, and a fetch less than
+        ``LOOKUP_CACHE_S`` old answers again. A stale answer can only *miss* a contract
+        bought in that second, never invent one, and the executor treats "not found" as
+        final only ``ack_grace_s`` after the send.
+        """
+        loop = asyncio.get_running_loop()
+        cached = self._lookup_cache
+        if (
+            cached is not None
+            and cached.session is session
+            and cached.since_ts <= since_ts
+            and loop.time() - cached.fetched_at <= LOOKUP_CACHE_S
+        ):
+            return cached.views
+        task = self._lookup_task
+        if (
+            task is None
+            or task.done()
+            or self._lookup_since > since_ts
+            or self._lookup_session is not session
+        ):
+            task = loop.create_task(self._fetch_contracts(session, since_ts))
+            task.add_done_callback(_retrieve)
+            self._lookup_task, self._lookup_session = task, session
+            self._lookup_since = since_ts
+        return await asyncio.shield(task)
+
+    async def _fetch_contracts(self, session: Session, since_ts: float) -> list[codec.ContractView]:
+        views = [
+            *await self._portfolio(session, patient=True),
+            *await self._profit_table(session, since_ts, patient=True),
+        ]
+        loop_now = asyncio.get_running_loop().time()
+        self._lookup_cache = _Lookup(loop_now, since_ts, session, views)
+        return views
+
+    async def _portfolio(
+        self, session: Session, *, patient: bool = False
+    ) -> list[codec.ContractView]:
+        message = await self._query(
+            {"portfolio": 1}, call="portfolio", session=session, patient=patient
+        )
         body = message.result_object()
         return self._decode(
             codec.contract_list, body.get("contracts"), "portfolio", codec.portfolio_contract
         )
 
-    async def _profit_table(self, session: Session, since_ts: float) -> list[codec.ContractView]:
+    async def _profit_table(
+        self, session: Session, since_ts: float, *, patient: bool = False
+    ) -> list[codec.ContractView]:
         request = {
             "profit_table": 1,
             "description": 1,
@@ -598,7 +670,7 @@ class DerivConnector(Connector):
             "limit": 500,
             "sort": "DESC",
         }
-        message = await self._query(request, call="profit_table", session=session)
+        message = await self._query(request, call="profit_table", session=session, patient=patient)
         body = message.result_object()
         return self._decode(
             codec.contract_list, body.get("transactions"), "profit_table", codec.profit_row
@@ -625,8 +697,9 @@ class DerivConnector(Connector):
             stream=functools.partial(self._on_contract, contract_id),
             tolerate=UNKNOWN_CONTRACT_CODES,
         )
-        if message.is_error:
-            self._watched.pop(contract_id, None)
+        body = message.result("proposal_open_contract")
+        if message.is_error or not body:
+            self._watched.pop(contract_id, None)  # unknown to the broker: nothing to follow
             return
         watch.req_id = message.req_id
         self._on_contract(contract_id, message)
@@ -696,27 +769,36 @@ class DerivConnector(Connector):
         await self._reconcile(session)
 
     async def _reconcile(self, session: Session) -> None:
-        open_views = await self._portfolio(session)
-        open_ids = {view.contract_id for view in open_views}
+        """Bring the watched contracts and the unresolved sends up to date.
+
+        Every watched contract is subscribed again: the first reply of its
+        ``proposal_open_contract`` stream says whether it settled during the outage. Only
+        the first connection (a new process: contracts it does not know yet) and
+        ambiguous sends need ``portfolio`` / ``profit_table``, which share Deriv's
+        smallest budget, so a reconnect storm does not spend it: ambiguous sends use the
+        lookup shared with :meth:`find_order`, and when that budget is spent they are
+        left to the executor's ``find_order``.
+        """
+        unresolved = self.correlation.unresolved()
+        open_views: list[codec.ContractView] = []
+        if not self._reconciled_once:
+            open_views = await self._portfolio(session)
         for view in open_views:
             await self._watch(session, view.contract_id, view.expiry_ts)
         for contract_id, watch in list(self._watched.items()):
-            if contract_id in open_ids:
-                continue
-            current = await self._contract(session, contract_id)
-            if current is None:
-                self._watched.pop(contract_id, None)
-            elif current.is_final:
-                self._settle(current)
-            else:
-                await self._watch(session, contract_id, watch.expiry_ts)
-        unresolved = self.correlation.unresolved()
+            await self._watch(session, contract_id, watch.expiry_ts)
+        self._reconciled_once = True
         if not unresolved:
             return
         since = min(r.created_ts for r in unresolved) - self.config.clock_margin_s
-        closed_views = await self._profit_table(session, since)
+        try:
+            known = await self._lookup_contracts(session, since)
+        except RateLimited as error:
+            # The executor resolves them with find_order once the budget allows.
+            log.info("deriv: %d ambiguous sends left to find_order: %s", len(unresolved), error)
+            return
         for request in unresolved:
-            match = self.correlation.match(request, [*open_views, *closed_views])
+            match = self.correlation.match(request, known)
             if match is None:
                 continue
             self.correlation.bind(request.client_req_id, match.contract_id, request.account_id)
@@ -756,9 +838,49 @@ class DerivConnector(Connector):
         stream: Callable[[Message], None] | None = None,
         tolerate: frozenset[str] = frozenset(),
         raise_errors: bool = True,
+        patient: bool = False,
     ) -> Message:
-        """Send a read (or subscription) and return its reply, errors typed."""
+        """Send a read (or subscription) and return its reply, errors typed.
+
+        ``patient`` calls wait out a spent budget (bounded) instead of failing; so do
+        calls on an explicit ``session`` that is still restoring: a reconnect that gives
+        up on its own rate limit would only reconnect again and spend more.
+        """
         live = session or self.link.session(ready=False)
+        patient = patient or (session is not None and self.link.state is not LinkState.READY)
+        for attempt in range(RESTORE_RATE_RETRIES + 1):
+            try:
+                return await self._query_once(
+                    live,
+                    payload,
+                    call=call,
+                    stream=stream,
+                    tolerate=tolerate,
+                    raise_errors=raise_errors,
+                )
+            except RateLimited as error:
+                if (
+                    not patient
+                    or attempt == RESTORE_RATE_RETRIES
+                    or error.retry_after_s > PATIENT_MAX_WAIT_S
+                ):
+                    raise
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(live.wait_closed(), error.retry_after_s)
+                if live.closed:
+                    raise Disconnected(f"deriv: connection lost while pacing {call}") from error
+        raise AssertionError("unreachable")
+
+    async def _query_once(
+        self,
+        live: Session,
+        payload: dict[str, Any],
+        *,
+        call: str,
+        stream: Callable[[Message], None] | None,
+        tolerate: frozenset[str],
+        raise_errors: bool,
+    ) -> Message:
         try:
             message = await live.request(
                 payload, call=call, timeout_s=self.config.request_timeout_s, stream=stream
@@ -774,7 +896,7 @@ class DerivConnector(Connector):
     def _error(self, message: Message, call: str) -> ConnectorError:
         retry_s = self.config.rate_limit_retry_s
         if message.error_code in RATE_LIMIT_CODES:
-            retry_s = max(retry_s, self.limiter.penalise(call))
+            retry_s = self.limiter.penalise(call, retry_s)
         return error_for(message, call=call, retry_after_s=retry_s)
 
     @staticmethod

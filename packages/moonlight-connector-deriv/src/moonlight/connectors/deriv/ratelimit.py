@@ -1,18 +1,25 @@
-"""Client-side pacing: Deriv's documented call budgets as token buckets per call class.
+"""Client-side pacing: Deriv's documented call budgets, enforced per call class.
 
 Deriv shares a per-minute and a per-hour budget among the calls of one class (see
-:class:`~moonlight.connectors.deriv.config.DerivRateLimits`). Each class has two token
-buckets; a call takes one token from both. When a bucket is empty the call waits for
-the refill if that takes at most ``max_wait_s``, otherwise it is refused with
-:class:`RateLimited` *before anything is sent*, carrying the exact wait as
-``retry_after_s``. A server ``RateLimit`` answer empties the class's minute bucket
-(:meth:`RateLimiter.penalise`) so the client slows down instead of hammering.
+:class:`~moonlight.connectors.deriv.config.DerivRateLimits`). Each class keeps a sliding
+window per budget: a call may go when fewer than ``limit`` calls of its class left in the
+last ``window_s`` seconds. (A token bucket of capacity ``limit`` refilled at
+``limit / window`` would let a full burst plus a full refill through within one window --
+up to twice the documented budget; the storm test measured 440 trading calls in a minute
+against a budget of 360 before this was changed.)
+
+When the budget is spent the call waits for the oldest call to leave the window if that
+takes at most ``max_wait_s``; otherwise it is refused with :class:`RateLimited` *before
+anything is sent*, with the exact wait as ``retry_after_s``. A server ``RateLimit``
+answer blocks the class for ``retry_s`` (:meth:`RateLimiter.penalise`), so the client
+slows down instead of hammering.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,34 +51,30 @@ def call_class(call: str) -> str:
 
 
 @dataclass
-class TokenBucket:
-    """``capacity`` tokens, refilled continuously at ``capacity / window_s`` per second."""
+class SlidingWindow:
+    """At most ``limit`` calls in any ``window_s`` seconds."""
 
-    capacity: float
+    limit: int
     window_s: float
-    tokens: float = field(init=False)
-    stamp: float = field(init=False, default=0.0)
+    stamps: deque[float] = field(default_factory=deque)
 
-    def __post_init__(self) -> None:
-        self.tokens = self.capacity
-
-    @property
-    def rate_per_s(self) -> float:
-        return self.capacity / self.window_s
-
-    def refill(self, now: float) -> None:
-        if now > self.stamp:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate_per_s)
-        self.stamp = max(self.stamp, now)
+    def _prune(self, now: float) -> None:
+        while self.stamps and now - self.stamps[0] >= self.window_s:
+            self.stamps.popleft()
 
     def wait_s(self, now: float) -> float:
-        """Seconds until one token is available."""
-        self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate_per_s
+        """Seconds until one more call fits in the window."""
+        self._prune(now)
+        if len(self.stamps) < self.limit:
+            return 0.0
+        return self.stamps[len(self.stamps) - self.limit] + self.window_s - now
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
 
 
 class RateLimiter:
-    """Token buckets per call class; see the module docstring."""
+    """Sliding-window budgets per call class; see the module docstring."""
 
     def __init__(
         self,
@@ -82,42 +85,41 @@ class RateLimiter:
     ) -> None:
         self.max_wait_s = max_wait_s
         self._now = monotonic
-        self._buckets: dict[str, tuple[TokenBucket, ...]] = {
+        self._windows: dict[str, tuple[SlidingWindow, ...]] = {
             TRADING: (
-                TokenBucket(limits.trading_per_min, 60.0),
-                TokenBucket(limits.trading_per_hour, 3600.0),
+                SlidingWindow(limits.trading_per_min, 60.0),
+                SlidingWindow(limits.trading_per_hour, 3600.0),
             ),
             BALANCE: (
-                TokenBucket(limits.balance_per_min, 60.0),
-                TokenBucket(limits.balance_per_hour, 3600.0),
+                SlidingWindow(limits.balance_per_min, 60.0),
+                SlidingWindow(limits.balance_per_hour, 3600.0),
             ),
             REPORTS: (
-                TokenBucket(limits.reports_per_min, 60.0),
-                TokenBucket(limits.reports_per_hour, 3600.0),
+                SlidingWindow(limits.reports_per_min, 60.0),
+                SlidingWindow(limits.reports_per_hour, 3600.0),
             ),
             GENERAL: (
-                TokenBucket(limits.general_per_min, 60.0),
-                TokenBucket(limits.general_per_hour, 3600.0),
+                SlidingWindow(limits.general_per_min, 60.0),
+                SlidingWindow(limits.general_per_hour, 3600.0),
             ),
-            PING: (TokenBucket(limits.ping_per_s, 1.0),),
+            PING: (SlidingWindow(limits.ping_per_s, 1.0),),
         }
-        for buckets in self._buckets.values():
-            for bucket in buckets:
-                bucket.stamp = self._now()
+        self._blocked_until: dict[str, float] = {}
         self.waited_s = 0.0
         self.refused = 0
 
     def wait_s(self, call: str) -> float:
         """Seconds until ``call`` could be sent (0 when it can go now)."""
         now = self._now()
-        return max(bucket.wait_s(now) for bucket in self._buckets[call_class(call)])
+        klass = call_class(call)
+        blocked = self._blocked_until.get(klass, 0.0) - now
+        return max(blocked, 0.0, *(w.wait_s(now) for w in self._windows[klass]))
 
     def take(self, call: str) -> None:
-        """Spend one token for ``call`` (callers check :meth:`wait_s` first)."""
+        """Record one call (callers check :meth:`wait_s` first)."""
         now = self._now()
-        for bucket in self._buckets[call_class(call)]:
-            bucket.refill(now)
-            bucket.tokens -= 1.0
+        for window in self._windows[call_class(call)]:
+            window.take(now)
 
     async def acquire(self, call: str) -> None:
         """Wait for the budget of ``call`` (at most ``max_wait_s``) and spend it."""
@@ -132,11 +134,9 @@ class RateLimiter:
             self.waited_s += wait
             await asyncio.sleep(wait)
 
-    def penalise(self, call: str) -> float:
-        """The server said RateLimit: empty the class's short bucket; returns its refill time."""
-        now = self._now()
-        buckets = self._buckets[call_class(call)]
-        for bucket in buckets:
-            bucket.refill(now)
-        buckets[0].tokens = min(buckets[0].tokens, 0.0)
-        return self.wait_s(call)
+    def penalise(self, call: str, retry_s: float) -> float:
+        """The server answered RateLimit: hold the class back; returns the wait."""
+        klass = call_class(call)
+        until = max(self._blocked_until.get(klass, 0.0), self._now() + retry_s)
+        self._blocked_until[klass] = until
+        return max(retry_s, self.wait_s(call))
