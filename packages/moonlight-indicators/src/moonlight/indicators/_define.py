@@ -95,7 +95,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -232,7 +231,7 @@ def compiled(dispatcher: Any, *example: Any) -> Callable[..., Any]:
         return dispatcher  # type: ignore[no-any-return]
     from numba import typeof
 
-    signature = tuple(typeof(value) for value in example)
+    signature = tuple(typeof(value) for value in example)  # type: ignore[no-untyped-call]
     key = (dispatcher, signature)
     entry = _ENTRY_POINTS.get(key)
     if entry is None:
@@ -299,12 +298,15 @@ def _restore(state: Mapping[str, Any]) -> Stream:
     return Stream.from_state(state)
 
 
-class Stream(ABC):
+class Stream:
     """Base of every incremental indicator: one ``update`` per bar, O(1), no allocation.
 
-    Subclasses declare ``__slots__`` for all their state. The base class derives
-    ``state()``/``from_state()``/pickling/``copy()`` from those slots, so a worker can
-    persist an indicator and resume it after a restart without recomputing history.
+    Subclasses declare ``__slots__`` for all their state and define
+    ``update(<one float per input>)`` returning the bar's output (a float, or a tuple
+    in output order); its parameters are named after the inputs, hence typed here as
+    any callable. The base class derives ``state()``/``from_state()``/pickling/
+    ``copy()`` from the slots, so a worker can persist an indicator and resume it after
+    a restart without recomputing history.
     """
 
     __slots__ = ()
@@ -312,9 +314,8 @@ class Stream(ABC):
     #: The registered indicator name (set by :func:`define`; "" for helper streams).
     indicator: ClassVar[str] = ""
 
-    @abstractmethod
-    def update(self, *bar: float) -> Any:
-        """Consume one bar (one float per input) and return that bar's output."""
+    #: Consume one bar (one float per input) and return that bar's output.
+    update: Callable[..., Any]
 
     def run(self, *inputs: Iterable[float]) -> Any:
         """Feed whole arrays bar by bar; return the outputs as arrays shaped like the batch.
@@ -520,7 +521,8 @@ def set_threads(count: int) -> None:
     """Threads for 2-D (bars x series) calls; raise it on a machine with idle cores."""
     from numba import config
 
-    _THREADS[0] = _inputs.check_int("count", count, 1, int(config.NUMBA_NUM_THREADS))
+    limit = int(config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    _THREADS[0] = _inputs.check_int("count", count, 1, limit)
 
 
 def get_threads() -> int:

@@ -122,7 +122,7 @@ def wrap(prepared: Prepared, outputs: Sequence[npt.NDArray[Any]], names: Sequenc
     if prepared.index is None:
         result: list[Any] = list(outputs)
     else:
-        import pandas as pd  # already imported: the input was a pandas object
+        import pandas as pd  # type: ignore[import-untyped, unused-ignore]  # already imported
 
         if prepared.frame:
             result = [
@@ -154,7 +154,7 @@ def check_int(name: str, value: object, minimum: int | None, maximum: int | None
     number = int(value)  # type: ignore[call-overload]
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ValueError(f"{name}={number} is out of range [{minimum}, {maximum}]")
-    return number
+    return number  # type: ignore[no-any-return]
 
 
 def check_float(name: str, value: object, minimum: float | None, maximum: float | None) -> float:

@@ -25,7 +25,7 @@ def begin1(a: FloatArray) -> int:
     for i in range(n):
         if a[i] == a[i]:
             return i
-    return n - 1
+    return n - 1  # type: ignore[no-any-return]
 
 
 @jit
@@ -35,7 +35,7 @@ def begin2(a: FloatArray, b: FloatArray) -> int:
     for i in range(n):
         if a[i] == a[i] and b[i] == b[i]:
             return i
-    return n - 1
+    return n - 1  # type: ignore[no-any-return]
 
 
 @jit
@@ -45,7 +45,7 @@ def begin3(a: FloatArray, b: FloatArray, c: FloatArray) -> int:
     for i in range(n):
         if a[i] == a[i] and b[i] == b[i] and c[i] == c[i]:
             return i
-    return n - 1
+    return n - 1  # type: ignore[no-any-return]
 
 
 @jit
@@ -55,7 +55,7 @@ def begin4(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray) -> int:
     for i in range(n):
         if a[i] == a[i] and b[i] == b[i] and c[i] == c[i] and d[i] == d[i]:
             return i
-    return n - 1
+    return n - 1  # type: ignore[no-any-return]
 
 
 @jit

@@ -675,7 +675,7 @@ class SmaStream(Stream):
             self._count += 1
             return NAN
         self.__class__ = _SmaSteady
-        return _SmaSteady.update(self, real)
+        return _SmaSteady.update(self, real)  # type: ignore[arg-type]
 
 
 class _SmaSteady(SmaStream):
@@ -804,7 +804,7 @@ class _WmaSteady(WmaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -840,7 +840,7 @@ def wma_step(st: FloatArray, x: float) -> float:
     value = total / st[5]
     st[2] = total - sub
     st[1] = sub
-    return value
+    return value  # type: ignore[no-any-return]
 
 
 class _WmaCopy(WmaStream):
@@ -858,8 +858,20 @@ class _CascadeEma(Stream):
     divided once), then follows ``(v - e) * k + e`` -- TA-Lib's lockstep order.
     """
 
-    __slots__ = ("_bar", "_e", "_e1", "_e2", "_e3", "_k", "_levels", "_out_from", "_period")
-    __slots__ += ("_span", "_st", "_sums")
+    __slots__ = (
+        "_bar",
+        "_e",
+        "_e1",
+        "_e2",
+        "_e3",
+        "_k",
+        "_levels",
+        "_out_from",
+        "_period",
+        "_span",
+        "_st",
+        "_sums",
+    )
 
     def __init__(self, timeperiod: int, unstable: int, levels: int) -> None:
         self._period = timeperiod
@@ -948,7 +960,7 @@ def dema_step(st: FloatArray, x: float) -> float:
     e2 = (e1 - e2) * k + e2
     st[0] = e1
     st[1] = e2
-    return 2.0 * e1 - e2
+    return 2.0 * e1 - e2  # type: ignore[no-any-return]
 
 
 class _DemaCopy(DemaStream):
@@ -981,7 +993,7 @@ class _TemaSteady(TemaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -1003,7 +1015,7 @@ def tema_step(st: FloatArray, x: float) -> float:
     st[0] = e1
     st[1] = e2
     st[2] = e3
-    return e3 + (3.0 * e1 - 3.0 * e2)
+    return e3 + (3.0 * e1 - 3.0 * e2)  # type: ignore[no-any-return]
 
 
 class _TemaCopy(TemaStream):
@@ -1118,7 +1130,7 @@ def trima_step(st: FloatArray, x: float) -> float:
     st[1] = numerator
     st[2] = sub
     st[3] = add
-    return numerator * st[5]
+    return numerator * st[5]  # type: ignore[no-any-return]
 
 
 class KamaStream(Stream):
@@ -1195,7 +1207,7 @@ class _KamaSteady(KamaStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -1240,7 +1252,7 @@ def kama_step(st: FloatArray, x: float) -> float:
     st[4] = oldest
     st[3] = x
     st[2] = prev
-    return prev
+    return prev  # type: ignore[no-any-return]
 
 
 class _KamaCopy(KamaStream):
@@ -1253,8 +1265,20 @@ class _KamaCopy(KamaStream):
 class T3Stream(Stream):
     """Incremental T3: six EMAs seeded in cascade, Tillson's c1..c4 combination."""
 
-    __slots__ = ("_bar", "_c1", "_c2", "_c3", "_c4", "_e", "_hidden", "_k", "_omk", "_period")
-    __slots__ += ("_st", "_total")
+    __slots__ = (
+        "_bar",
+        "_c1",
+        "_c2",
+        "_c3",
+        "_c4",
+        "_e",
+        "_hidden",
+        "_k",
+        "_omk",
+        "_period",
+        "_st",
+        "_total",
+    )
 
     def __init__(self, timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> None:
         self._period = timeperiod
@@ -1320,7 +1344,7 @@ class _T3Steady(T3Stream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -1346,7 +1370,7 @@ def t3_step(st: FloatArray, x: float) -> float:
     st[3] = e4
     st[4] = e5
     st[5] = e6
-    return st[8] * e6 + st[9] * e5 + st[10] * e4 + st[11] * e3
+    return st[8] * e6 + st[9] * e5 + st[10] * e4 + st[11] * e3  # type: ignore[no-any-return]
 
 
 class _T3Copy(T3Stream):

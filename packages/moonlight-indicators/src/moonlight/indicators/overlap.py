@@ -511,8 +511,24 @@ class BbandsStream(Stream):
     ``_BbandsSmaSteady`` (matype 0) or ``_BbandsSteady`` (other MA types).
     """
 
-    __slots__ = ("_bar", "_bars", "_buf", "_count", "_dn", "_inv", "_lookback", "_ma")
-    __slots__ += ("_period", "_pos", "_shift", "_st", "_sum1", "_sum2", "_up", "_var_from")
+    __slots__ = (
+        "_bar",
+        "_bars",
+        "_buf",
+        "_count",
+        "_dn",
+        "_inv",
+        "_lookback",
+        "_ma",
+        "_period",
+        "_pos",
+        "_shift",
+        "_st",
+        "_sum1",
+        "_sum2",
+        "_up",
+        "_var_from",
+    )
 
     def __init__(
         self,
@@ -809,8 +825,25 @@ class MacdStream(Stream):
     """Incremental MACD: slow EMA from bar 0, fast EMA from bar slow-fast (TA-Lib's
     alignment), signal EMA of the MACD line from bar slow-1+unstable."""
 
-    __slots__ = ("_bar", "_f", "_fast", "_fast_from", "_g", "_kf", "_kg", "_ks", "_m_from")
-    __slots__ += ("_out_from", "_s", "_sig", "_slow", "_st", "_sumf", "_sumg", "_sums")
+    __slots__ = (
+        "_bar",
+        "_f",
+        "_fast",
+        "_fast_from",
+        "_g",
+        "_kf",
+        "_kg",
+        "_ks",
+        "_m_from",
+        "_out_from",
+        "_s",
+        "_sig",
+        "_slow",
+        "_st",
+        "_sumf",
+        "_sumg",
+        "_sums",
+    )
 
     def __init__(
         self, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9, unstable: int = 0
@@ -877,7 +910,7 @@ class _MacdSteady(MacdStream):
     __slots__ = ()
 
     def update(self, real: float) -> tuple[float, float, float]:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -1019,8 +1052,20 @@ def linearreg_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> N
 class LinearregStream(Stream):
     """Incremental LINEARREG: the core's running sums, reseeds and trailing value."""
 
-    __slots__ = ("_bars", "_buf", "_count", "_divisor", "_period", "_pos", "_st", "_sum_abs")
-    __slots__ += ("_sum_x", "_sum_xy", "_sum_y", "_trail")
+    __slots__ = (
+        "_bars",
+        "_buf",
+        "_count",
+        "_divisor",
+        "_period",
+        "_pos",
+        "_st",
+        "_sum_abs",
+        "_sum_x",
+        "_sum_xy",
+        "_sum_y",
+        "_trail",
+    )
 
     def __init__(self, timeperiod: int = 14) -> None:
         period = timeperiod
@@ -1079,7 +1124,7 @@ class _LinearregSteady(LinearregStream):
     __slots__ = ()
 
     def update(self, real: float) -> float:
-        return self._step(self._st, real)
+        return self._step(self._st, real)  # type: ignore[no-any-return]
 
     @staticmethod
     def _step(st: FloatArray, x: float) -> Any:
@@ -1126,7 +1171,7 @@ def linearreg_step(st: FloatArray, x: float) -> float:
     sum_x = st[7]
     m = (period * sum_xy - sum_x * sum_y) / st[8]
     b = (sum_y - m * sum_x) / float(period)
-    return b + m * float(period - 1)
+    return b + m * float(period - 1)  # type: ignore[no-any-return]
 
 
 linearreg = define(
@@ -1248,8 +1293,16 @@ class StochStream(Stream):
     sub-streams' own buffers; other MA types call their streams.
     """
 
-    __slots__ = ("_bar", "_d_from", "_extremes", "_k_from", "_out_from", "_slowd", "_slowk")
-    __slots__ += ("_st",)
+    __slots__ = (
+        "_bar",
+        "_d_from",
+        "_extremes",
+        "_k_from",
+        "_out_from",
+        "_slowd",
+        "_slowk",
+        "_st",
+    )
 
     def __init__(
         self,
@@ -1292,8 +1345,8 @@ class StochStream(Stream):
             ext = self._extremes
             extremes = [ext._count, ext._p, ext._pre_high, ext._pre_low]
             blocks = [*ext._block_high, *ext._block_low, *ext._suf_high, *ext._suf_low]
-            k_state = [k_sma._pos, k_sma._total, k_sma._period, *k_sma._buf]  # type: ignore[attr-defined]
-            d_state = [d_sma._pos, d_sma._total, d_sma._period, *d_sma._buf]  # type: ignore[attr-defined]
+            k_state = [k_sma._pos, k_sma._total, k_sma._period, *k_sma._buf]
+            d_state = [d_sma._pos, d_sma._total, d_sma._period, *d_sma._buf]
             self._st = np.array([*extremes, *blocks, *k_state, *d_state], dtype=np.float64)
             self.__class__ = _StochSmaSteady
         else:
