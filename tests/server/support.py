@@ -55,7 +55,7 @@ from moonlight.core.runtime.engine import Engine  # noqa: E402
 from moonlight.server import plugin as server_plugin  # noqa: E402
 from moonlight.server.app import create_app  # noqa: E402
 from moonlight.server.service import ServerHandle  # noqa: E402
-from moonlight.server.settings import ServerSettings  # noqa: E402
+from moonlight.server.settings import ServerSettings, settings_from  # noqa: E402
 
 
 def server_host() -> PluginHost:
@@ -213,7 +213,7 @@ class LiveServer:
                 snapshots=False,
             )  # fmt: skip
             await self.engine.start()
-            settings = self.settings or ServerSettings()
+            settings = self.settings or settings_from(self.config.plugins)
             app = create_app(self.engine, settings=settings)
             self.handle = ServerHandle(app, host="127.0.0.1", port=0, settings=settings)
             await self.handle.start()

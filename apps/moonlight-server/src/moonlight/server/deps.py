@@ -17,10 +17,12 @@ A counted failure answers 401, or 429 when it was the one that locked the client
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPBearer
 
 from moonlight.server.auth import SESSION_COOKIE, Authenticator, Principal
@@ -110,6 +112,23 @@ async def require_auth(
     )
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def date_time_text(value: object) -> object:
+    """Accept only RFC 3339 text for a time parameter (not a bare epoch number)."""
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError("expected an RFC 3339 date-time such as 2026-01-05T08:00:00Z")
+    return value
+
+
+def invalid(location: str, name: str, message: str) -> RequestValidationError:
+    """A 422 in FastAPI's own validation-error shape (so the OpenAPI schema holds)."""
+    return RequestValidationError(
+        [{"loc": (location, name), "msg": message, "type": "value_error", "input": None}]
+    )
+
+
 def as_utc(moment: datetime | None, name: str) -> datetime | None:
     """A query time as aware UTC (naive means UTC); 422 when it cannot be represented."""
     if moment is None:
@@ -119,4 +138,4 @@ def as_utc(moment: datetime | None, name: str) -> datetime | None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise HTTPException(422, f"{name}: time out of range") from None
+        raise invalid("query", name, "time out of range") from None

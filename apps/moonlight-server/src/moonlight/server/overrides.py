@@ -71,7 +71,7 @@ class OverrideStore:
 
     def validate(self, overrides: Mapping[str, Any]) -> MoonlightConfig:
         """The configuration these overrides would give; ConfigError lists every problem."""
-        issues = find_secret_keys(overrides, source=SOURCE)
+        issues = find_secret_keys(overrides, source=SOURCE) + _unstorable_text(overrides)
         issues += [
             ConfigIssue(key, "cannot be overridden at run time; change the config file", SOURCE)
             for key in FROZEN_AT_RUN_TIME
@@ -111,6 +111,28 @@ class OverrideStore:
             AlarmCode.CONFIG_CHANGE,
             f"runtime overrides set by {operator} (apply at next start): {keys}",
         )
+
+
+def _unstorable_text(tree: Any, path: str = "") -> list[ConfigIssue]:
+    """Keys or strings with NUL/control characters or lone surrogates (no backend stores
+    them all, and no configuration value needs them)."""
+    found: list[ConfigIssue] = []
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            where = f"{path}.{key}" if path else str(key)
+            if _bad_text(str(key)):
+                found.append(ConfigIssue(where, "key contains control characters", SOURCE))
+            found.extend(_unstorable_text(value, where))
+    elif isinstance(tree, list):
+        for index, item in enumerate(tree):
+            found.extend(_unstorable_text(item, f"{path}[{index}]"))
+    elif isinstance(tree, str) and _bad_text(tree):
+        found.append(ConfigIssue(path, "text contains control characters", SOURCE))
+    return found
+
+
+def _bad_text(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def _leaf_paths(tree: Mapping[str, Any], prefix: str = "") -> list[str]:

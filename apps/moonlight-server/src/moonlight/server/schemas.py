@@ -8,7 +8,7 @@ in the account currency; durations end in ``_s`` and latencies in ``_ms``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,10 +17,15 @@ T = TypeVar("T")
 _OUT = ConfigDict(frozen=True)
 _IN = ConfigDict(frozen=True, extra="forbid")
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""Text with no control characters and not only blanks (names, reasons)."""
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
+"""Identifiers: account ids, instruments, worker labels, client request ids."""
+
 OPERATOR = Field(
     min_length=1,
     max_length=128,
-    pattern=r"\S",
+    pattern=PRINTABLE,
     description="Name of the person making the change (stored in the audit log).",
 )
 
@@ -148,8 +153,12 @@ class WorkerSelection(BaseModel):
     """Which workers to pause or resume: labels, every worker of accounts, or all."""
 
     model_config = _IN
-    labels: list[str] = Field(default_factory=list, max_length=10_000)
-    accounts: list[str] = Field(default_factory=list, max_length=1000)
+    labels: list[Annotated[str, Field(max_length=200, pattern=NAME)]] = Field(
+        default_factory=list, max_length=10_000
+    )
+    accounts: list[Annotated[str, Field(max_length=64, pattern=NAME)]] = Field(
+        default_factory=list, max_length=1000
+    )
     all: bool = False
     operator: str = OPERATOR
 
@@ -168,8 +177,10 @@ class KillSwitchEngage(BaseModel):
 
     model_config = _IN
     operator: str = OPERATOR
-    reason: str = Field(min_length=1, max_length=500, description="Why trading stops.")
-    account_id: str | None = Field(default=None, max_length=64)
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=PRINTABLE, description="Why trading stops."
+    )
+    account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
 class KillSwitchReArm(BaseModel):
@@ -177,7 +188,7 @@ class KillSwitchReArm(BaseModel):
 
     model_config = _IN
     operator: str = OPERATOR
-    account_id: str | None = Field(default=None, max_length=64)
+    account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
 class KillSwitchChange(BaseModel):
@@ -341,20 +352,6 @@ class OverridesOut(BaseModel):
     applies: Literal["next_start"] = Field(
         description="Overrides are the top precedence layer from the next engine start."
     )
-
-
-class ConfigIssueOut(BaseModel):
-    model_config = _OUT
-    path: str
-    message: str
-
-
-class ConfigInvalid(BaseModel):
-    """422 answer to invalid overrides: every problem, like ``moonlight config check``."""
-
-    model_config = _OUT
-    detail: str
-    issues: list[ConfigIssueOut]
 
 
 # -------------------------------------------------------------------------- session

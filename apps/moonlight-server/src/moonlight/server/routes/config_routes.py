@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
 
 from moonlight.core.config import ConfigError
 from moonlight.core.storage.errors import translate_storage_errors
@@ -39,25 +39,29 @@ def overrides(context: Ctx) -> schemas.OverridesOut:
         return _out(context.overrides.current())
 
 
-@router.put(
-    "/overrides",
-    response_model=schemas.OverridesOut,
-    responses={422: {"model": schemas.ConfigInvalid, "description": "Invalid overrides."}},
-)
-async def replace_overrides(
-    body: schemas.OverridesIn, context: Ctx
-) -> schemas.OverridesOut | JSONResponse:
-    """Validate like ``moonlight config check``, persist, audit; ``{}`` clears them."""
+@router.put("/overrides", response_model=schemas.OverridesOut)
+async def replace_overrides(body: schemas.OverridesIn, context: Ctx) -> schemas.OverridesOut:
+    """Validate like ``moonlight config check``, persist, audit; ``{}`` clears them.
+
+    Invalid overrides are answered 422 in the usual validation-error shape, one entry
+    per problem, ``loc`` = ``["body", "overrides", "<dotted config path>"]``.
+    """
     operator = body.operator.strip()
     try:
         stored = await run_in_threadpool(
             context.overrides.replace, body.overrides, operator=operator
         )
     except ConfigError as error:
-        invalid = schemas.ConfigInvalid(
-            detail=f"invalid overrides ({len(error.issues)} problem(s))",
-            issues=[schemas.ConfigIssueOut(path=i.path, message=i.message) for i in error.issues],
-        )
-        return JSONResponse(status_code=422, content=invalid.model_dump())
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "overrides", issue.path),
+                    "msg": issue.message,
+                    "type": "config_invalid",
+                    "input": None,
+                }
+                for issue in error.issues
+            ]
+        ) from None
     context.overrides.announce(body.overrides, operator=operator)
     return _out(stored)

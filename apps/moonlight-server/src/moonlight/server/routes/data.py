@@ -12,17 +12,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from moonlight.core.storage.errors import translate_storage_errors
 from moonlight.server import queries, schemas
 from moonlight.server.context import ServerContext
 from moonlight.server.csv_export import csv_lines
-from moonlight.server.deps import Ctx, as_utc, require_auth
+from moonlight.server.deps import Ctx, as_utc, date_time_text, require_auth
 from moonlight.server.routes.errors import AUTH_ERRORS, NOT_FOUND
+from moonlight.server.schemas import NAME
 
 router = APIRouter(dependencies=[Depends(require_auth)], responses=AUTH_ERRORS)
 
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"
 StateName = Literal["IDLE", "PREPARE", "SEND", "CONFIRM", "SETTLED", "FAILED"]
 OutcomeName = Literal["win", "lose", "push", "abort"]
 LevelName = Literal["critical", "warning", "info"]
@@ -35,8 +36,12 @@ def order_filter(
     timeframe: Annotated[str | None, Query(max_length=16, pattern=NAME)] = None,
     state: Annotated[StateName | None, Query(description="Order state.")] = None,
     outcome: Annotated[OutcomeName | None, Query(description="Result outcome.")] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        datetime | None, BeforeValidator(date_time_text), Query(description="From (inclusive).")
+    ] = None,
+    until: Annotated[
+        datetime | None, BeforeValidator(date_time_text), Query(description="Before this time.")
+    ] = None,
 ) -> queries.OrderFilter:
     """Shared filters; orders filter on creation time, results on settlement time."""
     return queries.OrderFilter(

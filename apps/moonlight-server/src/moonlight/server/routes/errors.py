@@ -15,6 +15,7 @@ class ErrorOut(BaseModel):
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Malformed request (a body that is not JSON)."},
     401: {"model": ErrorOut, "description": "No or wrong credentials."},
     403: {"model": ErrorOut, "description": "Foreign Host or Origin, or a cookie change"
           " without Origin."},

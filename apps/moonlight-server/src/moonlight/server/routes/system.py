@@ -14,8 +14,9 @@ from moonlight.core.telemetry.alarms import AlarmCode
 from moonlight.core.telemetry.metrics import CONTENT_TYPE
 from moonlight.server import schemas
 from moonlight.server.context import ServerContext
-from moonlight.server.deps import Ctx, require_auth
+from moonlight.server.deps import Ctx, invalid, require_auth
 from moonlight.server.routes.errors import AUTH_ERRORS, NOT_FOUND
+from moonlight.server.schemas import NAME
 from moonlight.server.status import build_status, kill_switch_state, worker_out
 
 router = APIRouter(dependencies=[Depends(require_auth)], responses=AUTH_ERRORS)
@@ -35,7 +36,7 @@ async def status(context: Ctx) -> schemas.StatusOut:
 @router.get("/workers", response_model=list[schemas.WorkerOut], tags=["workers"])
 async def workers(
     context: Ctx,
-    account: Annotated[str | None, Query(max_length=64)] = None,
+    account: Annotated[str | None, Query(max_length=64, pattern=NAME)] = None,
     state: WorkerStateName | None = None,
 ) -> list[schemas.WorkerOut]:
     """Every worker (account × instrument × timeframe), optionally filtered."""
@@ -143,7 +144,7 @@ async def engage_kill_switch(
 @router.post(
     "/kill-switch/re-arm",
     response_model=schemas.KillSwitchChange,
-    responses={**NOT_FOUND, 422: {"description": "Not a person's name."}},
+    responses=NOT_FOUND,
     tags=["kill-switch"],
 )
 async def re_arm_kill_switch(
@@ -156,7 +157,7 @@ async def re_arm_kill_switch(
         with translate_storage_errors():
             changed = engine.risk.kill_switch.re_arm(body.account_id, operator=body.operator)
     except ReArmRefused as error:
-        raise HTTPException(422, str(error)) from None
+        raise invalid("body", "operator", str(error)) from None
     if changed:
         where = "global" if body.account_id is None else f"account {body.account_id}"
         engine.alarms.raise_alarm(
