@@ -16,6 +16,7 @@ the profit, ``cancelled`` → abort with zero profit.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -94,11 +95,13 @@ def parse_shortcode(value: Any) -> Shortcode | None:
     symbol = "_".join(parts[1:-5])
     try:
         payout = float(payout_s)
-        start = int(start_s)
+        start = int(start_s) if start_s.isascii() else None
     except ValueError:
         return None
-    expiry_digits = expiry_s.rstrip("F")
-    expiry = int(expiry_digits) if expiry_digits.isdigit() else None
+    if start is None or not math.isfinite(payout):
+        return None
+    expiry_digits = expiry_s.rstrip("F")  # "F": fixed expiry; "5T": five ticks (no epoch)
+    expiry = int(expiry_digits) if expiry_digits.isascii() and expiry_digits.isdigit() else None
     if not symbol:
         return None
     return Shortcode(parts[0], symbol, payout, start, expiry)
@@ -269,7 +272,7 @@ def open_contract(item: Mapping[str, Any]) -> ContractView | None:
     if not item:
         return None
     kind = item.get("contract_type")
-    if kind not in CONTRACT_DIRECTIONS:
+    if not isinstance(kind, str) or kind not in CONTRACT_DIRECTIONS:
         return None
     start = integer(item.get("date_start", item.get("purchase_time")), "poc.date_start")
     expiry = integer(item.get("date_expiry", item.get("expiry_time")), "poc.date_expiry")
@@ -300,7 +303,7 @@ def open_contract(item: Mapping[str, Any]) -> ContractView | None:
 def portfolio_contract(item: Mapping[str, Any]) -> ContractView | None:
     """One ``portfolio.contracts[]`` entry (always open); ``None`` if not rise/fall."""
     kind = item.get("contract_type")
-    if kind not in CONTRACT_DIRECTIONS:
+    if not isinstance(kind, str) or kind not in CONTRACT_DIRECTIONS:
         return None
     return ContractView(
         contract_id=text(item.get("contract_id"), "portfolio.contract_id"),

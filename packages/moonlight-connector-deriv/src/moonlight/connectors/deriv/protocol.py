@@ -129,7 +129,10 @@ def number(value: Any, name: str) -> float:
     if isinstance(value, bool):
         raise ProtocolError(f"{name}: boolean where a number was expected")
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError as error:
+            raise ProtocolError(f"{name}: {value!r:.40} is out of range") from error
     elif isinstance(value, str):
         try:
             result = float(value.strip())
@@ -154,6 +157,8 @@ def integer(value: Any, name: str) -> int:
     if isinstance(value, bool):
         raise ProtocolError(f"{name}: boolean where an integer was expected")
     if isinstance(value, int):
+        if abs(value) > 2**63:
+            raise ProtocolError(f"{name}: {value!r:.40} is out of range")
         return value
     as_float = number(value, name)
     if not as_float.is_integer() or abs(as_float) > 2**63:
