@@ -142,13 +142,6 @@ async def test_host_clock_steps_and_is_corrected(
         await engine.stop("test finished")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine never applies the connector's server-time offset to its clock"
-    " (issue 6: 'server-time offset from the connector is applied to bar alignment');"
-    " with the host clock 2 minutes behind the broker, workers decide on bars that"
-    " closed 2 minutes earlier at the broker",
-)
 async def test_host_clock_behind_the_broker_never_trades_stale_bars(
     tmp_path: Path, true_time_host: PluginHost
 ) -> None:

@@ -116,12 +116,6 @@ async def test_breaker_opens_blocks_and_closes_as_documented(
         await engine.stop("test finished")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine never raises the catalogue's circuit_breaker_trip (critical) or"
-    " rate_limit_storm (warning) alarms: nothing in moonlight.core calls"
-    " AlarmCenter.raise_catalogued for them (issue 6, telemetry alarms)",
-)
 async def test_breaker_trip_and_429_storm_raise_alarms(tmp_path: Path, host: PluginHost) -> None:
     clock = FastForwardClock(START)
     engine = await start_engine(write_config(tmp_path, breaker=BREAKER), host, clock)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from moonlight.core.plugins import PluginHost
@@ -111,6 +112,37 @@ async def test_disk_full_halts_trading_and_loses_nothing(tmp_path: Path, host: P
         assert sorted(still_halted) == sorted(engine.accounts)
         assert resumed
         assert sum(engine.supervisor.failures.values()) == 0
+    finally:
+        disk.on = False
+        await engine.stop("test finished")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Executor.execute() marks storage down when the PREPARE insert fails but nothing"
+    " retries a write afterwards: with no order in flight, storage_healthy stays False for"
+    " ever, resume_trading() raises 'storage is still failing' although storage is back,"
+    " and resume_after_storage_recovery never fires -- the account cannot trade again",
+)
+async def test_a_halt_on_a_failed_order_insert_can_be_resumed_once_storage_is_back(
+    tmp_path: Path, host: PluginHost
+) -> None:
+    clock = FastForwardClock(START)
+    engine = await start_engine(write_config(tmp_path, accounts=1), host, clock)
+    disk = DiskFull(engine)
+    try:
+        await clock.sleep_until(START + 5 * 60 + 20)
+        await drain(engine)  # nothing in flight any more
+        engine.supervisor.resume(list(engine.supervisor.workers))
+        disk.on = True  # the next decision's INSERT fails
+        await clock.sleep_until(clock.now() + 60)
+        executor = engine.accounts["acc1"].executor
+        assert executor.halted_reason == "storage unavailable (disk_full)"
+        disk.on = False
+        await clock.sleep_until(clock.now() + 60)
+        executor.resume_trading()
+        await clock.sleep_until(clock.now() + 60)
+        assert executor.trading_allowed
     finally:
         disk.on = False
         await engine.stop("test finished")
