@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import tests.connectors.deriv  # noqa: F401  (puts the package on sys.path if not installed)
 from tests.contract.env import ContractEnv
 
 NAME = "deriv"
