@@ -14,6 +14,7 @@ from moonlight.core.config.loader import find_secret_keys
 from moonlight.core.connectors.contract import AuthFailed, Rejected
 from moonlight.core.runtime.clock import ScaledClock
 from moonlight.core.secrets import SecretsView
+from moonlight.core.telemetry.pii import default_redactor
 from tests.connectors.deriv.conftest import (
     DEMO_LOGIN,
     DEMO_TOKEN,
@@ -161,3 +162,19 @@ async def test_a_missing_secret_is_an_auth_failure_that_names_it(
         assert server.handshakes == []
     finally:
         await connector.close()
+
+
+async def test_the_token_login_and_otp_are_masked_in_every_log_line(
+    make_connector: MakeConnector, server: FakeDerivServer
+) -> None:
+    legacy = make_connector()
+    await legacy.connect()
+    new = make_connector(api="new", deriv_account_id=DEMO_LOGIN, token=PAT)
+    await new.connect()
+    redact = default_redactor().redact
+    wire = f'> TEXT \'{{"authorize":"{DEMO_TOKEN}","req_id":1}}\' loginid {DEMO_LOGIN}'
+    masked = redact(wire)
+    assert DEMO_TOKEN not in masked and DEMO_LOGIN not in masked
+    [otp] = [value for value, (_, _, used) in server._otps.items() if used]
+    assert otp not in redact(f"connecting to ws://127.0.0.1/ws/demo?otp={otp}")
+    assert PAT not in redact(f"POST with {PAT}")

@@ -71,6 +71,7 @@ from moonlight.core.connectors.contract import (
 from moonlight.core.connectors.streams import Subscription
 from moonlight.core.orders import Direction
 from moonlight.core.runtime.clock import Clock, WallClock
+from moonlight.core.telemetry.pii import register_sensitive
 
 log = logging.getLogger("moonlight.connectors.deriv")
 
@@ -241,6 +242,7 @@ class DerivConnector(Connector):
             raise AuthFailed(f"deriv: API token unavailable: {error}") from error
         if not token:
             raise AuthFailed("deriv: the API token is empty")
+        register_sensitive(token, "deriv_token")  # masked in every log line, wire logs too
         return token
 
     def _on_state(self, state: LinkState, detail: str | None) -> None:
@@ -758,6 +760,7 @@ class DerivConnector(Connector):
 
     async def _restore(self, session: Session, auth: codec.Authorization) -> None:
         """Run by the link on every new connection before it reports ready."""
+        register_sensitive(auth.loginid, "deriv_login", whole_word=True)
         before = self.clock.now()
         reply = await self._query({"time": 1}, call="time", session=session)
         server = float(self._decode(integer, reply.result("time"), "time"))

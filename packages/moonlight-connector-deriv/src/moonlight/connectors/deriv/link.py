@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI, WebSocketException
@@ -45,6 +45,7 @@ from moonlight.connectors.deriv.transport import (
     SessionStats,
 )
 from moonlight.core.connectors.contract import AuthFailed, ConnectorError, Disconnected
+from moonlight.core.telemetry.pii import register_sensitive
 
 log = logging.getLogger("moonlight.connectors.deriv")
 
@@ -277,6 +278,8 @@ class Link:
             if self._otp is None:
                 raise AuthFailed("deriv: the new API needs an OTP source")
             url = await self._otp.fetch_url(token)
+            for otp in parse_qs(urlsplit(url).query).get("otp", []):
+                register_sensitive(otp, "deriv_otp")
             check_url(url, config.allowed_hosts, purpose="OTP WebSocket URL", kind="ws")
             kind = otp_account_kind(url)
             if kind != config.account_type:
