@@ -1,0 +1,242 @@
+"""BacktestEngine: the real engine, composed for a replay on a fast-forward clock.
+
+Everything that decides is the live engine's own code -- workers, strategy host,
+ensemble, risk manager, executor, paper broker. What a backtest changes is what the
+engine is *composed from* and three costs that have no effect on any decision:
+
+* **market**: every account reads a :class:`~moonlight.core.backtest.replay.ReplayConnector`
+  and trades in paper mode;
+* **broker**: a :class:`ReplayPaperBroker` -- the paper broker with the bar-close price
+  feed (:mod:`moonlight.core.backtest.feed`) and an in-memory book at the chosen starting
+  balance. Its settlement pump wakes exactly at the instants the paper broker's polling
+  pump would settle (the first ``poll_interval_s`` grid point at or after an expiry,
+  counted from the engine's start), instead of waking every ``poll_interval_s``;
+* **guard state** lives in memory: a backtest starts from a clean account, never from
+  the kill-switch or losing streak persisted by an earlier run in the same database;
+* **workers** are :class:`BacktestWorker`: during a long gap (a weekend) the live worker
+  rebuilds its indicators from the same bars at every bar close; the backtest worker
+  still asks the connector every time but skips a rebuild that would reproduce the
+  state it already has.
+
+The engine starts ``phase_s`` after a bar boundary, chosen so that no settlement instant
+coincides with a decision instant: a result is always seen by risk strictly before or
+strictly after a decision, never in an order that depends on task scheduling
+(:func:`settlement_phase_s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from moonlight.core.backtest.journal import MemoryJournal
+from moonlight.core.backtest.replay import ReplayConnector
+from moonlight.core.config.models import AccountConfig
+from moonlight.core.connectors.contract import Connector, OrderAck, OrderRequest
+from moonlight.core.connectors.paper import PaperBroker
+from moonlight.core.connectors.paper_book import MemoryPaperBook
+from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.risk.builder import build_risk_manager
+from moonlight.core.risk.state_store import MemoryGuardStateStore
+from moonlight.core.runtime.clock import Clock
+from moonlight.core.runtime.engine import AccountRuntime, Engine
+from moonlight.core.runtime.worker import Worker
+
+log = logging.getLogger("moonlight.backtest")
+
+#: The paper broker's default polling interval (PaperBrokerConfig.poll_interval_s).
+POLL_INTERVAL_S = 0.5
+STARTING_BALANCE = 10_000.0
+
+
+def settlement_phase_s(settle_delay_s: float, poll_interval_s: float = POLL_INTERVAL_S) -> float:
+    """Offset of the engine start after a bar boundary, in [0, poll_interval_s).
+
+    Decisions happen at ``bar close + settle_delay_s``; the paper broker settles on the
+    grid ``start + k × poll_interval_s``. Starting half a poll interval away from the
+    decision phase keeps the two sets of instants disjoint.
+    """
+    return math.fmod(settle_delay_s + poll_interval_s / 2.0, poll_interval_s)
+
+
+def settle_instant(expires_ts: float, origin_ts: float, poll_interval_s: float) -> float:
+    """When a polling pump started at ``origin_ts`` first sees a contract expired."""
+    steps = max(1, math.ceil((expires_ts - origin_ts) / poll_interval_s))
+    return origin_ts + steps * poll_interval_s
+
+
+class ReplayPaperBroker(PaperBroker):
+    """The paper broker with an event-driven pump; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        source: ReplayConnector,
+        clock: Clock,
+        origin_ts: float,
+        starting_balance: float = STARTING_BALANCE,
+        currency: str = "USD",
+        poll_interval_s: float = POLL_INTERVAL_S,
+    ) -> None:
+        super().__init__(
+            source=source,
+            book=MemoryPaperBook(starting_balance=starting_balance, currency=currency),
+            clock=clock,
+            feed=source.price_feed(clock),
+            poll_interval_s=poll_interval_s,
+            owns_source=False,
+        )
+        self.origin_ts = origin_ts
+        self._target: float | None = None
+        self._kick = asyncio.Event()
+
+    def _next_tick(self, expires_ts: float) -> float:
+        tick = settle_instant(expires_ts, self.origin_ts, self._poll_interval_s)
+        now = self.clock.now()
+        if tick <= now:  # due but not settleable yet: retry at the next grid point
+            tick = settle_instant(
+                math.nextafter(now, math.inf), self.origin_ts, self._poll_interval_s
+            )
+        return tick
+
+    async def _run_pump(self) -> None:
+        while True:
+            if not self._due:
+                self._target = None
+                self._kick.clear()
+                await self._kick.wait()
+                continue
+            self._target = self._next_tick(self._due[0][0])
+            await self.clock.sleep_until(self._target)
+            self._settle_due()
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        ack = await super().place_order(request)
+        if self._target is None:
+            self._kick.set()
+        elif self._next_tick(ack.expires_ts) < self._target and self._pump is not None:
+            self._pump.cancel()  # an earlier expiry than the one the pump waits for
+            self._pump = asyncio.get_running_loop().create_task(self._run_pump())
+        return ack
+
+
+class BacktestWorker(Worker):
+    """A worker that skips rebuilding indicators from bars it was just rebuilt from."""
+
+    _warm_window: tuple[int, float, float] | None = None
+
+    async def warm_up(self) -> None:
+        warmup = max((host.warmup_bars for host in self.group.hosts), default=0)
+        count = warmup + self.timing.warmup_extra_bars
+        now = self.clock.now()
+        candles = await self._fetch(count=count, end_ts=now)
+        window = [c for c in candles if c.end_ts <= now]
+        key = (len(window), window[0].end_ts, window[-1].end_ts) if window else None
+        if key is not None and key == self._warm_window and self.last_bar_end_ts == key[2]:
+            return  # nothing arrived since the last rebuild: it would rebuild this state
+        self.group.reset()
+        self.last_bar_end_ts = 0.0
+        self._replay(window)
+        self._warm_window = key
+
+
+@dataclass
+class BacktestEngine(Engine):
+    """The engine over a replay; build with :meth:`Engine.create`, then :meth:`use_replay`.
+
+    Accounts must be configured with ``connector: paper`` (see
+    :func:`moonlight.core.backtest.runner.backtest_config`): the engine then uses the
+    connector it is given as both market and broker, and this engine gives it a
+    :class:`ReplayPaperBroker` over the replay. The account's executor journals in
+    memory (:class:`~moonlight.core.backtest.journal.MemoryJournal`) and writes every
+    order to storage when the engine stops.
+    """
+
+    replay: ReplayConnector | None = None
+    starting_balance: float = STARTING_BALANCE
+    poll_interval_s: float = POLL_INTERVAL_S
+
+    def use_replay(
+        self, replay: ReplayConnector, *, starting_balance: float = STARTING_BALANCE
+    ) -> None:
+        """Serve every account from ``replay``; guard state from a fresh in-memory store."""
+        self.replay = replay
+        self.starting_balance = starting_balance
+        metrics = self.metrics
+        clock = self.clock
+        self.risk = build_risk_manager(
+            self.config.risk,
+            self.host.registry,
+            store=MemoryGuardStateStore(),
+            now=lambda: datetime.fromtimestamp(clock.now(), UTC),
+            on_reject=lambda _request, verdict: metrics.guard_rejected(
+                verdict.reason.value if verdict.reason else "unknown"
+            ),
+        )
+
+    async def start(self) -> None:
+        """Start as the live engine does, with backtest workers."""
+        await super().start()
+        for worker in self.supervisor.workers.values():
+            worker.__class__ = BacktestWorker
+
+    def _build_connector(self, account: AccountConfig) -> Connector:
+        if self.replay is None:
+            raise RuntimeError("BacktestEngine.use_replay() was not called")
+        if account.connector != "paper" or account.mode != "paper":
+            raise RuntimeError(
+                f"account {account.id}: a backtest account must be connector paper, mode paper"
+            )
+        return ReplayPaperBroker(
+            source=self.replay,
+            clock=self.clock,
+            origin_ts=self.clock.now(),
+            starting_balance=self.starting_balance,
+            currency=account.currency,
+            poll_interval_s=self.poll_interval_s,
+        )
+
+    async def _start_account(
+        self,
+        account: AccountConfig,
+        names: list[str],
+        weights: list[float],
+        calibrations: CalibrationBook,
+    ) -> AccountRuntime:
+        """The live composition; then the executor journals in memory (nothing was sent
+        yet: workers start after every account is ready)."""
+        runtime = await super()._start_account(account, names, weights, calibrations)
+        stored = runtime.executor.journal
+        if stored.non_terminal():
+            raise RuntimeError("a backtest needs a storage without orders in flight")
+        stored.close()
+        runtime.executor.journal = MemoryJournal(self.storage)
+        return runtime
+
+
+def attach_bar_feeds(engine: Engine) -> int:
+    """Point every paper broker whose source is a replay at the bar-close feed.
+
+    For a *live-composed* engine (``Engine``, not ``BacktestEngine``) whose accounts use
+    the ``replay`` connector in paper mode: the paper broker picks a tick recorder when
+    it connects, which cannot price contracts from bars. Call right after
+    ``engine.start()`` (before the first bar is traded). Returns how many were attached.
+    """
+    attached = 0
+    for runtime in engine.accounts.values():
+        broker, market = runtime.broker, runtime.market
+        if isinstance(broker, PaperBroker) and isinstance(market, ReplayConnector):
+            if broker.book.open_contracts(runtime.config.id):
+                raise RuntimeError("attach the bar feed before any contract is opened")
+            broker.feed = market.price_feed(engine.clock)
+            attached += 1
+    return attached
+
+
+def worker_labels(engine: Engine) -> Sequence[str]:
+    """Labels of the engine's workers, in start order."""
+    return list(engine.supervisor.workers)

@@ -1,0 +1,332 @@
+"""evaluate(): a strategy or an ensemble over a whole history, vectorised.
+
+The result is what the event-driven backtest produces on the same data and
+configuration -- the same orders (bar, direction, stake, p̂), the same outcomes and
+PnL -- computed in one pass:
+
+1. the same timeline as the backtest (:func:`moonlight.core.backtest.runner.plan_timeline`:
+   warm-up, start, stop, settlement phase);
+2. strategies, vote and p̂ per decided bar, segment by segment as the worker rebuilds
+   after long gaps (:mod:`moonlight.core.research.signals`);
+3. the stateless rules vectorised (a direction, the payout permit, the p̂ threshold);
+4. each candidate's contract priced on bar closes exactly as the paper broker does with
+   the replay's feed (:mod:`moonlight.core.backtest.feed`): entry at the close in force
+   at the decision, exit at the close in force at expiry, a push when no bar closed in
+   between, "open" when the history ends before the expiry's price is known;
+5. the sequential rest -- guards, sizing, balance, open orders, the paper book -- in
+   :mod:`moonlight.core.research.risk_sim`.
+
+``Evaluation.bars`` is a pandas DataFrame with one row per decided bar (signals, S,
+p̂, what was decided and why, the outcome and PnL); ``Evaluation.trades`` the orders;
+``Evaluation.summary`` the same figures as the backtest's ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from moonlight.core.backtest.engine import POLL_INTERVAL_S
+from moonlight.core.backtest.runner import Timeline, plan_timeline
+from moonlight.core.backtest.summary import summarize
+from moonlight.core.backtest.trades import TradeLog
+from moonlight.core.config.models import MoonlightConfig
+from moonlight.core.data.candles import CandleSeries
+from moonlight.core.data.resample import resample
+from moonlight.core.research import kernels as k
+from moonlight.core.research.risk_sim import (
+    Account,
+    Candidates,
+    Simulated,
+    builtin_plan,
+    simulate_builtin,
+    simulate_exact,
+)
+from moonlight.core.research.setup import ResearchSetup
+from moonlight.core.research.signals import EnsembleArrays, ensemble_arrays, segments
+from moonlight.core.runtime.worker import WorkerTiming
+from moonlight.core.timeframes import timeframe_seconds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of :func:`evaluate`; see the module docstring."""
+
+    setup: ResearchSetup
+    instrument: str
+    timeline: Timeline
+    ensemble: EnsembleArrays
+    series: CandleSeries
+    decision: npt.NDArray[np.int8]
+    reason_code: npt.NDArray[np.int64]
+    reasons: tuple[str, ...]
+    stake: FloatArray
+    outcome_code: npt.NDArray[np.int8]
+    entry_price: FloatArray
+    exit_price: FloatArray
+    pnl: FloatArray
+    settled_ts: FloatArray
+    trades: TradeLog
+    summary: dict[str, Any]
+
+    @property
+    def bars(self) -> pd.DataFrame:
+        """One row per decided bar, indexed by the bar's close time (UTC)."""
+        import pandas as pd
+
+        index = self.ensemble.index
+        s = self.series
+        close_ts = s.end_ts[index]
+        frame: dict[str, Any] = {
+            "open": s.open[index],
+            "high": s.high[index],
+            "low": s.low[index],
+            "close": s.close[index],
+            "volume": s.volume[index],
+        }
+        for name, signals in zip(self.setup.names, self.ensemble.signals, strict=True):
+            frame[f"signal:{name}"] = signals.signed()
+        frame.update(
+            {
+                "S": self.ensemble.score,
+                "confidence": self.ensemble.confidence,
+                "direction": self.ensemble.direction,
+                "p_up": self.ensemble.p_up,
+                "p_hat": self.ensemble.p_hat,
+                "decision": pd.Categorical.from_codes(
+                    self.decision, ["none", "refused", "trade", "abort"]
+                ),
+                "reason": pd.Categorical.from_codes(self.reason_code, self.reasons),
+                "stake": self.stake,
+                "outcome": pd.Categorical.from_codes(
+                    self.outcome_code, [OUTCOME_NAMES[i] for i in range(len(OUTCOME_NAMES))]
+                ),
+                "entry_price": self.entry_price,
+                "exit_price": self.exit_price,
+                "pnl": self.pnl,
+                "settled_at": pd.to_datetime(self.settled_ts, unit="s", utc=True),
+            }
+        )
+        out = pd.DataFrame(frame, index=pd.to_datetime(close_ts, unit="s", utc=True))
+        out.index.name = "close_time"
+        return out
+
+    def orders(self) -> pd.DataFrame:
+        """The orders as a DataFrame (one row per order, the columns of the trade log)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.trades.rows())
+
+
+def _series(data: Any, instrument: str | None) -> CandleSeries:
+    if isinstance(data, CandleSeries):
+        return data
+    if isinstance(data, str | Path):
+        from moonlight.core.data.load import load_candles
+
+        return load_candles(data, instrument=instrument)
+    return CandleSeries.from_frame(data, instrument or "INSTRUMENT")
+
+
+def evaluate(
+    data: Any,
+    setup: ResearchSetup,
+    *,
+    instrument: str | None = None,
+    exact: bool = False,
+) -> Evaluation:
+    """Evaluate ``setup`` on ``data`` (a DataFrame, a CandleSeries or a file path).
+
+    ``instrument`` names the series (a DataFrame has no name). ``exact=True`` runs the
+    risk chain through the configured :class:`~moonlight.core.risk.manager.RiskManager`
+    objects even when the Numba kernel could (the results are the same; it is slower).
+    """
+    started = time.perf_counter()
+    series = _series(data, instrument)
+    name = instrument or series.instrument
+    if name != series.instrument:
+        series = replace(series, instrument=name, _report=series._report)
+    series.require_ordered()
+    account = setup.account.model_copy(update={"products": [name]})
+    timeframe = account.timeframes[0]
+    tf_s = timeframe_seconds(timeframe)
+    duration_s = timeframe_seconds(account.expiry or timeframe)
+    bars = series if tf_s == series.timeframe_s else resample(series, tf_s)
+
+    def series_of(_: str, seconds: int | None) -> CandleSeries:
+        return series if seconds is None else bars
+
+    warmup = max((int(s.warmup_bars) for s in setup.strategies), default=0)
+    warmup += WorkerTiming().warmup_extra_bars
+    config = MoonlightConfig(accounts=[account], runtime=setup.runtime, risk=setup.risk)
+    timeline = plan_timeline(config, series_of, (name,), warmup)
+    parts = segments(
+        bars.end_ts, tf_s, warmup, timeline.workers[0].first_index, setup.runtime.catch_up_bars
+    )
+    arrays = ensemble_arrays(
+        setup.strategies, setup.weights, setup.calibration, bars, setup.source, parts
+    )
+    n = arrays.index.size
+    close_ts = bars.end_ts[arrays.index]
+    decide_ts = close_ts + setup.runtime.settle_delay_s
+    risk = setup.risk
+    payout = setup.payout_pct
+    reason_code = _stateless_reasons(arrays, risk, payout)
+    rows = np.flatnonzero(reason_code == R_CANDIDATE)
+    direction = arrays.direction[rows]
+    expires = decide_ts[rows] + float(duration_s)
+    ends, closes = series.end_ts, series.close
+    entry_at = np.searchsorted(ends, decide_ts[rows], side="right") - 1
+    exit_at = np.searchsorted(ends, expires, side="right") - 1
+    entry = closes[entry_at]
+    moved = ends[exit_at] > decide_ts[rows]
+    exit_price = np.where(moved, closes[exit_at], entry)
+    known = expires < float(ends[-1]) + series.timeframe_s
+    won = ((direction > 0) & (exit_price > entry)) | ((direction < 0) & (exit_price < entry))
+    code = np.where(exit_price == entry, k.OUT_PUSH, np.where(won, k.OUT_WIN, k.OUT_LOSE))
+    code = np.where(known, code, k.OUT_OPEN).astype(np.int8)
+    start = timeline.start_ts
+    steps = np.maximum(1.0, np.ceil((expires - start) / POLL_INTERVAL_S))
+    settle_ts = np.where(known, start + steps * POLL_INTERVAL_S, np.nan)
+    prefix = f"{account.id}:{name}:{timeframe}:"
+    ids = [prefix + str(int(t)) for t in close_ts[rows].tolist()]
+    candidates = Candidates(decide_ts[rows], arrays.p_hat[rows], direction, code, settle_ts, ids)
+    sim_account = Account(
+        account_id=account.id,
+        instrument=name,
+        timeframe=timeframe,
+        payout_pct=payout,
+        stake_min=setup.stake_min,
+        stake_max=setup.stake_max,
+        account_max_stake=account.max_stake,
+        duration_offered=duration_s in setup.durations_s,
+        starting_balance=setup.starting_balance,
+        start_ts=start,
+    )
+    plan = None if exact else builtin_plan(risk, setup.registry)
+    simulated: Simulated = (
+        simulate_builtin(candidates, sim_account, risk, plan)
+        if plan is not None
+        else simulate_exact(candidates, sim_account, risk, setup.registry)
+    )
+    status = simulated.status
+    traded = status == k.TRADED
+    aborted = status == k.ABORTED
+    sent = traded | aborted
+    outcome_code = np.where(aborted, OUTCOME_ABORT, code).astype(np.int8)
+    settled_known = traded & (code != k.OUT_OPEN)
+    # per decided bar
+    decision = np.zeros(n, np.int8)  # 0 none, 1 refused, 2 trade, 3 abort
+    decision[rows] = np.where(traded, 2, np.where(aborted, 3, 1))
+    refused_rows = rows[status == k.REFUSED]
+    extra = [r for r in simulated.reason if r]
+    table = (*STATELESS_REASONS, *dict.fromkeys(extra))
+    lookup = {r: i for i, r in enumerate(table)}
+    reason_code[refused_rows] = [
+        lookup[simulated.reason[j]] for j in np.flatnonzero(status == k.REFUSED)
+    ]
+    per_bar_outcome = np.zeros(n, np.int8)
+    per_bar_outcome[rows[sent]] = outcome_code[sent]
+    stake = np.zeros(n)
+    stake[rows] = simulated.stake
+    pnl = np.full(n, np.nan)
+    pnl[rows] = simulated.pnl
+    settled = np.full(n, np.nan)
+    settled[rows] = simulated.settled_ts
+    entry_full = np.full(n, np.nan)
+    exit_full = np.full(n, np.nan)
+    entry_full[rows[settled_known]] = entry[settled_known]
+    exit_full[rows[settled_known]] = exit_price[settled_known]
+    chosen = np.flatnonzero(sent)
+    trades = TradeLog.from_arrays(
+        client_req_id=[ids[j] for j in chosen.tolist()],
+        instrument=[name] * chosen.size,
+        timeframe=[timeframe] * chosen.size,
+        direction=direction[chosen],
+        decided_ts=decide_ts[rows[chosen]],
+        stake=simulated.stake[chosen],
+        payout_pct=np.full(chosen.size, payout),
+        score=arrays.score[rows[chosen]],
+        p_hat=arrays.p_hat[rows[chosen]],
+        outcome=[OUTCOME_NAMES[c] for c in outcome_code[chosen].tolist()],
+        pnl=np.where(code[chosen] == k.OUT_OPEN, np.nan, simulated.pnl[chosen]),
+        entry_price=np.where(settled_known[chosen], entry[chosen], np.nan),
+        exit_price=np.where(settled_known[chosen], exit_price[chosen], np.nan),
+        settled_ts=np.where(
+            aborted[chosen] | settled_known[chosen], simulated.settled_ts[chosen], np.nan
+        ),
+    )
+    wall_s = time.perf_counter() - started
+    summary = summarize(
+        trades, bars=timeline.bars, wall_s=wall_s, starting_balance=setup.starting_balance
+    )
+    return Evaluation(
+        setup=setup,
+        instrument=name,
+        timeline=timeline,
+        ensemble=arrays,
+        series=bars,
+        decision=decision,
+        reason_code=reason_code,
+        reasons=table,
+        stake=stake,
+        outcome_code=per_bar_outcome,
+        entry_price=entry_full,
+        exit_price=exit_full,
+        pnl=pnl,
+        settled_ts=settled,
+        trades=trades,
+        summary=summary,
+    )
+
+
+#: Reason codes of decided bars that were not sent (0: a candidate the guards judged).
+STATELESS_REASONS: tuple[str, ...] = (
+    "",
+    "no_direction",
+    "payout_below_permit",
+    "payout_above_permit",
+    "p_hat_invalid",
+    "p_hat_below_threshold",
+    "p_hat_below_break_even",
+)
+R_CANDIDATE = 0
+OUTCOME_ABORT = 5
+#: Outcome names by code (0: no order on the bar).
+OUTCOME_NAMES: dict[int, str] = {
+    0: "",
+    k.OUT_WIN: "win",
+    k.OUT_LOSE: "lose",
+    k.OUT_PUSH: "push",
+    k.OUT_OPEN: "open",
+    OUTCOME_ABORT: "abort",
+}
+
+
+def _stateless_reasons(arrays: EnsembleArrays, risk: Any, payout: float) -> npt.NDArray[np.int64]:
+    """Per decided bar: 0 for a candidate, else the permit or threshold rule's reason."""
+    p = arrays.p_hat
+    floor = 1.0 / (1.0 + payout / 100.0) + risk.margin
+    code = np.zeros(p.size, np.int64)
+    threshold_reason = 5 if payout > 0.0 and risk.threshold >= floor else 6
+    with np.errstate(invalid="ignore"):
+        valid = (p >= 0.0) & (p <= 1.0)
+        passes = valid & (p >= risk.threshold) & (p >= floor) & (payout > 0.0)
+    code[~passes] = threshold_reason
+    code[~valid] = 4
+    if payout > risk.permit_max_pct:
+        code[:] = 3
+    if payout < risk.permit_min_pct:
+        code[:] = 2
+    code[arrays.direction == 0] = 1
+    return code
