@@ -193,6 +193,17 @@ async def test_invalid_token_fails_once_without_a_reconnect_storm(
     await asyncio.sleep(0.5)
     assert connector.state is LinkState.FAILED
     assert server.calls_of("authorize") == 1 and len(server.handshakes) == 1
+    # streams asked of a failed connector end at once instead of hanging
+    for stream in (
+        connector.subscribe_candles("R_100", 60),
+        connector.subscribe_ticks("R_100"),
+        connector.subscribe_settlements("acc-1"),
+    ):
+        with pytest.raises(AuthFailed):
+            await next_item(stream, timeout_s=1.0)
+    await connector.close()
+    with pytest.raises(StopAsyncIteration):
+        await next_item(connector.subscribe_ticks("R_50"), timeout_s=1.0)
 
 
 async def test_a_revoked_token_stops_the_connector_after_one_retry(

@@ -224,7 +224,11 @@ class DerivConnector(Connector):
         """Close the socket and end every subscription."""
         self._closed = True
         await self.link.stop()
-        tasks = [*self._tasks, *([self._sweeper] if self._sweeper else [])]
+        tasks = [
+            *self._tasks,
+            *([self._sweeper] if self._sweeper else []),
+            *([self._lookup_task] if self._lookup_task else []),
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -349,24 +353,38 @@ class DerivConnector(Connector):
         key = (instrument, timeframe_s)
         feed = self._candle_feeds.get(key)
         if feed is None:
-            feed = self._candle_feeds[key] = CandleFeed(instrument, timeframe_s, self._server_now)
-            self._spawn(self._start_feed_when_possible(feed))
-        subscription: Subscription[Candle] = Subscription(
-            on_close=functools.partial(self._unsubscribe, feed)
-        )
-        feed.add(subscription)
-        return subscription
+            feed = CandleFeed(instrument, timeframe_s, self._server_now)
+            if self._usable_for_streams():
+                self._candle_feeds[key] = feed
+                self._spawn(self._start_feed_when_possible(feed))
+        return self._feed_subscription(feed)
 
     def subscribe_ticks(self, instrument: str) -> AsyncIterator[Tick]:
         feed = self._tick_feeds.get(instrument)
         if feed is None:
-            feed = self._tick_feeds[instrument] = TickFeed(instrument, self._server_now)
-            self._spawn(self._start_feed_when_possible(feed))
-        subscription: Subscription[Tick] = Subscription(
+            feed = TickFeed(instrument, self._server_now)
+            if self._usable_for_streams():
+                self._tick_feeds[instrument] = feed
+                self._spawn(self._start_feed_when_possible(feed))
+        return self._feed_subscription(feed)
+
+    def _feed_subscription(self, feed: CandleFeed | TickFeed) -> Subscription[Any]:
+        subscription: Subscription[Any] = Subscription(
             on_close=functools.partial(self._unsubscribe, feed)
         )
         feed.add(subscription)
+        self._end_if_unusable(subscription)
         return subscription
+
+    def _usable_for_streams(self) -> bool:
+        return not self._closed and self.state is not LinkState.FAILED
+
+    def _end_if_unusable(self, subscription: Subscription[Any]) -> None:
+        """A stream asked of a closed or failed connector ends at once (never hangs)."""
+        if self._closed:
+            subscription.end()
+        elif self.state is LinkState.FAILED:
+            subscription.fail(AuthFailed(self.link.failure or "deriv: connection failed"))
 
     def _check_granularity(self, timeframe_s: int) -> None:
         if self.config.api == "legacy" and timeframe_s not in LEGACY_GRANULARITIES_S:
@@ -582,6 +600,7 @@ class DerivConnector(Connector):
 
         entry = (account_id, Subscription(on_close=closed))
         self._settlement_subs.append(entry)
+        self._end_if_unusable(entry[1])
         return entry[1]
 
     async def balance(self, account_id: str) -> Balance:
