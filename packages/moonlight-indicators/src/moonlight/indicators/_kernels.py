@@ -10,8 +10,17 @@ kernels reproduce it by doing the C code's operations in the C code's order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from fractions import Fraction
+from math import isfinite
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+from llvmlite import ir
+from numba import config as numba_config
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from moonlight.indicators._jit import jit
 
@@ -72,3 +81,41 @@ def fill_zero(out: npt.NDArray[np.int32], stop: int) -> None:
     m = min(stop, out.shape[0])
     for i in range(m):
         out[i] = 0
+
+
+# ---------------------------------------------------------------------------------------
+# Fused multiply-add
+# ---------------------------------------------------------------------------------------
+
+
+@intrinsic
+def _llvm_fma(typingctx: object, a: types.Type, b: types.Type, c: types.Type) -> Any:
+    """``llvm.fma.f64``: ``a * b + c`` rounded once, in compiled code."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: object, builder: Any, sig: object, args: list[Any]) -> object:
+        function_type = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()] * 3)
+        function = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module, function_type, "llvm.fma.f64"
+        )
+        return builder.call(function, args)
+
+    return signature, codegen
+
+
+def fma_py(a: float, b: float, c: float) -> float:
+    """``a * b + c`` rounded once, exactly, in Python (warm-up paths, no-JIT runs)."""
+    if isfinite(a) and isfinite(b) and isfinite(c):
+        try:
+            return float(Fraction(a) * Fraction(b) + Fraction(c))
+        except OverflowError:
+            pass
+    return a * b + c
+
+
+#: ``fma(a, b, c)`` for kernels: TA-Lib 0.8.2's C build contracts some ``a * b + c``
+#: into one fused operation (KAMA's smoothing, for one); kernels that port such a line
+#: call this to stay bit-identical. Python's version under ``NUMBA_DISABLE_JIT=1``.
+fma: Callable[[float, float, float], float] = (
+    fma_py if numba_config.DISABLE_JIT else _llvm_fma  # type: ignore[attr-defined]
+)

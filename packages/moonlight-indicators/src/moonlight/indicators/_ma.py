@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from moonlight.indicators._define import Stream, compiled
 from moonlight.indicators._jit import jit
+from moonlight.indicators._kernels import fma, fma_py
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -410,7 +411,7 @@ def _kama_factor(sum_roc1: float, period_roc: float) -> float:
         ratio = 1.0
     else:
         ratio = abs(period_roc / sum_roc1)
-    sc = ratio * KAMA_DIFF + KAMA_MAX
+    sc = fma(ratio, KAMA_DIFF, KAMA_MAX)
     return sc * sc
 
 
@@ -421,6 +422,16 @@ def _kama_window_sum(x: FloatArray, today: int, period: int) -> float:
     for j in range(today - period + 1, today + 1):
         total += abs(x[j] - x[j - 1])
     return total
+
+
+def _kama_factor_py(sum_roc1: float, period_roc: float) -> float:
+    """:func:`_kama_factor` in Python with an exact fused multiply-add (stream warm-up)."""
+    if sum_roc1 <= period_roc or (-KAMA_EPSILON < sum_roc1 < KAMA_EPSILON):
+        ratio = 1.0
+    else:
+        ratio = abs(period_roc / sum_roc1)
+    sc = fma_py(ratio, KAMA_DIFF, KAMA_MAX)
+    return sc * sc
 
 
 @jit
@@ -454,7 +465,7 @@ def kama_core(
     period_roc = value - value2
     trailing_value = value2
     sc = _kama_factor(sum_roc1, period_roc)
-    prev = (x[today] - prev) * sc + prev
+    prev = fma(x[today] - prev, sc, prev)
     today += 1
     while today <= start:
         value = x[today]
@@ -468,7 +479,7 @@ def kama_core(
             sum_roc1 = _kama_window_sum(x, today, period)
         trailing_value = value2
         sc = _kama_factor(sum_roc1, period_roc)
-        prev = (x[today] - prev) * sc + prev
+        prev = fma(x[today] - prev, sc, prev)
         today += 1
     out[0] = prev
     m = 1
@@ -485,7 +496,7 @@ def kama_core(
             sum_roc1 = _kama_window_sum(x, today, period)
         trailing_value = value2
         sc = _kama_factor(sum_roc1, period_roc)
-        prev = (x[today] - prev) * sc + prev
+        prev = fma(x[today] - prev, sc, prev)
         today += 1
         out[m] = prev
         m += 1
@@ -1186,9 +1197,9 @@ class KamaStream(Stream):
             self._pos = 0
             oldest = buf[0]  # x[t - period]
             self._sum += abs(self._last - real)
-            sc = _py(_kama_factor)(self._sum, real - oldest)
+            sc = _kama_factor_py(self._sum, real - oldest)
             prev = self._last
-            prev = (real - prev) * sc + prev
+            prev = fma_py(real - prev, sc, prev)
             self._trail = oldest
             self._last = real
             self._prev = prev
@@ -1245,10 +1256,10 @@ def kama_step(st: FloatArray, x: float) -> float:
         ratio = 1.0
     else:
         ratio = abs(period_roc / total)
-    sc = ratio * KAMA_DIFF + KAMA_MAX
+    sc = fma(ratio, KAMA_DIFF, KAMA_MAX)
     sc *= sc
     prev = st[2]
-    prev = (x - prev) * sc + prev
+    prev = fma(x - prev, sc, prev)
     st[4] = oldest
     st[3] = x
     st[2] = prev

@@ -419,6 +419,72 @@ def variance_core(
 
 
 @jit
+def _bands(variance: float, mid: float, up: float, down: float) -> tuple[float, float, float]:
+    """Upper, middle and lower band from the variance, in TA-Lib's operation order."""
+    std = math.sqrt(variance) if not variance <= 0.0 else 0.0
+    if up == down:
+        band = std * up
+        return mid + band, mid, mid - band
+    return mid + std * up, mid, mid - std * down
+
+
+@jit
+def _bbands_sma(
+    x: FloatArray,
+    period: int,
+    up: float,
+    down: float,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> None:
+    """TA-Lib's BBANDS SMA fast path: the SMA running sum and TA_VAR's shifted sums in
+    one pass over ``x`` (outputs from bar ``period - 1``)."""
+    lookback = period - 1
+    last = x.shape[0] - 1
+    inv = 1.0 / period
+    shift = x[0]
+    total = 0.0
+    sum1 = 0.0
+    sum2 = 0.0
+    for j in range(lookback):
+        total += x[j]
+        dev = x[j] - shift
+        sum1 += dev
+        dev *= dev
+        sum2 += dev
+    bars = VAR_RESEED * period
+    for i in range(lookback, last + 1):
+        value = x[i]
+        total += value
+        mid = total / period
+        leaving = x[i - lookback]
+        total -= leaving
+        dev = value - shift
+        sum1 += dev
+        dev *= dev
+        sum2 += dev
+        mean = sum1 * inv
+        variance = sum2 * inv - mean * mean
+        dev = leaving - shift
+        sum1 -= dev
+        dev *= dev
+        sum2 -= dev
+        bars -= 1
+        if variance < 0.000001 * (sum2 * inv) or dev > 1000000.0 * sum2 or bars <= 0:
+            bars = VAR_RESEED * period
+            first = i - lookback
+            shift, sum1, sum2 = _variance_reseed(x, first, i, inv)
+            mean = sum1 * inv
+            variance = sum2 * inv - mean * mean
+            dev = x[first] - shift
+            sum1 -= dev
+            dev *= dev
+            sum2 -= dev
+        upper[i], middle[i], lower[i] = _bands(variance, mid, up, down)
+
+
+@jit
 def bbands_kernel(
     real: FloatArray,
     timeperiod: int,
@@ -443,7 +509,11 @@ def bbands_kernel(
     first = beg + lookback
     x = real[beg:]
     last = n - beg - 1
-    if lookback <= last:
+    if matype == 0 and lookback <= last:
+        _bbands_sma(
+            x, timeperiod, nbdevup, nbdevdn, upperband[beg:], middleband[beg:], lowerband[beg:]
+        )
+    elif lookback <= last:
         # Middle band into `middleband`, variance into `upperband` (as scratch).
         _ma.ma_core(
             x,
