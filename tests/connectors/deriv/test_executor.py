@@ -4,7 +4,7 @@ fake Deriv server: after every scenario, storage and the fake broker's book agre
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from moonlight.connectors.deriv.connector import DerivConnector
 from moonlight.connectors.deriv.link import LinkState
 from moonlight.core.execution.executor import Executor, ExecutorConfig
-from moonlight.core.execution.journal import OrderJournal
+from moonlight.core.execution.journal import OrderIntent, OrderJournal
 from moonlight.core.orders import Direction, OrderState, Outcome
 from moonlight.core.runtime.clock import ScaledClock
 from moonlight.core.storage.engine import session_factory
@@ -24,6 +24,7 @@ from tests.connectors.deriv.fake_server import FakeDerivServer
 from tests.execution.support import Recorder, intent, migrated_sqlite
 
 ACCOUNT = "acc-1"
+MakeDesk = Callable[..., Awaitable["Desk"]]
 
 
 def executor_config(**overrides: float) -> ExecutorConfig:
@@ -90,7 +91,7 @@ async def make_desk(
     server: FakeDerivServer,
     clock: ScaledClock,
     tmp_path: Path,
-) -> AsyncIterator[Callable[..., asyncio.Future[Desk]]]:
+) -> AsyncIterator[MakeDesk]:
     desks: list[Desk] = []
 
     async def make(config: ExecutorConfig | None = None, **options: object) -> Desk:
@@ -112,27 +113,29 @@ async def make_desk(
         desks.append(desk)
         return desk
 
-    yield make  # type: ignore[misc]
+    yield make
     for desk in desks:
         await desk.executor.stop()
         desk.journal.close()
         desk.engine.dispose()
 
 
-def _intent(cid: str, direction: Direction = Direction.UP, instrument: str = "R_100") -> object:
+def _intent(
+    cid: str, direction: Direction = Direction.UP, instrument: str = "R_100"
+) -> OrderIntent:
     return intent(
         cid, account_id=ACCOUNT, instrument=instrument, direction=direction, duration_s=15
     )
 
 
 async def test_orders_settle_through_the_executor_and_storage_matches_the_book(
-    make_desk: Callable[..., asyncio.Future[Desk]],
+    make_desk: MakeDesk,
 ) -> None:
     desk = await make_desk()
     reports = await asyncio.gather(
-        desk.executor.execute(_intent("ex-1")),  # type: ignore[arg-type]
-        desk.executor.execute(_intent("ex-2", Direction.DOWN)),  # type: ignore[arg-type]
-        desk.executor.execute(_intent("ex-3", instrument="R_50")),  # type: ignore[arg-type]
+        desk.executor.execute(_intent("ex-1")),
+        desk.executor.execute(_intent("ex-2", Direction.DOWN)),
+        desk.executor.execute(_intent("ex-3", instrument="R_50")),
     )
     assert [r.state for r in reports] == [OrderState.SETTLED] * 3
     assert len(desk.server.contracts) == 3
@@ -144,16 +147,18 @@ async def test_orders_settle_through_the_executor_and_storage_matches_the_book(
 
 
 async def test_a_dropped_connection_mid_deal_is_reconciled_by_the_executor(
-    make_desk: Callable[..., asyncio.Future[Desk]],
+    make_desk: MakeDesk,
 ) -> None:
     desk = await make_desk()
     desk.server.faults.buy_drops.extend(["after", "before"])
     executed, never = await asyncio.gather(
-        desk.executor.execute(_intent("mid-1")),  # type: ignore[arg-type]
-        desk.executor.execute(_intent("mid-2", Direction.DOWN)),  # type: ignore[arg-type]
+        desk.executor.execute(_intent("mid-1")),
+        desk.executor.execute(_intent("mid-2", Direction.DOWN)),
     )
     states = {executed.client_req_id: executed, never.client_req_id: never}
-    executed_cid = next(c.client_req_id for c in desk.server.contracts.values())
+    [contract] = desk.server.contracts.values()
+    executed_cid = contract.client_req_id
+    assert executed_cid is not None
     assert states[executed_cid].state is OrderState.SETTLED
     other = "mid-2" if executed_cid == "mid-1" else "mid-1"
     assert states[other].state is OrderState.FAILED
@@ -163,43 +168,41 @@ async def test_a_dropped_connection_mid_deal_is_reconciled_by_the_executor(
 
 
 async def test_a_lost_settlement_push_still_settles_the_stored_order(
-    make_desk: Callable[..., asyncio.Future[Desk]],
+    make_desk: MakeDesk,
 ) -> None:
     desk = await make_desk(settle_check_s=1000.0)  # leave it to the executor's polling
     desk.server.faults.lose_settlements = True
-    report = await desk.executor.execute(_intent("lost-1"))  # type: ignore[arg-type]
+    report = await desk.executor.execute(_intent("lost-1"))
     assert report.state is OrderState.SETTLED
     assert desk.server.pushes_lost >= 1
     desk.assert_agreement()
 
 
 async def test_rate_limits_and_latency_are_retried_never_duplicated(
-    make_desk: Callable[..., asyncio.Future[Desk]],
+    make_desk: MakeDesk,
 ) -> None:
     desk = await make_desk(buy_timeout_s=0.5)
     desk.server.faults.rate_limit.update({"proposal": 2, "buy": 1})
-    first = await desk.executor.execute(_intent("rl-1"))  # type: ignore[arg-type]
+    first = await desk.executor.execute(_intent("rl-1"))
     assert first.state is OrderState.SETTLED
     stored, _ = desk.rows()["rl-1"]
     assert stored.retry_count == 3
     desk.server.faults.latency_s = 0.8  # past buy_timeout_s: ambiguous, late reply binds
-    second = await desk.executor.execute(_intent("slow-1"))  # type: ignore[arg-type]
+    second = await desk.executor.execute(_intent("slow-1"))
     assert second.state is OrderState.SETTLED
     assert desk.server.calls_of("buy") == 3  # one refused, two executed; none repeated
     desk.assert_agreement()
 
 
 async def test_a_restart_reconciles_an_order_left_in_send(
-    make_desk: Callable[..., asyncio.Future[Desk]],
+    make_desk: MakeDesk,
     make_connector: MakeConnector,
     clock: ScaledClock,
     tmp_path: Path,
 ) -> None:
     desk = await make_desk()
     desk.server.faults.buy_drops.append("after")
-    task = asyncio.get_running_loop().create_task(
-        desk.executor.execute(_intent("crash-1"))  # type: ignore[arg-type]
-    )
+    task = asyncio.get_running_loop().create_task(desk.executor.execute(_intent("crash-1")))
     await eventually(lambda: len(desk.server.contracts) == 1)
     await desk.executor.stop()  # the process dies: storage says CONFIRM without a broker id
     await asyncio.gather(task, return_exceptions=True)

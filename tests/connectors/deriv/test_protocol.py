@@ -158,6 +158,7 @@ def test_documented_frames_parse_with_their_correlation_fields() -> None:
 
 def test_numbers_arrive_as_numbers_or_strings() -> None:
     assert number("19.50", "x") == 19.5 and number(3, "x") == 3.0
+    bad: object
     for bad in (True, None, "nan", "inf", "abc", [], 10**400):
         with pytest.raises(ProtocolError):
             number(bad, "x")

@@ -151,7 +151,7 @@ async def test_put_orders_and_both_directions_settle_against_the_book(
             for i, direction in enumerate([Direction.UP, Direction.DOWN] * 3)
         )
     )
-    seen = {}
+    seen: dict[str, Settlement] = {}
     while len(seen) < len(acks):
         item = await next_item(settlements, timeout_s=8.0)
         seen[item.broker_order_id] = item

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from moonlight.connectors.deriv.link import LinkState
-from moonlight.core.execution.executor import Executor
+from moonlight.core.execution.executor import Executor, OrderReport
 from moonlight.core.execution.journal import OrderJournal
 from moonlight.core.orders import Direction, OrderState
 from moonlight.core.runtime.clock import ScaledClock
@@ -63,7 +63,7 @@ async def test_a_reconnect_storm_is_backed_off_without_duplicates(
     server.faults.storm_remaining = DROPS
     server.faults.buy_drops.extend(["after", "before", "after", "after"])  # mid-deal drops too
     await server.drop_all()  # the first drop; each new connection is dropped again
-    tasks: list[asyncio.Task[object]] = []
+    tasks: list[asyncio.Task[OrderReport]] = []
     try:
         n = 0
         while server.faults.storm_remaining > 0 and loop.time() - started < 60.0:
