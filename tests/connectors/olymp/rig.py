@@ -86,7 +86,7 @@ class Rig:
         settled = {cid: s for cid, s in stored.items() if s.state is OrderState.SETTLED}
         broker_ids = [s.broker_order_id for s in settled.values()]
         assert len(broker_ids) == len(set(broker_ids)), "two orders recorded on one deal"
-        assert set(broker_ids) == set(deals), "storage and the broker's book disagree"
+        assert set(broker_ids) == set(deals), f"storage and the broker disagree: {stored}"
         for cid, row in settled.items():
             deal = deals[row.broker_order_id or ""]
             assert deal.closed, f"{cid}: settled in storage, open at the broker"
@@ -104,7 +104,7 @@ class Rig:
             if row is not None and row.state in states:
                 return
             await asyncio.sleep(0.05)
-        raise AssertionError(f"{cid} never reached {states}")
+        raise AssertionError(f"{cid} never reached {states}: {self.stored().get(cid)}")
 
 
 @asynccontextmanager

@@ -234,10 +234,10 @@ async def test_restart_reconciles_an_ambiguous_order_by_its_terms(
     server.faults.close_1008_on_connect = 0
     async with rig(db, server, config=wall_config(ack_grace_s=30.0)) as r:
         r.executor.submit(decision("restart", duration_s=2))
-        await r.wait_state("restart", (OrderState.CONFIRM,), 5)
+        await r.wait_state("restart", (OrderState.CONFIRM,), 15)
     # a new process: new connector (empty book), new executor, same storage
     async with rig(db, server) as r:
-        await asyncio.wait_for(r.executor.wait_idle(), 30)
+        await asyncio.wait_for(r.executor.wait_idle(), 60)
         stored = r.assert_agreement()
         assert stored["restart"].state is OrderState.SETTLED
         assert len(server.received(23)) == 1 and len(server.deals_of(DEMO_ACCOUNT)) == 1
