@@ -43,10 +43,15 @@ cookie_scheme = APIKeyCookie(
 )
 
 
-def get_context(request: Request) -> ServerContext:
+def context_of(request: Request) -> ServerContext:
     """The :class:`ServerContext` of the app serving ``request``."""
     context: ServerContext = request.app.state.moonlight
     return context
+
+
+async def get_context(request: Request) -> ServerContext:
+    """Dependency form of :func:`context_of` (async: no thread-pool hop per request)."""
+    return context_of(request)
 
 
 Ctx = Annotated[ServerContext, Depends(get_context)]
@@ -88,7 +93,7 @@ async def require_auth(
     _cookie: Annotated[object, Security(cookie_scheme)],
 ) -> Principal:
     """Authenticate the request (see the module docstring) or raise 401/403/429."""
-    auth = get_context(request).auth
+    auth = context_of(request).auth
     client = client_address(request)
     locked = throttled(auth, client)
     if locked is not None:

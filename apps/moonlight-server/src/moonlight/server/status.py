@@ -6,6 +6,7 @@ even with hundreds of workers; that is what the p90 benchmark measures.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +20,7 @@ from moonlight.core.runtime.worker import Worker
 from moonlight.server import schemas
 
 
+@functools.cache
 def server_version() -> str:
     """The installed moonlight-server version (the core's when run from a source tree)."""
     try:
@@ -103,12 +105,14 @@ def account_status(
 def build_status(engine: Engine, lifecycle: str) -> schemas.StatusOut:
     """The whole status report; ``lifecycle`` is the service's view of the engine."""
     now = engine.clock.now()
-    per_account: dict[str, Counter[str]] = {}
+    per_account: dict[str, Counter[str]] = {account_id: Counter() for account_id in engine.accounts}
     by_state: Counter[str] = Counter()
     for worker in engine.supervisor.workers.values():
-        state = worker.state.value
+        state = worker.state  # a StrEnum: a str key as it is (no .value lookup per worker)
         by_state[state] += 1
-        per_account.setdefault(worker.key.account_id, Counter())[state] += 1
+        counts = per_account.get(worker.key.account_id)
+        if counts is not None:
+            counts[state] += 1
     started = engine.started_at
     state = lifecycle if started is not None or lifecycle != "running" else "starting"
     return schemas.StatusOut(

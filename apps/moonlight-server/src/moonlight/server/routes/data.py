@@ -30,7 +30,7 @@ LevelName = Literal["critical", "warning", "info"]
 MAX_OFFSET = 1_000_000_000
 
 
-def order_filter(
+async def order_filter(
     account: Annotated[str | None, Query(max_length=64, pattern=NAME)] = None,
     instrument: Annotated[str | None, Query(max_length=64, pattern=NAME)] = None,
     timeframe: Annotated[str | None, Query(max_length=16, pattern=NAME)] = None,

@@ -25,9 +25,14 @@ WorkerStateName = Literal["starting", "running", "paused", "backoff", "stopped"]
 
 
 @router.get("/status", response_model=schemas.StatusOut, tags=["status"])
-async def status(context: Ctx) -> schemas.StatusOut:
-    """Engine, accounts (trading state, balance, guards, connector), workers, kill-switch."""
-    return build_status(context.engine, context.lifecycle)
+async def status(context: Ctx) -> Response:
+    """Engine, accounts (trading state, balance, guards, connector), workers, kill-switch.
+
+    The hot route of dashboards and supervisors: the model is serialised once here
+    (FastAPI would validate it a second time on the way out).
+    """
+    report = build_status(context.engine, context.lifecycle)
+    return Response(report.model_dump_json(), media_type="application/json")
 
 
 # ------------------------------------------------------------------------ workers
