@@ -300,3 +300,63 @@ def load_series(paths: Sequence[Path], **options: Any) -> list[CandleSeries]:
     from moonlight.core.data.load import load_candles
 
     return [load_candles(path, **options) for path in paths]
+
+
+def backtest_to_directory(
+    config: MoonlightConfig,
+    series: Sequence[CandleSeries],
+    report_dir: Path,
+    *,
+    host: PluginHost,
+    storage_url: str | None = None,
+    run_id: str | None = None,
+    starting_balance: float = STARTING_BALANCE,
+    payout_pct: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> BacktestResult:
+    """Run the backtest and write ``summary.json`` and ``report.html`` to ``report_dir``.
+
+    The orders go to ``storage_url`` (default: SQLite ``backtest.db`` in ``report_dir``)
+    under the run id, with the summary in the ``runs`` table.
+    """
+    from moonlight.core.backtest.report import write_report
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    url = storage_url or f"sqlite:///{(report_dir / 'backtest.db').resolve().as_posix()}"
+    result = asyncio.run(
+        run_backtest(
+            config,
+            series,
+            host=host,
+            run_id=run_id,
+            storage_url=url,
+            starting_balance=starting_balance,
+            payout_pct=payout_pct,
+            progress=progress,
+        )
+    )
+    details = {
+        "run id": result.run_id,
+        "storage": _without_password(result.storage_url),
+        "data": ", ".join(f"{s.instrument} ({len(s):,} bars, {s.source})" for s in series),
+        "strategies": ", ".join(f"{s.name} ×{s.weight:g}" for s in config.strategies),
+    }
+    instruments = sorted({s.instrument for s in series})
+    write_report(
+        report_dir,
+        result.trades,
+        result.summary,
+        title=f"Backtest {result.run_id}: {', '.join(instruments)}",
+        starting_balance=starting_balance,
+        details=details,
+    )
+    return result
+
+
+def _without_password(url: str) -> str:
+    """A storage URL fit for a report (a password never appears; config forbids one)."""
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        credentials, _, rest = tail.rpartition("@")
+        return f"{head}://{credentials.split(':', 1)[0]}@{rest}"
+    return url

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from moonlight.core.backtest.trades import TradeLog
+from moonlight.core.backtest.trades import OUTCOMES, WIN, TradeLog
 from moonlight.core.ensemble.reliability import (
     brier_score,
     expected_calibration_error,
@@ -37,7 +37,7 @@ from moonlight.core.ensemble.reliability import (
 
 def equity_curve(trades: TradeLog, starting_balance: float) -> tuple[np.ndarray, np.ndarray]:
     """Settlement times and the balance after each settled trade (settlement order)."""
-    settled = np.array([o in ("win", "lose", "push", "abort") for o in trades.outcome], bool)
+    settled = trades.settled
     times = trades.settled_ts[settled]
     pnl = np.nan_to_num(trades.pnl[settled])
     order = np.argsort(times, kind="stable")
@@ -61,14 +61,10 @@ def summarize(
     starting_balance: float,
 ) -> dict[str, Any]:
     """The summary dict (see the module docstring for every figure)."""
-    outcome = np.array(trades.outcome, dtype=object)
-    wins = int(np.count_nonzero(outcome == "win"))
-    losses = int(np.count_nonzero(outcome == "lose"))
-    pushes = int(np.count_nonzero(outcome == "push"))
-    aborts = int(np.count_nonzero(outcome == "abort"))
-    still_open = int(np.count_nonzero(outcome == "open"))
-    decided = (outcome == "win") | (outcome == "lose")
-    settled = decided | (outcome == "push") | (outcome == "abort")
+    counts = np.bincount(trades.outcome_code, minlength=len(OUTCOMES))
+    wins, losses, pushes, aborts, still_open = (int(counts[i]) for i in range(len(OUTCOMES)))
+    decided = trades.decided
+    settled = trades.settled
     pnl = float(np.round(np.nansum(trades.pnl[settled]), 8))
     staked = float(np.sum(trades.stake[settled]))
     stake_d = trades.stake[decided]
@@ -76,7 +72,7 @@ def summarize(
     _, equity = equity_curve(trades, starting_balance)
     money, fraction = drawdown(equity, starting_balance)
     p = trades.p_hat[decided]
-    won = (outcome[decided] == "win").astype(np.float64)
+    won = (trades.outcome_code[decided] == WIN).astype(np.float64)
     scored = decided.any() and bool(np.all(np.isfinite(p)))
     settled_count = int(np.count_nonzero(settled))
     return {

@@ -4,14 +4,15 @@ Both paths produce one: the event-driven backtest reads it back from storage (or
 and results of the run), the research path builds it from its arrays. The summary, the
 report and the parity tests all work on this one shape.
 
-``outcome`` is ``win``, ``lose``, ``push``, ``abort`` or ``open`` (decided and sent, but
-the contract could not be settled before the history ended).
+Outcomes are codes into :data:`OUTCOMES` -- ``win``, ``lose``, ``push``, ``abort``, and
+``open`` (decided and sent, but the contract could not be settled before the history
+ended); :attr:`TradeLog.outcome` gives the names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,15 +25,53 @@ from moonlight.core.storage import models
 
 FloatArray = npt.NDArray[np.float64]
 OUTCOMES: tuple[str, ...] = ("win", "lose", "push", "abort", "open")
+WIN, LOSE, PUSH, ABORT, OPEN = range(5)
+_CODE = {name: code for code, name in enumerate(OUTCOMES)}
+#: Columns of :meth:`TradeLog.rows`, in order.
+COLUMNS: tuple[str, ...] = (
+    "client_req_id",
+    "instrument",
+    "timeframe",
+    "direction",
+    "decided_ts",
+    "stake",
+    "payout_pct",
+    "score",
+    "p_hat",
+    "outcome",
+    "pnl",
+    "entry_price",
+    "exit_price",
+    "settled_ts",
+)
+
+
+class OrderIds(Sequence[str]):
+    """``client_req_id`` values ``prefix + str(int(close_ts))``, built on access."""
+
+    def __init__(self, prefix: str, close_ts: FloatArray) -> None:
+        self.prefix = prefix
+        self.close_ts = close_ts
+
+    def __len__(self) -> int:
+        return int(self.close_ts.shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.prefix + str(int(t)) for t in self.close_ts[index].tolist()]
+        return self.prefix + str(int(self.close_ts[index]))
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.prefix + str(int(t)) for t in self.close_ts.tolist())
 
 
 @dataclass(frozen=True, eq=False)
 class TradeLog:
     """One row per order, in decision order (ties: by client_req_id)."""
 
-    client_req_id: list[str]
-    instrument: list[str]
-    timeframe: list[str]
+    client_req_id: Sequence[str]
+    instrument: Sequence[str]
+    timeframe: Sequence[str]
     #: +1 up, -1 down.
     direction: npt.NDArray[np.int8]
     decided_ts: FloatArray
@@ -40,14 +79,34 @@ class TradeLog:
     payout_pct: FloatArray
     score: FloatArray
     p_hat: FloatArray
-    outcome: list[str]
+    #: Index into :data:`OUTCOMES`.
+    outcome_code: npt.NDArray[np.int8]
     pnl: FloatArray
     entry_price: FloatArray
     exit_price: FloatArray
     settled_ts: FloatArray
 
     def __len__(self) -> int:
-        return len(self.client_req_id)
+        return int(self.direction.shape[0])
+
+    @property
+    def outcome(self) -> list[str]:
+        """Outcome names, one per order."""
+        return [OUTCOMES[c] for c in self.outcome_code.tolist()]
+
+    def mask(self, outcome: str) -> npt.NDArray[np.bool_]:
+        """Rows with this outcome."""
+        return np.asarray(self.outcome_code == _CODE[outcome])
+
+    @property
+    def settled(self) -> npt.NDArray[np.bool_]:
+        """Rows with a result (win, lose, push or abort)."""
+        return np.asarray(self.outcome_code != OPEN)
+
+    @property
+    def decided(self) -> npt.NDArray[np.bool_]:
+        """Rows that won or lost."""
+        return np.asarray(self.outcome_code <= LOSE)
 
     @classmethod
     def empty(cls) -> TradeLog:
@@ -55,7 +114,7 @@ class TradeLog:
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict[str, Any]]) -> TradeLog:
-        """From dicts with the field names (missing numbers become NaN)."""
+        """From dicts with the :data:`COLUMNS` (missing numbers become NaN)."""
         ordered = sorted(rows, key=lambda r: (r["decided_ts"], r["client_req_id"]))
 
         def numbers(name: str) -> FloatArray:
@@ -72,7 +131,7 @@ class TradeLog:
             payout_pct=numbers("payout_pct"),
             score=numbers("score"),
             p_hat=numbers("p_hat"),
-            outcome=[str(r["outcome"]) for r in ordered],
+            outcome_code=np.array([_CODE[str(r["outcome"])] for r in ordered], np.int8),
             pnl=numbers("pnl"),
             entry_price=numbers("entry_price"),
             exit_price=numbers("exit_price"),
@@ -80,41 +139,29 @@ class TradeLog:
         )
 
     @classmethod
-    def from_arrays(cls, **columns: Any) -> TradeLog:
-        """From columns already in decision order (no copy of numpy columns)."""
-        return cls(
-            client_req_id=list(columns["client_req_id"]),
-            instrument=list(columns["instrument"]),
-            timeframe=list(columns["timeframe"]),
-            direction=np.asarray(columns["direction"], np.int8),
-            decided_ts=np.asarray(columns["decided_ts"], np.float64),
-            stake=np.asarray(columns["stake"], np.float64),
-            payout_pct=np.asarray(columns["payout_pct"], np.float64),
-            score=np.asarray(columns["score"], np.float64),
-            p_hat=np.asarray(columns["p_hat"], np.float64),
-            outcome=list(columns["outcome"]),
-            pnl=np.asarray(columns["pnl"], np.float64),
-            entry_price=np.asarray(columns["entry_price"], np.float64),
-            exit_price=np.asarray(columns["exit_price"], np.float64),
-            settled_ts=np.asarray(columns["settled_ts"], np.float64),
-        )
+    def concat(cls, logs: Sequence[TradeLog]) -> TradeLog:
+        """Several logs as one, re-ordered by decision time."""
+        return cls.from_rows([row for log in logs for row in log.rows()])
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per order (for JSON and pandas)."""
-        names = [f.name for f in fields(self)]
-        columns = [getattr(self, name) for name in names]
-        out = []
-        for i in range(len(self)):
-            row: dict[str, Any] = {}
-            for name, column in zip(names, columns, strict=True):
-                value = column[i]
-                row[name] = value.item() if isinstance(value, np.generic) else value
-            out.append(row)
-        return out
-
-    def mask(self, outcome: str) -> npt.NDArray[np.bool_]:
-        """Rows with this outcome."""
-        return np.array([o == outcome for o in self.outcome], dtype=bool)
+        columns: list[Sequence[Any]] = [
+            list(self.client_req_id),
+            list(self.instrument),
+            list(self.timeframe),
+            self.direction.tolist(),
+            self.decided_ts.tolist(),
+            self.stake.tolist(),
+            self.payout_pct.tolist(),
+            self.score.tolist(),
+            self.p_hat.tolist(),
+            self.outcome,
+            self.pnl.tolist(),
+            self.entry_price.tolist(),
+            self.exit_price.tolist(),
+            self.settled_ts.tolist(),
+        ]
+        return [dict(zip(COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def load_trades(sessions: sessionmaker[Session], run_id: str) -> TradeLog:

@@ -34,8 +34,17 @@ import numpy.typing as npt
 from moonlight.core.backtest.engine import POLL_INTERVAL_S
 from moonlight.core.backtest.runner import Timeline, plan_timeline
 from moonlight.core.backtest.summary import summarize
-from moonlight.core.backtest.trades import TradeLog
-from moonlight.core.config.models import MoonlightConfig
+from moonlight.core.backtest.trades import (
+    ABORT,
+    LOSE,
+    OPEN,
+    OUTCOMES,
+    PUSH,
+    WIN,
+    OrderIds,
+    TradeLog,
+)
+from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.resample import resample
 from moonlight.core.research import kernels as k
@@ -47,7 +56,7 @@ from moonlight.core.research.risk_sim import (
     simulate_builtin,
     simulate_exact,
 )
-from moonlight.core.research.setup import ResearchSetup
+from moonlight.core.research.setup import ResearchSetup, SetupSpec, build_setup
 from moonlight.core.research.signals import EnsembleArrays, ensemble_arrays, segments
 from moonlight.core.runtime.worker import WorkerTiming
 from moonlight.core.timeframes import timeframe_seconds
@@ -108,9 +117,7 @@ class Evaluation:
                 ),
                 "reason": pd.Categorical.from_codes(self.reason_code, self.reasons),
                 "stake": self.stake,
-                "outcome": pd.Categorical.from_codes(
-                    self.outcome_code, [OUTCOME_NAMES[i] for i in range(len(OUTCOME_NAMES))]
-                ),
+                "outcome": pd.Categorical.from_codes(self.outcome_code, BAR_OUTCOMES),
                 "entry_price": self.entry_price,
                 "exit_price": self.exit_price,
                 "pnl": self.pnl,
@@ -138,9 +145,110 @@ def _series(data: Any, instrument: str | None) -> CandleSeries:
     return CandleSeries.from_frame(data, instrument or "INSTRUMENT")
 
 
+@dataclass(frozen=True)
+class Decided:
+    """The bars a worker decides on, with the ensemble's verdict on each."""
+
+    instrument: str
+    account: AccountConfig
+    timeframe: str
+    duration_s: int
+    #: The data as given (the paper broker's prices) and the worker's bars.
+    series: CandleSeries
+    bars: CandleSeries
+    timeline: Timeline
+    arrays: EnsembleArrays
+    close_ts: FloatArray
+    decide_ts: FloatArray
+    runtime_settle_s: float
+
+
+def warmup_bars(setup: ResearchSetup) -> int:
+    """Bars a worker of ``setup`` replays before trading (at its own timeframe)."""
+    longest = max((int(s.warmup_bars) for s in setup.strategies), default=0)
+    return longest + WorkerTiming().warmup_extra_bars
+
+
+def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = None) -> Decided:
+    """Timeline, segments, signals, vote and p̂ of every bar the worker decides on."""
+    series = _series(data, instrument)
+    name = instrument or series.instrument
+    if name != series.instrument:
+        series = replace(series, instrument=name, _report=series._report)
+    series.require_ordered()
+    account = setup.account.model_copy(update={"products": [name]})
+    timeframe = account.timeframes[0]
+    tf_s = timeframe_seconds(timeframe)
+    bars = series if tf_s == series.timeframe_s else resample(series, tf_s)
+
+    def series_of(_: str, seconds: int | None) -> CandleSeries:
+        return series if seconds is None else bars
+
+    warmup = warmup_bars(setup)
+    config = MoonlightConfig(accounts=[account], runtime=setup.runtime, risk=setup.risk)
+    timeline = plan_timeline(config, series_of, (name,), warmup)
+    parts = segments(
+        bars.end_ts, tf_s, warmup, timeline.workers[0].first_index, setup.runtime.catch_up_bars
+    )
+    arrays = ensemble_arrays(
+        setup.strategies, setup.weights, setup.calibration, bars, setup.source, parts
+    )
+    close_ts = bars.end_ts[arrays.index]
+    return Decided(
+        instrument=name,
+        account=account,
+        timeframe=timeframe,
+        duration_s=timeframe_seconds(account.expiry or timeframe),
+        series=series,
+        bars=bars,
+        timeline=timeline,
+        arrays=arrays,
+        close_ts=close_ts,
+        decide_ts=close_ts + setup.runtime.settle_delay_s,
+        runtime_settle_s=setup.runtime.settle_delay_s,
+    )
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """The contracts opened at some decided bars: prices, outcome code, booking instant."""
+
+    entry: FloatArray
+    exit: FloatArray
+    code: npt.NDArray[np.int8]
+    settle_ts: FloatArray
+
+
+def price_contracts(decided: Decided, rows: npt.NDArray[np.int64]) -> Contracts:
+    """Price the contracts decided at ``rows`` as the paper broker does on bar closes."""
+    series = decided.series
+    decide_ts = decided.decide_ts[rows]
+    direction = decided.arrays.direction[rows]
+    expires = decide_ts + float(decided.duration_s)
+    ends, closes = series.end_ts, series.close
+    if decided.bars is series and decided.runtime_settle_s < series.timeframe_s:
+        entry = closes[decided.arrays.index[rows]]  # the decision bar's own close
+    else:
+        entry = closes[np.searchsorted(ends, decide_ts, side="right") - 1]
+    exit_at = np.searchsorted(ends, expires, side="right") - 1
+    moved = ends[exit_at] > decide_ts
+    exit_price = np.where(moved, closes[exit_at], entry)
+    known = expires < float(ends[-1]) + series.timeframe_s
+    won = ((direction > 0) & (exit_price > entry)) | ((direction < 0) & (exit_price < entry))
+    code = np.where(exit_price == entry, k.OUT_PUSH, np.where(won, k.OUT_WIN, k.OUT_LOSE))
+    start = decided.timeline.start_ts
+    steps = np.maximum(1.0, np.ceil((expires - start) / POLL_INTERVAL_S))
+    return Contracts(
+        entry=entry,
+        exit=exit_price,
+        code=np.where(known, code, k.OUT_OPEN).astype(np.int8),
+        settle_ts=np.where(known, start + steps * POLL_INTERVAL_S, np.nan),
+    )
+
+
 def evaluate(
     data: Any,
-    setup: ResearchSetup,
+    setup: ResearchSetup | SetupSpec,
     *,
     instrument: str | None = None,
     exact: bool = False,
@@ -152,65 +260,40 @@ def evaluate(
     objects even when the Numba kernel could (the results are the same; it is slower).
     """
     started = time.perf_counter()
-    series = _series(data, instrument)
-    name = instrument or series.instrument
-    if name != series.instrument:
-        series = replace(series, instrument=name, _report=series._report)
-    series.require_ordered()
-    account = setup.account.model_copy(update={"products": [name]})
-    timeframe = account.timeframes[0]
-    tf_s = timeframe_seconds(timeframe)
-    duration_s = timeframe_seconds(account.expiry or timeframe)
-    bars = series if tf_s == series.timeframe_s else resample(series, tf_s)
-
-    def series_of(_: str, seconds: int | None) -> CandleSeries:
-        return series if seconds is None else bars
-
-    warmup = max((int(s.warmup_bars) for s in setup.strategies), default=0)
-    warmup += WorkerTiming().warmup_extra_bars
-    config = MoonlightConfig(accounts=[account], runtime=setup.runtime, risk=setup.risk)
-    timeline = plan_timeline(config, series_of, (name,), warmup)
-    parts = segments(
-        bars.end_ts, tf_s, warmup, timeline.workers[0].first_index, setup.runtime.catch_up_bars
-    )
-    arrays = ensemble_arrays(
-        setup.strategies, setup.weights, setup.calibration, bars, setup.source, parts
-    )
+    if isinstance(setup, SetupSpec):
+        setup = build_setup(setup)
+    spec = setup.spec
+    decided = decide_bars(data, setup, instrument=instrument)
+    arrays, account, timeline = decided.arrays, decided.account, decided.timeline
+    name, timeframe, duration_s = decided.instrument, decided.timeframe, decided.duration_s
+    decide_ts, close_ts = decided.decide_ts, decided.close_ts
     n = arrays.index.size
-    close_ts = bars.end_ts[arrays.index]
-    decide_ts = close_ts + setup.runtime.settle_delay_s
     risk = setup.risk
-    payout = setup.payout_pct
+    payout = spec.payout_pct
     reason_code = _stateless_reasons(arrays, risk, payout)
     rows = np.flatnonzero(reason_code == R_CANDIDATE)
     direction = arrays.direction[rows]
-    expires = decide_ts[rows] + float(duration_s)
-    ends, closes = series.end_ts, series.close
-    entry_at = np.searchsorted(ends, decide_ts[rows], side="right") - 1
-    exit_at = np.searchsorted(ends, expires, side="right") - 1
-    entry = closes[entry_at]
-    moved = ends[exit_at] > decide_ts[rows]
-    exit_price = np.where(moved, closes[exit_at], entry)
-    known = expires < float(ends[-1]) + series.timeframe_s
-    won = ((direction > 0) & (exit_price > entry)) | ((direction < 0) & (exit_price < entry))
-    code = np.where(exit_price == entry, k.OUT_PUSH, np.where(won, k.OUT_WIN, k.OUT_LOSE))
-    code = np.where(known, code, k.OUT_OPEN).astype(np.int8)
+    contracts = price_contracts(decided, rows)
+    entry, exit_price, code, settle_ts = (
+        contracts.entry,
+        contracts.exit,
+        contracts.code,
+        contracts.settle_ts,
+    )
     start = timeline.start_ts
-    steps = np.maximum(1.0, np.ceil((expires - start) / POLL_INTERVAL_S))
-    settle_ts = np.where(known, start + steps * POLL_INTERVAL_S, np.nan)
     prefix = f"{account.id}:{name}:{timeframe}:"
-    ids = [prefix + str(int(t)) for t in close_ts[rows].tolist()]
+    ids = OrderIds(prefix, close_ts[rows])
     candidates = Candidates(decide_ts[rows], arrays.p_hat[rows], direction, code, settle_ts, ids)
     sim_account = Account(
         account_id=account.id,
         instrument=name,
         timeframe=timeframe,
         payout_pct=payout,
-        stake_min=setup.stake_min,
-        stake_max=setup.stake_max,
+        stake_min=spec.stake_min,
+        stake_max=spec.stake_max,
         account_max_stake=account.max_stake,
-        duration_offered=duration_s in setup.durations_s,
-        starting_balance=setup.starting_balance,
+        duration_offered=duration_s in spec.durations_s,
+        starting_balance=spec.starting_balance,
         start_ts=start,
     )
     plan = None if exact else builtin_plan(risk, setup.registry)
@@ -223,20 +306,17 @@ def evaluate(
     traded = status == k.TRADED
     aborted = status == k.ABORTED
     sent = traded | aborted
-    outcome_code = np.where(aborted, OUTCOME_ABORT, code).astype(np.int8)
+    trade_code = np.where(aborted, ABORT, _TRADE_CODE[code]).astype(np.int8)
     settled_known = traded & (code != k.OUT_OPEN)
     # per decided bar
     decision = np.zeros(n, np.int8)  # 0 none, 1 refused, 2 trade, 3 abort
     decision[rows] = np.where(traded, 2, np.where(aborted, 3, 1))
-    refused_rows = rows[status == k.REFUSED]
-    extra = [r for r in simulated.reason if r]
-    table = (*STATELESS_REASONS, *dict.fromkeys(extra))
-    lookup = {r: i for i, r in enumerate(table)}
-    reason_code[refused_rows] = [
-        lookup[simulated.reason[j]] for j in np.flatnonzero(status == k.REFUSED)
-    ]
+    refused = status == k.REFUSED
+    table = (*STATELESS_REASONS, *simulated.reasons[1:])
+    shift = np.r_[0, np.arange(1, len(simulated.reasons)) + len(STATELESS_REASONS) - 1]
+    reason_code[rows[refused]] = shift[simulated.reason_code[refused]]
     per_bar_outcome = np.zeros(n, np.int8)
-    per_bar_outcome[rows[sent]] = outcome_code[sent]
+    per_bar_outcome[rows[sent]] = trade_code[sent] + 1
     stake = np.zeros(n)
     stake[rows] = simulated.stake
     pnl = np.full(n, np.nan)
@@ -248,8 +328,9 @@ def evaluate(
     entry_full[rows[settled_known]] = entry[settled_known]
     exit_full[rows[settled_known]] = exit_price[settled_known]
     chosen = np.flatnonzero(sent)
-    trades = TradeLog.from_arrays(
-        client_req_id=[ids[j] for j in chosen.tolist()],
+    booked = aborted[chosen] | settled_known[chosen]
+    trades = TradeLog(
+        client_req_id=OrderIds(prefix, close_ts[rows[chosen]]),
         instrument=[name] * chosen.size,
         timeframe=[timeframe] * chosen.size,
         direction=direction[chosen],
@@ -258,24 +339,22 @@ def evaluate(
         payout_pct=np.full(chosen.size, payout),
         score=arrays.score[rows[chosen]],
         p_hat=arrays.p_hat[rows[chosen]],
-        outcome=[OUTCOME_NAMES[c] for c in outcome_code[chosen].tolist()],
+        outcome_code=trade_code[chosen],
         pnl=np.where(code[chosen] == k.OUT_OPEN, np.nan, simulated.pnl[chosen]),
         entry_price=np.where(settled_known[chosen], entry[chosen], np.nan),
         exit_price=np.where(settled_known[chosen], exit_price[chosen], np.nan),
-        settled_ts=np.where(
-            aborted[chosen] | settled_known[chosen], simulated.settled_ts[chosen], np.nan
-        ),
+        settled_ts=np.where(booked, simulated.settled_ts[chosen], np.nan),
     )
     wall_s = time.perf_counter() - started
     summary = summarize(
-        trades, bars=timeline.bars, wall_s=wall_s, starting_balance=setup.starting_balance
+        trades, bars=timeline.bars, wall_s=wall_s, starting_balance=spec.starting_balance
     )
     return Evaluation(
         setup=setup,
         instrument=name,
         timeline=timeline,
         ensemble=arrays,
-        series=bars,
+        series=decided.bars,
         decision=decision,
         reason_code=reason_code,
         reasons=table,
@@ -301,16 +380,10 @@ STATELESS_REASONS: tuple[str, ...] = (
     "p_hat_below_break_even",
 )
 R_CANDIDATE = 0
-OUTCOME_ABORT = 5
-#: Outcome names by code (0: no order on the bar).
-OUTCOME_NAMES: dict[int, str] = {
-    0: "",
-    k.OUT_WIN: "win",
-    k.OUT_LOSE: "lose",
-    k.OUT_PUSH: "push",
-    k.OUT_OPEN: "open",
-    OUTCOME_ABORT: "abort",
-}
+#: Per-bar outcome names (code 0: no order on the bar; then the trade log's codes + 1).
+BAR_OUTCOMES: tuple[str, ...] = ("", *OUTCOMES)
+#: Kernel outcome code → trade log outcome code.
+_TRADE_CODE = np.array([OPEN, WIN, LOSE, PUSH, OPEN], dtype=np.int8)
 
 
 def _stateless_reasons(arrays: EnsembleArrays, risk: Any, payout: float) -> npt.NDArray[np.int64]:

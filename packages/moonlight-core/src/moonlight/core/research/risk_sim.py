@@ -28,6 +28,7 @@ Two implementations with one contract:
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -107,18 +108,26 @@ class Candidates:
     #: Outcome code of the contract (kernels.OUT_*), and when its result is booked.
     outcome: npt.NDArray[np.int8]
     settle_ts: FloatArray
-    client_req_id: list[str]
+    client_req_id: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
 class Simulated:
-    """Per candidate: refused / traded / aborted, stake, reason, profit, settled at."""
+    """Per candidate: refused / traded / aborted, stake, reason, profit, settled at.
+
+    ``reason_code`` indexes ``reasons`` (code 0, "", for an order that was sent).
+    """
 
     status: npt.NDArray[np.int8]
     stake: FloatArray
-    reason: list[str]
+    reason_code: npt.NDArray[np.int64]
+    reasons: tuple[str, ...]
     pnl: FloatArray
     settled_ts: FloatArray
+
+    def reason(self, index: int) -> str:
+        """The refusal reason of candidate ``index`` ("" when it was sent)."""
+        return self.reasons[int(self.reason_code[index])]
 
 
 def builtin_plan(risk: RiskConfig, registry: Registry) -> dict[str, object] | None:
@@ -223,7 +232,7 @@ def simulate_builtin(
         plan["daily_cap_pct"],
         ends,
     )
-    return Simulated(status, stakes, [REASONS[int(r)] for r in reasons], profits, settled)
+    return Simulated(status, stakes, reasons, REASONS, profits, settled)
 
 
 def simulate_exact(
@@ -304,7 +313,10 @@ def simulate_exact(
         settled[i] = now
         book_result(i, Outcome.ABORT, 0.0)
     settle_until(float("inf"), inclusive=True)
-    return Simulated(status, stakes, reasons, profits, settled)
+    table = tuple(dict.fromkeys(["", *reasons]))
+    lookup = {reason: code for code, reason in enumerate(table)}
+    codes = np.array([lookup[reason] for reason in reasons], dtype=np.int64)
+    return Simulated(status, stakes, codes, table, profits, settled)
 
 
 def _settle(code: int, direction: Direction, stake: float, payout_pct: float) -> object:

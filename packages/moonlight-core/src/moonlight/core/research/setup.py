@@ -1,11 +1,16 @@
-"""ResearchSetup: everything one evaluation needs, from a configuration or by hand.
+"""What one evaluation needs: a plain description (:class:`SetupSpec`) and its objects.
 
-A setup is one worker of one account: strategies (built objects) with their vote
-weights, the calibration in force, the risk configuration, the account (id, timeframe,
-expiry, stake cap, currency), the broker's terms (payout, stake limits, durations), the
-worker timing and the starting balance. :func:`setup_from_config` reads it from a
-MoonlightConfig exactly as the engine composes a worker; :func:`make_setup` builds one
-from a few arguments in a notebook.
+A :class:`SetupSpec` is one worker of one account written as configuration -- strategy
+entries (name, weight, params), the calibration ``(A, B)`` in force, the risk
+configuration, the account (timeframe, expiry, stake cap), the worker timing, the
+broker's terms (payout, stake limits, durations) and the starting balance. It pickles,
+so sweeps send it to other processes or a Ray cluster, and it is what sweep parameters
+change (:meth:`SetupSpec.with_param`). :func:`build_setup` turns it into a
+:class:`ResearchSetup` -- the built strategy objects plus the plugin registry and
+indicator source -- the way the engine composes a worker.
+
+:func:`spec_from_config` reads a spec from a MoonlightConfig; :func:`make_spec` builds
+one from a few arguments in a notebook.
 """
 
 from __future__ import annotations
@@ -32,21 +37,17 @@ from moonlight.core.strategy.api import Strategy
 from moonlight.core.strategy.factory import build_strategy
 from moonlight.core.strategy.indicators import IndicatorSource, RegistryIndicatorSource
 
-#: What a strategy may be given as: a name, a config entry (or its dict), or an object.
-StrategyLike = str | StrategyConfig | Mapping[str, Any] | Strategy[Any]
+#: A strategy given by name, as a config entry, or as the entry's dict.
+StrategyLike = str | StrategyConfig | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class ResearchSetup:
-    """One worker of one account; see the module docstring."""
+class SetupSpec:
+    """One worker of one account, as configuration; see the module docstring."""
 
-    strategies: tuple[Strategy[Any], ...]
-    names: tuple[str, ...]
-    weights: tuple[float, ...]
+    strategies: tuple[StrategyConfig, ...]
     calibration: Calibration
     risk: RiskConfig
-    registry: Registry
-    source: IndicatorSource
     account: AccountConfig
     runtime: RuntimeConfig
     payout_pct: float = 85.0
@@ -54,115 +55,180 @@ class ResearchSetup:
     stake_max: float = 1000.0
     durations_s: tuple[int, ...] = DEFAULT_DURATIONS_S
     starting_balance: float = STARTING_BALANCE
+    #: L2 penalty of Platt fits made from this spec (walk-forward training windows).
+    regularisation: float = 1e-3
+    #: Fewest (S, outcome) pairs for a fit; below it the spec's calibration is kept.
+    min_samples: int = 200
 
     @property
     def timeframe(self) -> str:
         """The worker's timeframe (the account's first)."""
         return self.account.timeframes[0]
 
-    def with_changes(self, **changes: Any) -> ResearchSetup:
-        """A copy with some fields replaced (``timeframe=`` and ``expiry=`` go to the account)."""
-        account_changes = {
-            key: changes.pop(key) for key in ("expiry", "max_stake") if key in changes
-        }
-        if "timeframe" in changes:
-            account_changes["timeframes"] = [changes.pop("timeframe")]
-        if account_changes:
-            changes["account"] = self.account.model_copy(update=account_changes)
-        return replace(self, **changes)
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """The strategies' vote weights, in order."""
+        return tuple(entry.weight for entry in self.strategies)
+
+    def with_param(self, key: str, value: Any) -> SetupSpec:
+        """A copy with one parameter changed. Keys:
+
+        * ``"<strategy>.<param>"`` -- a strategy parameter (``"ema_rsi.fast_period"``);
+        * ``"<strategy>.weight"`` -- that strategy's vote weight;
+        * ``"weights"`` -- every weight at once (a sequence in strategy order);
+        * ``"expiry"``, ``"timeframe"``, ``"max_stake"`` -- the account's;
+        * ``"risk.<field>"`` -- a risk field (``"risk.threshold"``, ``"risk.margin"``);
+        * ``"calibration"`` -- ``(A, B)``; ``"payout_pct"``, ``"starting_balance"``.
+        """
+        if key == "weights":
+            weights = [float(w) for w in value]
+            if len(weights) != len(self.strategies):
+                raise ValueError(f"{len(weights)} weights for {len(self.strategies)} strategies")
+            entries = tuple(
+                e.model_copy(update={"weight": w})
+                for e, w in zip(self.strategies, weights, strict=True)
+            )
+            return replace(self, strategies=entries)
+        if key in ("expiry", "max_stake"):
+            return replace(self, account=self.account.model_copy(update={key: value}))
+        if key == "timeframe":
+            return replace(self, account=self.account.model_copy(update={"timeframes": [value]}))
+        if key == "calibration":
+            a, b = value
+            return replace(self, calibration=Calibration(float(a), float(b), fitted=False))
+        if key in ("payout_pct", "starting_balance"):
+            return replace(self, **{key: float(value)})
+        head, dot, field = key.partition(".")
+        if dot and head == "risk":
+            risk = RiskConfig.model_validate({**self.risk.model_dump(), field: value})
+            return replace(self, risk=risk)
+        if dot:
+            for i, entry in enumerate(self.strategies):
+                if entry.name == head:
+                    update = (
+                        {"weight": float(value)}
+                        if field == "weight"
+                        else {"params": {**entry.params, field: value}}
+                    )
+                    entries = list(self.strategies)
+                    entries[i] = entry.model_copy(update=update)
+                    return replace(self, strategies=tuple(entries))
+            raise KeyError(f"no strategy {head!r} in this setup (parameter {key!r})")
+        raise KeyError(f"unknown parameter {key!r}")
 
 
-def _host(host: PluginHost | None) -> PluginHost:
-    if host is not None:
-        return host
+@dataclass(frozen=True)
+class ResearchSetup:
+    """A spec with its objects built: strategies, plugin registry, indicator source."""
+
+    spec: SetupSpec
+    strategies: tuple[Strategy[Any], ...]
+    names: tuple[str, ...]
+    registry: Registry
+    source: IndicatorSource
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return self.spec.weights
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.spec.calibration
+
+    @property
+    def risk(self) -> RiskConfig:
+        return self.spec.risk
+
+    @property
+    def account(self) -> AccountConfig:
+        return self.spec.account
+
+    @property
+    def runtime(self) -> RuntimeConfig:
+        return self.spec.runtime
+
+    def with_calibration(self, calibration: Calibration) -> ResearchSetup:
+        """The same setup with another calibration (no strategy is rebuilt)."""
+        return replace(self, spec=replace(self.spec, calibration=calibration))
+
+
+def default_host() -> PluginHost:
+    """The installed plugins plus the replay connector."""
     from moonlight.core.backtest.plugin import with_replay
 
     return with_replay()
 
 
-def build_strategy_list(
-    strategies: Sequence[StrategyLike], registry: Registry
-) -> tuple[list[Strategy[Any]], list[str], list[float]]:
-    """Strategy objects, names and weights from names, config entries or objects."""
-    built: list[Strategy[Any]] = []
-    names: list[str] = []
-    weights: list[float] = []
-    for item in strategies:
-        if isinstance(item, Strategy):
-            built.append(item)
-            names.append(str(item.name))
-            weights.append(1.0)
-            continue
-        entry = (
-            StrategyConfig(name=item)
-            if isinstance(item, str)
-            else item
-            if isinstance(item, StrategyConfig)
-            else StrategyConfig.model_validate(dict(item), context={"registry": registry})
-        )
-        built.append(build_strategy(entry, registry))
-        names.append(entry.name)
-        weights.append(entry.weight)
-    return built, names, weights
+def build_setup(spec: SetupSpec, host: PluginHost | None = None) -> ResearchSetup:
+    """Build the spec's strategies from the registry (their params are validated)."""
+    registry = (host or default_host()).registry
+    strategies = tuple(build_strategy(entry, registry) for entry in spec.strategies)
+    return ResearchSetup(
+        spec=spec,
+        strategies=strategies,
+        names=tuple(entry.name for entry in spec.strategies),
+        registry=registry,
+        source=RegistryIndicatorSource(registry),
+    )
 
 
-def setup_from_config(
+def _entry(item: StrategyLike, registry: Registry) -> StrategyConfig:
+    if isinstance(item, str):
+        return StrategyConfig(name=item)
+    if isinstance(item, StrategyConfig):
+        return item
+    return StrategyConfig.model_validate(dict(item), context={"registry": registry})
+
+
+def spec_from_config(
     config: MoonlightConfig | str | Path,
     *,
     host: PluginHost | None = None,
     account_id: str | None = None,
-    instrument: str | None = None,
     timeframe: str | None = None,
     calibration: Calibration | None = None,
     payout_pct: float | None = None,
     starting_balance: float = STARTING_BALANCE,
-) -> ResearchSetup:
+) -> SetupSpec:
     """The worker ``(account, timeframe)`` of ``config`` as the engine would compose it.
 
     The calibration is ``calibration`` when given, else the configuration's paper prior,
     else the unfitted mapping (p̂ = 0.5). The engine would prefer a fit stored in its
     database: pass that fit as ``calibration`` to evaluate the same decisions.
     """
-    host = _host(host)
     if not isinstance(config, MoonlightConfig):
         from moonlight.core.config import load_config
 
-        config = load_config(Path(config), registry=host.registry)
+        config = load_config(Path(config), registry=(host or default_host()).registry)
     if not config.accounts:
         raise ValueError("the configuration has no account")
     account = (
         next((a for a in config.accounts if a.id == account_id), None)
         if account_id
-        else (config.accounts[0])
+        else config.accounts[0]
     )
     if account is None:
         raise ValueError(f"no account {account_id!r} in the configuration")
-    strategies, names, weights = build_strategy_list(config.strategies, host.registry)
+    if timeframe is not None:
+        account = account.model_copy(update={"timeframes": [timeframe]})
     prior = config.ensemble.paper_prior
     chosen = calibration or (
         Calibration(prior.a, prior.b, fitted=False) if prior is not None else UNFITTED
     )
-    updates: dict[str, Any] = {}
-    if timeframe is not None:
-        updates["timeframes"] = [timeframe]
-    if instrument is not None:
-        updates["products"] = [instrument]
-    return ResearchSetup(
-        strategies=tuple(strategies),
-        names=tuple(names),
-        weights=tuple(weights),
+    return SetupSpec(
+        strategies=tuple(config.strategies),
         calibration=chosen,
         risk=config.risk,
-        registry=host.registry,
-        source=RegistryIndicatorSource(host.registry),
-        account=account.model_copy(update=updates) if updates else account,
+        account=account,
         runtime=config.runtime,
         payout_pct=default_payout_pct(config) if payout_pct is None else payout_pct,
         starting_balance=starting_balance,
+        regularisation=config.ensemble.calibration.regularisation,
+        min_samples=config.ensemble.calibration.min_samples,
     )
 
 
-def make_setup(
+def make_spec(
     strategies: Sequence[StrategyLike] | StrategyLike,
     *,
     weights: Sequence[float] | None = None,
@@ -176,32 +242,30 @@ def make_setup(
     runtime: RuntimeConfig | None = None,
     host: PluginHost | None = None,
     account_id: str = "research",
-) -> ResearchSetup:
-    """A setup for a notebook: strategies by name (or objects), weights, a calibration
-    ``(A, B)`` or :class:`Calibration` (default: unfitted, p̂ = 0.5 -- nothing passes a
-    break-even threshold), risk as a :class:`RiskConfig` or its dict."""
-    host = _host(host)
-    items = (
-        [strategies]
-        if isinstance(strategies, str | Strategy | StrategyConfig | Mapping)
-        else (list(strategies))
-    )
-    built, names, default_weights = build_strategy_list(items, host.registry)
+) -> SetupSpec:
+    """A spec for a notebook: strategies by name (or config entries), weights, a
+    calibration ``(A, B)`` or :class:`Calibration` (default: unfitted, p̂ = 0.5 --
+    nothing passes a break-even threshold), risk as a :class:`RiskConfig` or its dict."""
+    registry = (host or default_host()).registry
+    items = [strategies] if isinstance(strategies, str | StrategyConfig | Mapping) else strategies
+    entries = tuple(_entry(item, registry) for item in items)
+    if weights is not None:
+        if len(weights) != len(entries):
+            raise ValueError(f"{len(weights)} weights for {len(entries)} strategies")
+        entries = tuple(
+            e.model_copy(update={"weight": float(w)}) for e, w in zip(entries, weights, strict=True)
+        )
     if isinstance(calibration, tuple):
         calibration = Calibration(float(calibration[0]), float(calibration[1]), fitted=False)
     risk_config = (
         risk
         if isinstance(risk, RiskConfig)
-        else RiskConfig.model_validate(dict(risk or {}), context={"registry": host.registry})
+        else RiskConfig.model_validate(dict(risk or {}), context={"registry": registry})
     )
-    return ResearchSetup(
-        strategies=tuple(built),
-        names=tuple(names),
-        weights=tuple(float(w) for w in (weights if weights is not None else default_weights)),
+    return SetupSpec(
+        strategies=entries,
         calibration=calibration or UNFITTED,
         risk=risk_config,
-        registry=host.registry,
-        source=RegistryIndicatorSource(host.registry),
         account=AccountConfig(
             id=account_id,
             connector="replay",
