@@ -204,3 +204,20 @@ def test_sigterm_stops_engine_and_server_gracefully(tmp_path: Path) -> None:
     assert "API server stopped" in log and "engine stopped" in log
     token = (tmp_path / "data" / "api-token").read_text(encoding="ascii").strip()
     assert token not in log and code.group(1) not in log
+
+
+async def test_a_taken_port_raises_a_critical_alarm(tmp_path: Path, host) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        config = load(write_config(tmp_path), host)
+        server = config.server.model_copy(update={"port": port})
+        config = config.model_copy(update={"server": server})
+        async with running_engine(config, host, FastForwardClock(START)) as engine:
+            alarms: list = []
+            engine.alarms.subscribe(alarms.append)
+            with pytest.raises(RuntimeError, match="could not start"):
+                await asyncio.wait_for(serve(engine, asyncio.Event()), 30)
+            assert [(a.level.value, a.code) for a in alarms] == [("critical", "api_unavailable")]
+            assert engine.supervisor.states().get("running") == 8  # trading continues

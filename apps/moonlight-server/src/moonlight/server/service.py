@@ -105,9 +105,20 @@ class ServerHandle:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
+    async def _serve(self) -> None:
+        """uvicorn's serve(); its ``sys.exit`` on a failed bind becomes an error here
+        (a SystemExit escaping a task would end the engine's whole event loop)."""
+        try:
+            await self.server.serve()
+        except SystemExit as exited:
+            raise RuntimeError(
+                f"uvicorn exited with status {exited.code} (the log says why, e.g. the"
+                " address is in use)"
+            ) from None
+
     async def start(self) -> int:
         """Listen; returns the bound port. Raises if uvicorn could not start."""
-        self._task = asyncio.create_task(self.server.serve(), name="moonlight api server")
+        self._task = asyncio.create_task(self._serve(), name="moonlight api server")
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
         while not self.server.started:
             if self._task.done():
@@ -133,8 +144,8 @@ class ServerHandle:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        except SystemExit:
-            log.error("the API server exited abnormally during shutdown")
+        except RuntimeError as error:
+            log.error("the API server ended abnormally: %s", error)
         self.context.lifecycle = "stopped"
 
 
@@ -165,7 +176,18 @@ async def serve(
     check_bind(server_config.host, server_config.allow_non_loopback)
     app = create_app(engine, settings=settings)
     handle = ServerHandle(app, host=server_config.host, port=server_config.port, settings=settings)
-    await handle.start()
+    try:
+        await handle.start()
+    except (RuntimeError, TimeoutError) as error:
+        # the engine keeps trading (its guards and the CLI still work); the operator is
+        # told loudly that the API and its kill-switch button are not reachable
+        engine.alarms.raise_alarm(
+            "critical",
+            "api_unavailable",
+            f"the API server could not listen on {server_config.host}:{server_config.port}:"
+            f" {error.__cause__ or error}",
+        )
+        raise
     log.info(
         "API and dashboard on %s (REST /api/v1, WebSocket /api/v1/ws, /metrics, /health)",
         handle.base_url,
