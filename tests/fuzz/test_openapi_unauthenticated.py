@@ -67,7 +67,7 @@ def probe(operation: Any, mode: str, live: LiveServer, http: Any, credentials: s
     wrong: list[str] = []
 
     @given(case=operation.as_strategy(generation_mode=schemathesis.GenerationMode(mode)))
-    @settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
         case.headers = {
             k: v
