@@ -22,9 +22,11 @@ same decisions at the same instants.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -323,18 +325,19 @@ def backtest_to_directory(
 
     report_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url or f"sqlite:///{(report_dir / 'backtest.db').resolve().as_posix()}"
-    result = asyncio.run(
-        run_backtest(
-            config,
-            series,
-            host=host,
-            run_id=run_id,
-            storage_url=url,
-            starting_balance=starting_balance,
-            payout_pct=payout_pct,
-            progress=progress,
+    with engine_log_to(report_dir / "backtest.log"):
+        result = asyncio.run(
+            run_backtest(
+                config,
+                series,
+                host=host,
+                run_id=run_id,
+                storage_url=url,
+                starting_balance=starting_balance,
+                payout_pct=payout_pct,
+                progress=progress,
+            )
         )
-    )
     details = {
         "run id": result.run_id,
         "storage": _without_password(result.storage_url),
@@ -351,6 +354,30 @@ def backtest_to_directory(
         details=details,
     )
     return result
+
+
+@contextlib.contextmanager
+def engine_log_to(path: Path, level: int = logging.INFO) -> Iterator[None]:
+    """Send the engine's log (the ``moonlight`` loggers) to ``path`` only, while inside.
+
+    A replay of months makes the engine log what it would log live -- every weekend
+    gap, every refused order -- which belongs in a file beside the report, not on the
+    terminal under the progress bar.
+    """
+    logger = logging.getLogger("moonlight")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _without_password(url: str) -> str:

@@ -173,7 +173,7 @@ def load_trades(sessions: sessionmaker[Session], run_id: str) -> TradeLog:
     )
     rows = []
     with sessions() as session:
-        for order, result in session.execute(statement).tuples():
+        for order, result in session.execute(statement):
             rows.append(
                 {
                     "client_req_id": order.client_req_id,

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import re
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,21 +216,28 @@ def _is_number(value: str) -> bool:
 
 
 def _datetime64_seconds(values: Sequence[str], lines: Sequence[int], path: Path) -> FloatArray:
-    """Naive ISO strings → seconds since the epoch as if they were UTC (ms precision)."""
-    try:
-        parsed = np.array(values, dtype="datetime64[ms]")
-    except (ValueError, TypeError, OverflowError):
-        parsed = None
+    """Naive ISO strings → seconds since the epoch as if they were UTC (ms precision).
+
+    numpy reads a trailing ``-05`` as a timezone (with a warning); here every warning is
+    a parse failure, reported with its line like any other.
+    """
+    parsed = _parse(values)
     if parsed is None or np.isnat(parsed).any():
         for value, line in zip(values, lines, strict=True):
-            try:
-                single = np.datetime64(value, "ms")
-            except (ValueError, TypeError, OverflowError):
-                single = np.datetime64("NaT")
-            if np.isnat(single):
+            single = _parse([value])
+            if single is None or np.isnat(single).any():
                 raise DataFormatError(f"{path}:{line}: {value!r} is not a date-time") from None
         raise DataFormatError(f"{path}: times cannot be parsed")
     return parsed.astype(np.int64).astype(np.float64) / 1e3
+
+
+def _parse(values: Sequence[str]) -> npt.NDArray[np.datetime64] | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return np.array(values, dtype="datetime64[ms]")
+        except (ValueError, TypeError, OverflowError, Warning):
+            return None
 
 
 def combine_date_time(
