@@ -11,13 +11,15 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from moonlight.core.storage.models import Alarm, Feature, Order, Result
 from moonlight.server import schemas
+
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 LATENCY_SAMPLE_MAX = 20_000
 """Newest results used for latency percentiles (enough for a stable p99)."""
@@ -35,7 +37,7 @@ class OrderFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def apply(self, statement: Select[Any], time_column: Any) -> Select[Any]:
+    def apply(self, statement: SelectT, time_column: Any) -> SelectT:
         if self.account is not None:
             statement = statement.where(Order.account_id == self.account)
         if self.instrument is not None:
@@ -86,7 +88,7 @@ def _order_out(order: Order, result: Result | None) -> schemas.OrderOut:
     )
 
 
-def _orders_statement(filters: OrderFilter) -> Select[Any]:
+def _orders_statement(filters: OrderFilter) -> Select[Order, Result]:
     statement = select(Order, Result).outerjoin(Result, Result.order_id == Order.id)
     return filters.apply(statement, Order.created_at)
 
@@ -161,7 +163,7 @@ def _result_out(result: Result, order: Order) -> schemas.ResultOut:
     )
 
 
-def _results_statement(filters: OrderFilter) -> Select[Any]:
+def _results_statement(filters: OrderFilter) -> Select[Result, Order]:
     statement = select(Result, Order).join(Order, Result.order_id == Order.id)
     return filters.apply(statement, Result.settled_at)
 
@@ -282,7 +284,7 @@ def latency_stats(session: Session, filters: OrderFilter) -> dict[str, schemas.L
     ).all()
     stats = {}
     for index, stage in enumerate(columns):
-        values = sorted(float(row[index]) for row in rows if row[index] is not None)
+        values = sorted(float(value) for row in rows if (value := row[index]) is not None)
         stats[stage] = schemas.LatencyStats(
             count=len(values),
             p50_ms=_percentile(values, 0.50),

@@ -19,7 +19,6 @@ costs a few microseconds per request and covers WebSocket handshakes too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -134,7 +133,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 async def _refuse(kind: str, reason: str, receive: Receive, send: Send) -> None:
     if kind == "websocket":
-        message: dict[str, Any] = await receive()  # websocket.connect
+        message = await receive()  # websocket.connect
         if message["type"] == "websocket.connect":
             await send({"type": "websocket.close", "code": 1008, "reason": reason})
         return

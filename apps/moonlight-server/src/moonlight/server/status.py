@@ -114,11 +114,11 @@ def build_status(engine: Engine, lifecycle: str) -> schemas.StatusOut:
         if counts is not None:
             counts[state] += 1
     started = engine.started_at
-    state = lifecycle if started is not None or lifecycle != "running" else "starting"
+    engine_state = lifecycle if started is not None or lifecycle != "running" else "starting"
     return schemas.StatusOut(
         version=server_version(),
         engine=schemas.EngineInfo(
-            state=state,
+            state=engine_state,
             started_at=_time(started) if started is not None else None,
             uptime_s=now - started if started is not None else None,
             clock_time=_time(now),
