@@ -16,6 +16,12 @@ caches, SQLite page cache, metric label sets and the order book fill up first):
 * the JSON log holds no ERROR or CRITICAL record, and every worker is still running.
 
 ``MOONLIGHT_SOAK_REPORT`` names a JSON file that receives the samples and the figures.
+
+Known result: a simulated day grows RSS by ~2.4 MB per hour because the simulated market
+keeps every tick it generated (test_market_memory.py, xfail until fixed), so the slope
+bound fails on runs of a day or more; the CI run stays within the growth bound.
+Run the long soak with ``--timeout=0``: pytest-timeout cannot stop a fast-forward run
+and its alarm lands inside an engine task as a logged error instead.
 """
 
 from __future__ import annotations
