@@ -153,7 +153,7 @@ class BacktestEngine(Engine):
     connector it is given as both market and broker, and this engine gives it a
     :class:`ReplayPaperBroker` over the replay. The account's executor journals in
     memory (:class:`~moonlight.core.backtest.journal.MemoryJournal`) and writes every
-    order to storage when the engine stops.
+    order to storage when the engine stops, its id prefixed with the run id.
     """
 
     replay: ReplayConnector | None = None
@@ -214,7 +214,8 @@ class BacktestEngine(Engine):
         if stored.non_terminal():
             raise RuntimeError("a backtest needs a storage without orders in flight")
         stored.close()
-        runtime.executor.journal = MemoryJournal(self.storage)
+        prefix = f"{self.run_id}/" if self.run_id else ""
+        runtime.executor.journal = MemoryJournal(self.storage, id_prefix=prefix)
         return runtime
 
 

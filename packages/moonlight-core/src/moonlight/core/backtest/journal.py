@@ -7,6 +7,11 @@ keeps the executor's contract exactly (same transition checks through the FSM ta
 same idempotent "already in target" answers, same :class:`StateMismatch` and
 duplicate-id errors, same rows) and :meth:`MemoryJournal.flush` inserts every order with
 its features and result, and the alarms, in one transaction when the engine stops.
+
+``client_req_id`` is unique in storage forever, and the same backtest on the same bars
+decides the same ids; so that many runs can share one database, the stored ids carry
+``id_prefix`` (the backtest uses ``"<run id>/"``;
+:func:`~moonlight.core.backtest.trades.load_trades` takes it off again).
 """
 
 from __future__ import annotations
@@ -81,8 +86,9 @@ def _view(row: dict[str, Any]) -> JournalOrder:
 class MemoryJournal(OrderJournal):
     """An :class:`OrderJournal` in memory; see the module docstring."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, id_prefix: str = "") -> None:
         super().__init__(engine)
+        self.id_prefix = id_prefix
         self._book = _Book()
         self.flushed = 0
 
@@ -239,18 +245,20 @@ class MemoryJournal(OrderJournal):
                 before = connection.execute(select(func.max(_ORDERS.c.id))).scalar() or 0
                 keys = {key for e in entries for key in e.row}
                 rows = [{key: e.row.get(key) for key in keys} for e in entries]
+                for row in rows:
+                    row["client_req_id"] = self.id_prefix + row["client_req_id"]
                 connection.execute(insert(_ORDERS), rows)
                 fresh = connection.execute(
                     select(_ORDERS.c.client_req_id, _ORDERS.c.id).where(_ORDERS.c.id > before)
                 )
                 ids = {str(cid): int(oid) for cid, oid in fresh}
                 features = [
-                    {"order_id": ids[e.row["client_req_id"]], **e.features}
+                    {"order_id": ids[self.id_prefix + e.row["client_req_id"]], **e.features}
                     for e in entries
                     if e.features is not None
                 ]
                 results = [
-                    {"order_id": ids[e.row["client_req_id"]], **e.result}
+                    {"order_id": ids[self.id_prefix + e.row["client_req_id"]], **e.result}
                     for e in entries
                     if e.result is not None
                 ]

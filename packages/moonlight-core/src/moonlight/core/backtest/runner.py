@@ -183,6 +183,28 @@ def backtest_config(
     return config.model_copy(update=update)
 
 
+#: Longest ``client_req_id`` storage keeps (``orders.client_req_id`` is 64 characters).
+MAX_ORDER_ID = 64
+
+
+def _check_id_length(config: MoonlightConfig, run_id: str) -> None:
+    """Stored ids are ``<run id>/<account>:<instrument>:<timeframe>:<bar close>``."""
+    longest = max(
+        (
+            len(f"{run_id}/{a.id}:{p}:{tf}:0000000000")
+            for a in config.accounts
+            for p in a.products
+            for tf in a.timeframes
+        ),
+        default=0,
+    )
+    if longest > MAX_ORDER_ID:
+        raise BacktestError(
+            f"run id {run_id!r} makes order ids {longest} characters long; storage keeps"
+            f" {MAX_ORDER_ID}: choose a shorter run id"
+        )
+
+
 def default_payout_pct(config: MoonlightConfig, fallback: float = 85.0) -> float:
     """The payout the configuration's simulated connectors use, else ``fallback``."""
     for account in config.accounts:
@@ -220,6 +242,7 @@ async def run_backtest(
 ) -> BacktestResult:
     """Run the engine over ``series``; see the module docstring."""
     run_id = run_id or f"backtest-{uuid.uuid4().hex[:12]}"
+    _check_id_length(config, run_id)
     config = backtest_config(config, storage_url=storage_url)
     clock = FastForwardClock(0.0)
     replay = ReplayConnector(

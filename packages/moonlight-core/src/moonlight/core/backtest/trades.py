@@ -165,7 +165,9 @@ class TradeLog:
 
 
 def load_trades(sessions: sessionmaker[Session], run_id: str) -> TradeLog:
-    """The orders of ``run_id`` with their results, from storage."""
+    """The orders of ``run_id`` with their results, from storage (a backtest's
+    ``<run id>/`` id prefix taken off)."""
+    prefix = f"{run_id}/"
     statement = (
         select(models.Order, models.Result)
         .outerjoin(models.Result, models.Result.order_id == models.Order.id)
@@ -176,7 +178,7 @@ def load_trades(sessions: sessionmaker[Session], run_id: str) -> TradeLog:
         for order, result in session.execute(statement):
             rows.append(
                 {
-                    "client_req_id": order.client_req_id,
+                    "client_req_id": order.client_req_id.removeprefix(prefix),
                     "instrument": order.instrument,
                     "timeframe": order.timeframe,
                     "direction": 1 if order.direction == Direction.UP else -1,
