@@ -79,21 +79,11 @@ def stored_states(config_dir: Path) -> dict[str, OrderState]:
         engine.dispose()
 
 
-MULTI_ACCOUNT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="reconcile() takes every account's non-terminal orders, not only its executor's:"
-    " after a restart another account's live orders are FAILED (abort, pnl 0) although"
-    " their broker settles them (see test_restart_reconcile.py)",
-)
-
-
-@pytest.mark.parametrize(
-    ("pause", "accounts"),
-    [("send", 1), ("confirm", 1), pytest.param("confirm", 3, marks=MULTI_ACCOUNT_BUG)],
-    ids=["send-1-account", "confirm-1-account", "confirm-3-accounts"],
-)
-def test_sigkill_mid_order_then_restart(tmp_path: Path, pause: str, accounts: int) -> None:
-    config = write_config(tmp_path, accounts=accounts, state_dir=tmp_path)
+@pytest.mark.parametrize("pause", ["send", "confirm"])
+def test_sigkill_mid_order_then_restart(tmp_path: Path, pause: str) -> None:
+    # one account: with several, restart reconciliation has a known bug of its own
+    # (test_restart_reconcile.py, xfail); the kill-switch is engaged on this account
+    config = write_config(tmp_path, accounts=1, state_dir=tmp_path)
     paused = run_until_paused_then_kill(config, tmp_path, pause)
 
     states = stored_states(tmp_path)
@@ -113,7 +103,7 @@ def test_sigkill_mid_order_then_restart(tmp_path: Path, pause: str, accounts: in
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
     report = json.loads((tmp_path / "recovered.json").read_text(encoding="utf-8"))
     record_figures(
-        f"SIGKILL of the engine during {pause.upper()}, restart ({accounts} account(s))",
+        f"SIGKILL of the engine during {pause.upper()}, restart",
         orders=report["orders"],
         unfinished_at_kill=len(unfinished),
         duplicates=report["duplicates"],
@@ -132,5 +122,3 @@ def test_sigkill_mid_order_then_restart(tmp_path: Path, pause: str, accounts: in
     # the kill-switch engaged before the crash still holds after it
     assert report["kill_switch_reason"] == "chaos: before the crash"
     assert report["killed_account_orders_after_restart"] == []
-    if accounts > 1:
-        assert report["other_accounts_orders_after_restart"] > 0
