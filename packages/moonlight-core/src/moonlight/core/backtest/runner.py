@@ -278,6 +278,7 @@ async def run_backtest(
             },
         )
     started = time.perf_counter()
+    started_cpu = time.process_time()
     reporter = None
     try:
         await engine.start()
@@ -287,6 +288,7 @@ async def run_backtest(
             )
         await clock.sleep_until(timeline.stop_ts)
         wall_s = time.perf_counter() - started
+        cpu_s = time.process_time() - started_cpu
     finally:
         if reporter is not None:
             reporter.cancel()
@@ -296,6 +298,8 @@ async def run_backtest(
     summary = summarize(
         trades, bars=timeline.bars, wall_s=wall_s, starting_balance=starting_balance
     )
+    summary["cpu_seconds"] = cpu_s
+    summary["bars_per_cpu_second"] = timeline.bars / cpu_s if cpu_s > 0 else None
     summary["run_id"] = run_id
     summary["failed_workers"] = sum(engine.supervisor.failures.values())
     with engine.sessions.begin() as session:

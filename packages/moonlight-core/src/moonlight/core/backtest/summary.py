@@ -18,7 +18,9 @@ Definitions (money in the account currency; a "decided" trade is a win or a loss
   the decided trades' outcomes (:mod:`moonlight.core.ensemble.reliability`); null with no
   decided trade;
 * ``bars`` -- bars the workers decided on (warm-up excluded); ``bars_per_second`` --
-  bars / wall seconds of the simulation (loading and reporting excluded).
+  bars / wall seconds of the simulation (loading and reporting excluded); the event-driven
+  backtest adds ``cpu_seconds`` and ``bars_per_cpu_second`` (the process's CPU time, the
+  per-core figure on a machine shared with other work).
 """
 
 from __future__ import annotations
