@@ -91,3 +91,13 @@ def test_eurusd_weekends_and_short_gaps() -> None:
     )
     assert flat > 0  # flat bars are facts, not problems
     assert report.ok
+
+
+def test_lenient_series_with_ohlc_problems_can_be_replayed_but_not_disordered_ones() -> None:
+    from moonlight.core.data.errors import DataValidationError
+
+    odd = series([T0, T0 + 60], high=[0.9, 2.0])  # high below open/close
+    assert not odd.report.ok
+    assert odd.require_ordered() is odd
+    with pytest.raises(DataValidationError, match="cannot replay"):
+        series([T0 + 60, T0]).require_ordered()

@@ -42,8 +42,10 @@ def equity_curve(trades: TradeLog, starting_balance: float) -> tuple[np.ndarray,
     settled = trades.settled
     times = trades.settled_ts[settled]
     pnl = np.nan_to_num(trades.pnl[settled])
-    order = np.argsort(times, kind="stable")
-    return times[order], starting_balance + np.cumsum(pnl[order])
+    if times.size > 1 and not np.all(times[1:] >= times[:-1]):
+        order = np.argsort(times, kind="stable")
+        times, pnl = times[order], pnl[order]
+    return times, starting_balance + np.cumsum(pnl)
 
 
 def drawdown(equity: np.ndarray, starting_balance: float) -> tuple[np.ndarray, np.ndarray]:

@@ -150,14 +150,18 @@ class CandleSeries:
         return self._report[0]
 
     def require_ordered(self) -> CandleSeries:
-        """This series, or a :class:`DataValidationError` if times are not strictly
-        increasing, not aligned to the timeframe, or prices are unusable.
+        """This series, or a :class:`DataValidationError` when it cannot be replayed:
+        times not strictly increasing, not aligned to the timeframe, or prices missing,
+        non-finite or not positive (:data:`~moonlight.core.data.validation.REPLAY_BLOCKERS`).
 
-        A replay needs bars in time order, once each: the series is never reordered
-        or de-duplicated behind the caller's back.
+        A replay needs bars in time order, once each: the series is never reordered or
+        de-duplicated behind the caller's back. OHLC inconsistencies and negative volume
+        are reported but do not stop a replay (the caller chose to load them).
         """
+        from moonlight.core.data.validation import REPLAY_BLOCKERS
+
         report = self.report
-        if report.errors:
+        if any(report.counts.get(kind, 0) for kind in REPLAY_BLOCKERS):
             raise DataValidationError(
                 f"{self.source or self.instrument}: cannot replay these candles:\n"
                 + report.format(limit=10),

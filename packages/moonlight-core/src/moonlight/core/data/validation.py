@@ -44,6 +44,10 @@ class IssueKind(StrEnum):
 
 
 ERROR_KINDS = frozenset(IssueKind) - {IssueKind.GAP}
+#: Errors that make a replay impossible (the others can be replayed when loaded leniently).
+REPLAY_BLOCKERS = frozenset(
+    {IssueKind.NON_MONOTONIC, IssueKind.DUPLICATE, IssueKind.MISALIGNED, IssueKind.BAD_PRICE}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,24 +69,59 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The result of :func:`evaluate`; see the module docstring."""
+    """The result of :func:`evaluate`; see the module docstring.
+
+    ``rows`` are the decided bars (positions in ``ensemble.index``) that were
+    candidates; ``simulated`` and ``contracts`` describe them. The per-bar view
+    (:attr:`bars`) is built from these on demand.
+    """
 
     setup: ResearchSetup
     instrument: str
     timeline: Timeline
     ensemble: EnsembleArrays
     series: CandleSeries
-    decision: npt.NDArray[np.int8]
-    reason_code: npt.NDArray[np.int64]
-    reasons: tuple[str, ...]
-    stake: FloatArray
-    outcome_code: npt.NDArray[np.int8]
-    entry_price: FloatArray
-    exit_price: FloatArray
-    pnl: FloatArray
-    settled_ts: FloatArray
+    rows: npt.NDArray[np.int64]
+    simulated: Simulated
+    contracts: Contracts
+    stateless_reason: npt.NDArray[np.int64]
     trades: TradeLog
     summary: dict[str, Any]
+
+    def per_bar(self) -> dict[str, Any]:
+        """Decision, reason, stake, outcome, prices, PnL and settlement per decided bar."""
+        n = self.ensemble.index.size
+        rows, sim, contracts = self.rows, self.simulated, self.contracts
+        status = sim.status
+        traded = status == k.TRADED
+        aborted = status == k.ABORTED
+        sent = traded | aborted
+        known = traded & (contracts.code != k.OUT_OPEN)
+        decision = np.zeros(n, np.int8)  # 0 none, 1 refused, 2 trade, 3 abort
+        decision[rows] = np.where(traded, 2, np.where(aborted, 3, 1))
+        reasons = (*STATELESS_REASONS, *sim.reasons[1:])
+        shift = np.r_[0, np.arange(1, len(sim.reasons)) + len(STATELESS_REASONS) - 1]
+        reason = self.stateless_reason.copy()
+        refused = status == k.REFUSED
+        reason[rows[refused]] = shift[sim.reason_code[refused]]
+        outcome = np.zeros(n, np.int8)
+        codes = np.where(aborted, ABORT, _TRADE_CODE[contracts.code])
+        outcome[rows[sent]] = codes[sent] + 1
+        columns: dict[str, Any] = {"decision": decision, "reason": reason, "outcome": outcome,
+                                   "reasons": reasons}  # fmt: skip
+        for name, values in (
+            ("stake", sim.stake),
+            ("pnl", sim.pnl),
+            ("settled_ts", sim.settled_ts),
+        ):
+            full = np.zeros(n) if name == "stake" else np.full(n, np.nan)
+            full[rows] = values
+            columns[name] = full
+        for name, values in (("entry_price", contracts.entry), ("exit_price", contracts.exit)):
+            full = np.full(n, np.nan)
+            full[rows[known]] = values[known]
+            columns[name] = full
+        return columns
 
     @property
     def bars(self) -> pd.DataFrame:
@@ -105,6 +140,7 @@ class Evaluation:
         }
         for name, signals in zip(self.setup.names, self.ensemble.signals, strict=True):
             frame[f"signal:{name}"] = signals.signed()
+        per_bar = self.per_bar()
         frame.update(
             {
                 "S": self.ensemble.score,
@@ -113,15 +149,15 @@ class Evaluation:
                 "p_up": self.ensemble.p_up,
                 "p_hat": self.ensemble.p_hat,
                 "decision": pd.Categorical.from_codes(
-                    self.decision, ["none", "refused", "trade", "abort"]
+                    per_bar["decision"], ["none", "refused", "trade", "abort"]
                 ),
-                "reason": pd.Categorical.from_codes(self.reason_code, self.reasons),
-                "stake": self.stake,
-                "outcome": pd.Categorical.from_codes(self.outcome_code, BAR_OUTCOMES),
-                "entry_price": self.entry_price,
-                "exit_price": self.exit_price,
-                "pnl": self.pnl,
-                "settled_at": pd.to_datetime(self.settled_ts, unit="s", utc=True),
+                "reason": pd.Categorical.from_codes(per_bar["reason"], per_bar["reasons"]),
+                "stake": per_bar["stake"],
+                "outcome": pd.Categorical.from_codes(per_bar["outcome"], BAR_OUTCOMES),
+                "entry_price": per_bar["entry_price"],
+                "exit_price": per_bar["exit_price"],
+                "pnl": per_bar["pnl"],
+                "settled_at": pd.to_datetime(per_bar["settled_ts"], unit="s", utc=True),
             }
         )
         out = pd.DataFrame(frame, index=pd.to_datetime(close_ts, unit="s", utc=True))
@@ -267,7 +303,6 @@ def evaluate(
     arrays, account, timeline = decided.arrays, decided.account, decided.timeline
     name, timeframe, duration_s = decided.instrument, decided.timeframe, decided.duration_s
     decide_ts, close_ts = decided.decide_ts, decided.close_ts
-    n = arrays.index.size
     risk = setup.risk
     payout = spec.payout_pct
     reason_code = _stateless_reasons(arrays, risk, payout)
@@ -305,44 +340,25 @@ def evaluate(
     status = simulated.status
     traded = status == k.TRADED
     aborted = status == k.ABORTED
-    sent = traded | aborted
-    trade_code = np.where(aborted, ABORT, _TRADE_CODE[code]).astype(np.int8)
-    settled_known = traded & (code != k.OUT_OPEN)
-    # per decided bar
-    decision = np.zeros(n, np.int8)  # 0 none, 1 refused, 2 trade, 3 abort
-    decision[rows] = np.where(traded, 2, np.where(aborted, 3, 1))
-    refused = status == k.REFUSED
-    table = (*STATELESS_REASONS, *simulated.reasons[1:])
-    shift = np.r_[0, np.arange(1, len(simulated.reasons)) + len(STATELESS_REASONS) - 1]
-    reason_code[rows[refused]] = shift[simulated.reason_code[refused]]
-    per_bar_outcome = np.zeros(n, np.int8)
-    per_bar_outcome[rows[sent]] = trade_code[sent] + 1
-    stake = np.zeros(n)
-    stake[rows] = simulated.stake
-    pnl = np.full(n, np.nan)
-    pnl[rows] = simulated.pnl
-    settled = np.full(n, np.nan)
-    settled[rows] = simulated.settled_ts
-    entry_full = np.full(n, np.nan)
-    exit_full = np.full(n, np.nan)
-    entry_full[rows[settled_known]] = entry[settled_known]
-    exit_full[rows[settled_known]] = exit_price[settled_known]
-    chosen = np.flatnonzero(sent)
-    booked = aborted[chosen] | settled_known[chosen]
+    chosen = np.flatnonzero(traded | aborted)
+    chosen_code = code[chosen]
+    known = traded[chosen] & (chosen_code != k.OUT_OPEN)
+    booked = aborted[chosen] | known
+    at = rows[chosen]
     trades = TradeLog(
-        client_req_id=OrderIds(prefix, close_ts[rows[chosen]]),
+        client_req_id=OrderIds(prefix, close_ts[at]),
         instrument=[name] * chosen.size,
         timeframe=[timeframe] * chosen.size,
         direction=direction[chosen],
-        decided_ts=decide_ts[rows[chosen]],
+        decided_ts=decide_ts[at],
         stake=simulated.stake[chosen],
         payout_pct=np.full(chosen.size, payout),
-        score=arrays.score[rows[chosen]],
-        p_hat=arrays.p_hat[rows[chosen]],
-        outcome_code=trade_code[chosen],
-        pnl=np.where(code[chosen] == k.OUT_OPEN, np.nan, simulated.pnl[chosen]),
-        entry_price=np.where(settled_known[chosen], entry[chosen], np.nan),
-        exit_price=np.where(settled_known[chosen], exit_price[chosen], np.nan),
+        score=arrays.score[at],
+        p_hat=arrays.p_hat[at],
+        outcome_code=np.where(aborted[chosen], ABORT, _TRADE_CODE[chosen_code]).astype(np.int8),
+        pnl=np.where(chosen_code == k.OUT_OPEN, np.nan, simulated.pnl[chosen]),
+        entry_price=np.where(known, entry[chosen], np.nan),
+        exit_price=np.where(known, exit_price[chosen], np.nan),
         settled_ts=np.where(booked, simulated.settled_ts[chosen], np.nan),
     )
     wall_s = time.perf_counter() - started
@@ -355,15 +371,10 @@ def evaluate(
         timeline=timeline,
         ensemble=arrays,
         series=decided.bars,
-        decision=decision,
-        reason_code=reason_code,
-        reasons=table,
-        stake=stake,
-        outcome_code=per_bar_outcome,
-        entry_price=entry_full,
-        exit_price=exit_full,
-        pnl=pnl,
-        settled_ts=settled,
+        rows=rows,
+        simulated=simulated,
+        contracts=contracts,
+        stateless_reason=reason_code,
         trades=trades,
         summary=summary,
     )
