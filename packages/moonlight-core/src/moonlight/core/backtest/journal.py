@@ -246,7 +246,7 @@ class MemoryJournal(OrderJournal):
                 keys = {key for e in entries for key in e.row}
                 rows = [{key: e.row.get(key) for key in keys} for e in entries]
                 for row in rows:
-                    row["client_req_id"] = self.id_prefix + row["client_req_id"]
+                    row["client_req_id"] = self.id_prefix + str(row["client_req_id"])
                 connection.execute(insert(_ORDERS), rows)
                 fresh = connection.execute(
                     select(_ORDERS.c.client_req_id, _ORDERS.c.id).where(_ORDERS.c.id > before)

@@ -255,6 +255,7 @@ async def run_backtest(
     )
     clock.advance_to(timeline.start_ts)
     engine = BacktestEngine.create(config, host, clock=clock, run_id=run_id, snapshots=False)
+    assert isinstance(engine, BacktestEngine)
     engine.use_replay(replay, starting_balance=starting_balance)
     with engine.sessions.begin() as session:
         start_run(

@@ -21,11 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from moonlight.core.data.errors import DataError, DataValidationError
+from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.timeframes import timeframe_seconds
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from moonlight.core.data.validation import ValidationReport
 
 FloatArray = npt.NDArray[np.float64]
@@ -90,14 +89,17 @@ class CandleSeries:
             instrument,
             seconds,
             _float_array(start, "start_ts"),
-            *(_float_array(prices[name], name) for name in OHLCV[:4]),
+            _float_array(prices["open"], "open"),
+            _float_array(prices["high"], "high"),
+            _float_array(prices["low"], "low"),
+            _float_array(prices["close"], "close"),
             _float_array(np.zeros(length) if volume is None else volume, "volume"),
             source=source,
         )
 
     @classmethod
     def from_frame(
-        cls, frame: pd.DataFrame, instrument: str, timeframe: str | int | None = None
+        cls, frame: DataFrame, instrument: str, timeframe: str | int | None = None
     ) -> CandleSeries:
         """A series from a pandas frame with OHLC(V) columns and bar open times.
 
@@ -106,8 +108,7 @@ class CandleSeries:
         refused: say which timezone it is in with ``tz_localize`` first). Without
         ``timeframe`` the most common spacing of the bars is used.
         """
-        import pandas as pd
-
+        pd = pandas()
         lowered = {str(c).lower(): c for c in frame.columns}
         if "start_ts" in lowered:
             seconds = np.asarray(frame[lowered["start_ts"]], dtype=np.float64)
@@ -200,10 +201,9 @@ class CandleSeries:
         last = len(self) if end_ts is None else int(np.searchsorted(self.end_ts, end_ts, "right"))
         return self.slice(first, max(first, last))
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> DataFrame:
         """A pandas frame: OHLCV columns on a UTC ``DatetimeIndex`` named ``timestamp``."""
-        import pandas as pd
-
+        pd = pandas()
         index = pd.to_datetime(self.start_ts, unit="s", utc=True)
         index.name = "timestamp"
         return pd.DataFrame({name: getattr(self, name) for name in OHLCV}, index=index, copy=False)

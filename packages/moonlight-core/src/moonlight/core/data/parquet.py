@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from moonlight.core.data.errors import DataFormatError, MissingDependencyError
+from moonlight.core.data.optional import pandas
 from moonlight.core.data.text import FloatArray
 from moonlight.core.data.timezones import local_to_utc
 
@@ -29,8 +30,7 @@ def read_parquet(path: Path, timezone: str | None) -> dict[str, FloatArray]:
             f"{path}: reading Parquet needs the {REQUIRED_PACKAGE!r} package, which is not"
             f" installed (pip install {REQUIRED_PACKAGE})"
         )
-    import pandas as pd
-
+    pd = pandas()
     try:
         frame = pd.read_parquet(path, engine=REQUIRED_PACKAGE)
     except (OSError, ValueError) as error:

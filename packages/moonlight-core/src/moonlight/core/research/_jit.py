@@ -9,23 +9,24 @@ functions run as ordinary Python.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 try:
-    from numba import njit as _njit
+    _numba: Any = importlib.import_module("numba")
 except ImportError:  # pragma: no cover - exercised only where numba is absent
-    _njit = None
+    _numba = None
 
 #: True when the kernels are compiled.
-COMPILED = _njit is not None
+COMPILED = _numba is not None
 
 
 def jit(function: F) -> F:
     """Compile ``function`` with Numba (cached, GIL released, no fast-math) if available."""
-    if _njit is None:
+    if _numba is None:
         return function
-    compiled: F = _njit(cache=True, nogil=True, fastmath=False, error_model="python")(function)
-    return compiled
+    options = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+    return cast(F, _numba.njit(**options)(function))

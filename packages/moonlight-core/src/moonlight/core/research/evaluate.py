@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,7 @@ from moonlight.core.backtest.trades import (
 )
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.data.candles import CandleSeries
+from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.data.resample import resample
 from moonlight.core.research import kernels as k
 from moonlight.core.research.risk_sim import (
@@ -60,9 +61,6 @@ from moonlight.core.research.setup import ResearchSetup, SetupSpec, build_setup
 from moonlight.core.research.signals import EnsembleArrays, ensemble_arrays, segments
 from moonlight.core.runtime.worker import WorkerTiming
 from moonlight.core.timeframes import timeframe_seconds
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -124,10 +122,9 @@ class Evaluation:
         return columns
 
     @property
-    def bars(self) -> pd.DataFrame:
+    def bars(self) -> DataFrame:
         """One row per decided bar, indexed by the bar's close time (UTC)."""
-        import pandas as pd
-
+        pd = pandas()
         index = self.ensemble.index
         s = self.series
         close_ts = s.end_ts[index]
@@ -164,10 +161,9 @@ class Evaluation:
         out.index.name = "close_time"
         return out
 
-    def orders(self) -> pd.DataFrame:
+    def orders(self) -> DataFrame:
         """The orders as a DataFrame (one row per order, the columns of the trade log)."""
-        import pandas as pd
-
+        pd = pandas()
         return pd.DataFrame(self.trades.rows())
 
 

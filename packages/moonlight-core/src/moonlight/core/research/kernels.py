@@ -104,7 +104,7 @@ def round_money(x: float) -> float:
         r -= 1.0
     if r == 0.0:
         return math.copysign(0.0, x)
-    return r / 1e8
+    return float(r) / 1e8
 
 
 @jit

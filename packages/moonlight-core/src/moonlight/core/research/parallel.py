@@ -15,6 +15,7 @@ Ray's object store, never once per item.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -69,13 +70,12 @@ def run_tasks(
 def ray_module() -> Any:
     """The ``ray`` package, or :class:`RayUnavailable` with how to install it."""
     try:
-        import ray
+        return importlib.import_module("ray")
     except ImportError:
         raise RayUnavailable(
             "a Ray address was given but Ray is not installed:"
             " pip install 'moonlight-core[ray]' (or pip install ray)"
         ) from None
-    return ray
 
 
 def _run_ray(

@@ -28,16 +28,18 @@ Two implementations with one contract:
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from moonlight.core.config.models import RiskConfig
-from moonlight.core.connectors.settlement import settle_contract
+from moonlight.core.connectors.settlement import ContractResult, settle_contract
 from moonlight.core.orders import Direction, Outcome
 from moonlight.core.plugins.registry import ComponentKind, Registry
 from moonlight.core.research import kernels as k
@@ -130,62 +132,59 @@ class Simulated:
         return self.reasons[int(self.reason_code[index])]
 
 
-def builtin_plan(risk: RiskConfig, registry: Registry) -> dict[str, object] | None:
+@dataclass(frozen=True, slots=True)
+class KernelPlan:
+    """The kernel's parameters for a risk configuration of built-in components."""
+
+    sizing_kind: int
+    sizing_a: float
+    sizing_b: float
+    guards: npt.NDArray[np.int64]
+    max_open_account: int = -1
+    max_open_instrument: int = -1
+    max_losses: int = -1
+    cool_down_s: float = 0.0
+    daily_cap_amount: float = math.nan
+    daily_cap_pct: float = math.nan
+
+
+def builtin_plan(risk: RiskConfig, registry: Registry) -> KernelPlan | None:
     """Kernel parameters for ``risk``, or None when a component is not a built-in."""
     sizing_spec = registry.get(ComponentKind.SIZING_POLICY, risk.sizing.policy)
-    sizing_kind = (
-        _SIZING_KINDS.get(sizing_spec.factory) if isinstance(sizing_spec.factory, type) else None
-    )
-    if sizing_kind is None:
+    factory = sizing_spec.factory
+    sizing_kind = _SIZING_KINDS.get(factory) if isinstance(factory, type) else None
+    if sizing_kind is None or sizing_spec.config_model is None:
         return None
-    params = (
-        sizing_spec.config_model.model_validate(risk.sizing.params)
-        if sizing_spec.config_model
-        else None
-    )
-    plan: dict[str, object] = {
-        "sizing_kind": sizing_kind,
-        "sizing_a": 0.0,
-        "sizing_b": 0.0,
-        "max_open_account": -1,
-        "max_open_instrument": -1,
-        "max_losses": -1,
-        "cool_down_s": 0.0,
-        "daily_cap_amount": np.nan,
-        "daily_cap_pct": np.nan,
-    }
+    params: Any = sizing_spec.config_model.model_validate(risk.sizing.params)
     if sizing_kind == k.S_FIXED:
-        plan["sizing_a"] = float(params.stake_amount)  # type: ignore[union-attr]
+        sizing = (float(params.stake_amount), 0.0)
     elif sizing_kind == k.S_FRACTION:
-        plan["sizing_a"] = float(params.fraction_of_balance)  # type: ignore[union-attr]
+        sizing = (float(params.fraction_of_balance), 0.0)
     else:
-        plan["sizing_a"] = float(params.kelly_fraction)  # type: ignore[union-attr]
-        plan["sizing_b"] = float(params.max_fraction_of_balance)  # type: ignore[union-attr]
+        sizing = (float(params.kelly_fraction), float(params.max_fraction_of_balance))
+    settings: dict[str, Any] = {}
     guards: list[int] = []
     for guard_config in risk.guards:
         spec = registry.get(ComponentKind.GUARD, guard_config.name)
         kind = _GUARD_KINDS.get(spec.factory) if isinstance(spec.factory, type) else None
-        if kind is None:
+        if kind is None or spec.config_model is None:
             return None
-        config = (
-            spec.config_model.model_validate(guard_config.params) if spec.config_model else None
-        )
+        config: Any = spec.config_model.model_validate(guard_config.params)
         if kind == k.G_MAX_OPEN:
-            account = config.max_open_per_account  # type: ignore[union-attr]
-            instrument = config.max_open_per_instrument  # type: ignore[union-attr]
-            plan["max_open_account"] = -1 if account is None else int(account)
-            plan["max_open_instrument"] = -1 if instrument is None else int(instrument)
+            account, instrument = config.max_open_per_account, config.max_open_per_instrument
+            settings["max_open_account"] = -1 if account is None else int(account)
+            settings["max_open_instrument"] = -1 if instrument is None else int(instrument)
         elif kind == k.G_CONSECUTIVE:
-            plan["max_losses"] = int(config.max_consecutive_losses)  # type: ignore[union-attr]
-            plan["cool_down_s"] = float(config.cool_down_s)  # type: ignore[union-attr]
+            settings["max_losses"] = int(config.max_consecutive_losses)
+            settings["cool_down_s"] = float(config.cool_down_s)
         elif kind == k.G_DAILY:
-            amount = config.daily_loss_cap_amount  # type: ignore[union-attr]
-            pct = config.daily_loss_cap_pct  # type: ignore[union-attr]
-            plan["daily_cap_amount"] = np.nan if amount is None else float(amount)
-            plan["daily_cap_pct"] = np.nan if pct is None else float(pct)
+            amount, pct = config.daily_loss_cap_amount, config.daily_loss_cap_pct
+            settings["daily_cap_amount"] = math.nan if amount is None else float(amount)
+            settings["daily_cap_pct"] = math.nan if pct is None else float(pct)
         guards.append(kind)
-    plan["guards"] = np.asarray(guards, dtype=np.int64)
-    return plan
+    return KernelPlan(
+        sizing_kind, sizing[0], sizing[1], np.asarray(guards, dtype=np.int64), **settings
+    )
 
 
 def day_ends(timezone: str, start_ts: float, until_ts: float) -> FloatArray:
@@ -201,7 +200,7 @@ def day_ends(timezone: str, start_ts: float, until_ts: float) -> FloatArray:
 
 
 def simulate_builtin(
-    candidates: Candidates, account: Account, risk: RiskConfig, plan: dict[str, object]
+    candidates: Candidates, account: Account, risk: RiskConfig, plan: KernelPlan
 ) -> Simulated:
     """The kernel path (``plan`` from :func:`builtin_plan`)."""
     last = float(candidates.decide_ts[-1]) if candidates.decide_ts.size else account.start_ts
@@ -220,16 +219,16 @@ def simulate_builtin(
         account.account_max_stake,
         account.duration_offered,
         account.starting_balance,
-        plan["sizing_kind"],
-        plan["sizing_a"],
-        plan["sizing_b"],
-        plan["guards"],
-        plan["max_open_account"],
-        plan["max_open_instrument"],
-        plan["max_losses"],
-        plan["cool_down_s"],
-        plan["daily_cap_amount"],
-        plan["daily_cap_pct"],
+        plan.sizing_kind,
+        plan.sizing_a,
+        plan.sizing_b,
+        plan.guards,
+        plan.max_open_account,
+        plan.max_open_instrument,
+        plan.max_losses,
+        plan.cool_down_s,
+        plan.daily_cap_amount,
+        plan.daily_cap_pct,
         ends,
     )
     return Simulated(status, stakes, reasons, REASONS, profits, settled)
@@ -319,7 +318,7 @@ def simulate_exact(
     return Simulated(status, stakes, codes, table, profits, settled)
 
 
-def _settle(code: int, direction: Direction, stake: float, payout_pct: float) -> object:
+def _settle(code: int, direction: Direction, stake: float, payout_pct: float) -> ContractResult:
     """The settlement rule itself on prices that give ``code``."""
     entry, exit_price = 1.0, 1.0
     if code == k.OUT_WIN:

@@ -96,8 +96,10 @@ class SetupSpec:
         if key == "calibration":
             a, b = value
             return replace(self, calibration=Calibration(float(a), float(b), fitted=False))
-        if key in ("payout_pct", "starting_balance"):
-            return replace(self, **{key: float(value)})
+        if key == "payout_pct":
+            return replace(self, payout_pct=float(value))
+        if key == "starting_balance":
+            return replace(self, starting_balance=float(value))
         head, dot, field = key.partition(".")
         if dot and head == "risk":
             risk = RiskConfig.model_validate({**self.risk.model_dump(), field: value})
@@ -110,9 +112,9 @@ class SetupSpec:
                         if field == "weight"
                         else {"params": {**entry.params, field: value}}
                     )
-                    entries = list(self.strategies)
-                    entries[i] = entry.model_copy(update=update)
-                    return replace(self, strategies=tuple(entries))
+                    changed = list(self.strategies)
+                    changed[i] = entry.model_copy(update=update)
+                    return replace(self, strategies=tuple(changed))
             raise KeyError(f"no strategy {head!r} in this setup (parameter {key!r})")
         raise KeyError(f"unknown parameter {key!r}")
 

@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from moonlight.core.data.candles import CandleSeries
+from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.research.parallel import run_tasks
 from moonlight.core.research.setup import SetupSpec, build_setup, default_host
 from moonlight.core.research.walkforward import Split, walk_forward, walk_forward_splits
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 #: Summary figures copied into each result row (prefixed ``oos_``).
 FIGURES = (
@@ -146,10 +147,9 @@ def sweep(
     minimize: bool = False,
     workers: int | None = None,
     ray_address: str | None = None,
-) -> pd.DataFrame:
+) -> DataFrame:
     """Try every candidate of ``space`` out of sample and rank them; see the module doc."""
-    import pandas as pd
-
+    pd = pandas()
     chosen_splits = tuple(splits or walk_forward_splits(len(data), folds=folds))
     payload = SweepPayload(data, base, chosen_splits, calibrate, metric)
     combos = candidates(space, search=search, samples=samples, seed=seed)
