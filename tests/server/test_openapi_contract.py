@@ -8,6 +8,7 @@ against the schema the server itself publishes at /api/v1/openapi.json.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from tests.server.support import LiveServer, load, write_config  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+EXAMPLES = int(os.environ.get("MOONLIGHT_FUZZ_EXAMPLES", "20"))
+"""Generated requests per operation and mode (raise it for a deeper hunt)."""
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,10 @@ def _fuzz(operation: Any, mode: Any, call: dict[str, Any]) -> None:
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
     def check(case: Any) -> None:
         case.call_and_validate(excluded_checks=excluded, timeout=30, **call)

@@ -106,11 +106,41 @@ def create_app(
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(pages.STATIC_DIR)), name="static")
 
+    generate = app.openapi
+
+    def openapi_schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = plain_query_parameters(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi_schema  # type: ignore[method-assign]
+
     @app.get(f"{API_PREFIX}/openapi.json", include_in_schema=False)
     async def openapi(_: Annotated[Principal, Depends(require_auth)]) -> dict[str, Any]:
         return app.openapi()
 
     return app
+
+
+def plain_query_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+    """Optional query/path parameters as their plain type, without ``anyOf [..., null]``.
+
+    A query string cannot carry a JSON null: an absent parameter is how "no filter" is
+    said, so the ``null`` branch pydantic emits for ``str | None`` only misleads clients
+    and contract testers about what can be sent.
+    """
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                inner = parameter.get("schema", {})
+                variants = inner.get("anyOf")
+                if not variants:
+                    continue
+                kept = [v for v in variants if v.get("type") != "null"]
+                if len(kept) == 1 and len(kept) < len(variants):
+                    rest = {k: v for k, v in inner.items() if k != "anyOf"}
+                    parameter["schema"] = {**kept[0], **rest}
+    return schema
 
 
 def _bind_host(engine: Engine) -> list[str]:
