@@ -192,7 +192,6 @@ class Decided:
     arrays: EnsembleArrays
     close_ts: FloatArray
     decide_ts: FloatArray
-    runtime_settle_s: float
 
 
 def warmup_bars(setup: ResearchSetup) -> int:
@@ -237,7 +236,6 @@ def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = Non
         arrays=arrays,
         close_ts=close_ts,
         decide_ts=close_ts + setup.runtime.settle_delay_s,
-        runtime_settle_s=setup.runtime.settle_delay_s,
     )
 
 
@@ -254,28 +252,17 @@ class Contracts:
 def price_contracts(decided: Decided, rows: npt.NDArray[np.int64]) -> Contracts:
     """Price the contracts decided at ``rows`` as the paper broker does on bar closes."""
     series = decided.series
-    decide_ts = decided.decide_ts[rows]
-    direction = decided.arrays.direction[rows]
-    expires = decide_ts + float(decided.duration_s)
-    ends, closes = series.end_ts, series.close
-    if decided.bars is series and decided.runtime_settle_s < series.timeframe_s:
-        entry = closes[decided.arrays.index[rows]]  # the decision bar's own close
-    else:
-        entry = closes[np.searchsorted(ends, decide_ts, side="right") - 1]
-    exit_at = np.searchsorted(ends, expires, side="right") - 1
-    moved = ends[exit_at] > decide_ts
-    exit_price = np.where(moved, closes[exit_at], entry)
-    known = expires < float(ends[-1]) + series.timeframe_s
-    won = ((direction > 0) & (exit_price > entry)) | ((direction < 0) & (exit_price < entry))
-    code = np.where(exit_price == entry, k.OUT_PUSH, np.where(won, k.OUT_WIN, k.OUT_LOSE))
-    start = decided.timeline.start_ts
-    steps = np.maximum(1.0, np.ceil((expires - start) / POLL_INTERVAL_S))
-    return Contracts(
-        entry=entry,
-        exit=exit_price,
-        code=np.where(known, code, k.OUT_OPEN).astype(np.int8),
-        settle_ts=np.where(known, start + steps * POLL_INTERVAL_S, np.nan),
+    entry, exit_price, code, settle_ts = k.price_kernel(
+        series.end_ts,
+        series.close,
+        np.ascontiguousarray(decided.decide_ts[rows]),
+        float(decided.duration_s),
+        np.ascontiguousarray(decided.arrays.direction[rows]),
+        decided.timeline.start_ts,
+        POLL_INTERVAL_S,
+        float(series.end_ts[-1]) + series.timeframe_s,
     )
+    return Contracts(entry=entry, exit=exit_price, code=code, settle_ts=settle_ts)
 
 
 def evaluate(

@@ -119,6 +119,63 @@ def contract_pnl(outcome: int, stake: float, payout_pct: float) -> tuple[float, 
 
 
 @jit
+def price_kernel(
+    ends: FloatArray,
+    closes: FloatArray,
+    decide_ts: FloatArray,
+    duration_s: float,
+    direction: npt.NDArray[np.int8],
+    start_ts: float,
+    poll_interval_s: float,
+    last_close_ts: float,
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int8], FloatArray]:
+    """Entry, exit, outcome code and booking instant of contracts decided at
+    ``decide_ts`` (ascending), on the bar-close price path (see
+    :mod:`moonlight.core.backtest.feed`): entry = close in force at the decision, exit =
+    close in force at expiry (the entry when no bar closed in between), open when the
+    expiry is at or after ``last_close_ts`` (the earliest close after the data); booked
+    at the first ``poll_interval_s`` step from ``start_ts`` at or after expiry."""
+    n = decide_ts.shape[0]
+    m = ends.shape[0]
+    entry = np.empty(n)
+    exit_price = np.empty(n)
+    code = np.empty(n, np.int8)
+    settle = np.empty(n)
+    at = 0  # bars ended at or before the decision
+    until = 0  # bars ended at or before the expiry
+    for i in range(n):
+        decided = decide_ts[i]
+        expires = decided + duration_s
+        while at < m and ends[at] <= decided:
+            at += 1
+        if until < at:
+            until = at
+        while until < m and ends[until] <= expires:
+            until += 1
+        if at == 0:  # decided before the first close: that close is the first price
+            price = closes[0]
+            out = closes[until - 1] if until > 0 else price
+        else:
+            price = closes[at - 1]
+            out = closes[until - 1] if ends[until - 1] > decided else price
+        entry[i] = price
+        exit_price[i] = out
+        if not expires < last_close_ts:
+            code[i] = OUT_OPEN
+            settle[i] = np.nan
+            continue
+        if out == price:
+            code[i] = OUT_PUSH
+        elif (direction[i] > 0 and out > price) or (direction[i] < 0 and out < price):
+            code[i] = OUT_WIN
+        else:
+            code[i] = OUT_LOSE
+        steps = math.ceil((expires - start_ts) / poll_interval_s)
+        settle[i] = start_ts + (steps if steps > 1.0 else 1.0) * poll_interval_s
+    return entry, exit_price, code, settle
+
+
+@jit
 def simulate_kernel(
     decide_ts: FloatArray,
     p_hat: FloatArray,

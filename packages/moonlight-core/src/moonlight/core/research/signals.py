@@ -55,10 +55,11 @@ def segments(
     n = ends.shape[0]
     if first_traded >= n:
         return []
-    missed = np.floor_divide(np.diff(ends), timeframe_s)  # missed[i - 1]: bars up to bar i
     lowest = max(first_traded, 1)
-    # bar i (i >= first_traded) closes a gap the worker cannot bridge: rebuild there
-    rebuild = np.flatnonzero(missed[lowest - 1 :] > catch_up_bars) + lowest
+    # bar i (i >= first_traded) closes a gap the worker cannot bridge -- more than
+    # catch_up_bars bars missed, i.e. floor(step / timeframe) > catch_up_bars: rebuild
+    steps = np.diff(ends[lowest - 1 :])
+    rebuild = np.flatnonzero(steps >= (catch_up_bars + 1) * timeframe_s) + lowest
     found: list[Segment] = []
     start, traded = max(0, first_traded - warmup_bars), first_traded
     for r in rebuild.tolist():
