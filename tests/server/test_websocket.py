@@ -53,7 +53,9 @@ async def close_code(ws: ClientConnection) -> int | None:
 async def live(tmp_path: Path, host):
     config = load(write_config(tmp_path, drop_guards=("consecutive_losses",)), host)
     clock = FastForwardClock(START)
-    settings = ServerSettings(ws_auth_timeout_s=0.5, auth_failures_max=3, auth_lockout_s=30)
+    settings = ServerSettings(
+        ws_auth_timeout_s=0.5, auth_failures_max=3, auth_lockout_s=30, ws_snapshot_s=0.2
+    )
     async with running_engine(config, host, clock) as engine, serving(engine, settings) as handle:
         yield handle, engine, token_of(config)
 
@@ -81,6 +83,22 @@ async def test_first_message_auth_then_live_order_events(live) -> None:
         stored = await client.get(f"/api/v1/orders/{result['client_req_id']}")
         assert stored.status_code == 200
         assert stored.json()["outcome"] == result["outcome"]
+
+
+async def test_metric_snapshots_are_pushed(live) -> None:
+    handle, engine, token = live
+    async with dial(handle, subprotocols=["moonlight.v1", f"moonlight.bearer.{token}"]) as ws:
+        hello = await receive(ws)
+        assert set(hello["data"]["metrics"]["accounts"]) == {"paper-1"}
+        deadline = time.monotonic() + 30
+        while (message := await receive(ws))["type"] != "metrics":
+            assert time.monotonic() < deadline
+    snapshot = message["data"]
+    account = snapshot["accounts"]["paper-1"]
+    assert set(account) == {"balance", "pnl_day", "orders", "trading_state"}
+    assert set(account["orders"]) == {"win", "lose", "push", "abort"}
+    assert sum(snapshot["workers"].values()) == len(engine.supervisor.workers) == 8
+    assert snapshot["decisions"] >= 0
 
 
 async def test_bearer_subprotocol(live) -> None:
