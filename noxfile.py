@@ -7,6 +7,7 @@ what CI runs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,9 +42,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy (strict) on moonlight-core."""
     _setup(session)
-    session.run(
-        str(BIN / "mypy"), "packages/moonlight-core/src/moonlight/core", external=True
-    )
+    session.run(str(BIN / "mypy"), "packages/moonlight-core/src/moonlight/core", external=True)
 
 
 @nox.session
@@ -51,9 +50,16 @@ def bench(session: nox.Session) -> None:
     """Benchmarks side by side with their anchors; JSON to .benchmarks/latest.json."""
     _setup(session)
     session.run(
-        str(BIN / "python"), "-m", "pytest", "benchmarks", "-m", "bench",
-        "--benchmark-only", "--benchmark-json=.benchmarks/latest.json",
-        *session.posargs, external=True,
+        str(BIN / "python"),
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-m",
+        "bench",
+        "--benchmark-only",
+        "--benchmark-json=.benchmarks/latest.json",
+        *session.posargs,
+        external=True,
     )
 
 
@@ -62,3 +68,27 @@ def docs(session: nox.Session) -> None:
     """Build the MkDocs site strictly (broken links fail)."""
     _setup(session)
     session.run(str(BIN / "mkdocs"), "build", "--strict", external=True)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Long soak: 120 workers over a simulated week (MOONLIGHT_SOAK_HOURS, default 168)."""
+    _setup(session)
+    (ROOT / ".benchmarks").mkdir(exist_ok=True)
+    env = {
+        "MOONLIGHT_SOAK_HOURS": os.environ.get("MOONLIGHT_SOAK_HOURS", "168"),
+        "MOONLIGHT_SOAK_REPORT": str(ROOT / ".benchmarks" / "soak.json"),
+    }
+    # --timeout=0: pytest-timeout cannot interrupt a fast-forward run cleanly.
+    session.run(
+        str(BIN / "python"),
+        "-m",
+        "pytest",
+        "tests/soak/test_soak.py",
+        "-m",
+        "slow",
+        "--timeout=0",
+        *session.posargs,
+        external=True,
+        env=env,
+    )

@@ -225,15 +225,38 @@ async def test_no_settlement_by_the_deadline_aborts_with_reason_and_alarm(tmp_pa
     clock = FastForwardClock(START_TS)
     mock = MockConnector(seed=3, clock=clock, settle_delay_s=10_000.0)  # never settles in time
     h = await make_harness(
-        tmp_path / "db.sqlite", clock=clock, mock=mock, config=fast_config(settle_grace_s=20.0)
+        tmp_path / "db.sqlite",
+        clock=clock,
+        mock=mock,
+        config=fast_config(settle_grace_s=20.0, still_open_wait_s=300.0),
     )
     try:
         report = await h.executor.execute(intent("o-1", duration_s=60))
         assert report.state is OrderState.FAILED
         assert report.pnl == -10.0
         assert "still open at the broker" in (report.reason or "")
-        assert h.clock.now() - START_TS == pytest.approx(80.0, abs=2.5)
-        assert [a.code for a in h.alarms()] == ["settlement_missing"]
+        # deadline at expiry + 20 s, then up to 300 s more while the broker says "open"
+        assert h.clock.now() - START_TS == pytest.approx(380.0, abs=2.5)
+        assert [a.code for a in h.alarms()] == ["settlement_late", "settlement_missing"]
+    finally:
+        await h.close()
+
+
+async def test_a_late_result_after_the_deadline_is_still_recorded(tmp_path: Path) -> None:
+    clock = FastForwardClock(START_TS)
+    mock = MockConnector(seed=3, clock=clock, settle_delay_s=120.0)  # settles 2 minutes late
+    h = await make_harness(
+        tmp_path / "db.sqlite",
+        clock=clock,
+        mock=mock,
+        config=fast_config(settle_grace_s=20.0, still_open_wait_s=300.0),
+    )
+    try:
+        report = await h.executor.execute(intent("o-1", duration_s=60))
+        assert report.state is OrderState.SETTLED
+        assert report.outcome is not None and report.outcome.value != "abort"
+        assert [a.code for a in h.alarms()] == ["settlement_late"]
+        assert h.mock.placements("o-1") == 1
     finally:
         await h.close()
 

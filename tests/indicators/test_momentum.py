@@ -124,11 +124,6 @@ def test_matches_talib(name: str, params: dict[str, Any], bars: Bars) -> None:
     assert_matches_talib(name, *_inputs(name, bars), **params)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moonlight.indicators._ma.kama_core departs from TA-Lib's KAMA on the plateaus "
-    "of %K (reproduced with mi.kama on the %K series alone); stochrsi passes it through",
-)
 def test_stochrsi_with_kama_fastd_matches_talib() -> None:
     assert_matches_talib("stochrsi", random_walk(400, 0).close, 6, 4, 3, 6)
 

@@ -118,6 +118,12 @@ class ExecutorConfig(BaseModel):
     settle_grace_ratio: float = Field(
         default=0.25, ge=0, description="Extra wait after expiry as a fraction of the duration."
     )
+    still_open_wait_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="After the deadline, how much longer to wait while the broker reports"
+        " the order still open (a late clock or settlement) before aborting it.",
+    )
     storage_retry_cap_s: float = Field(
         default=5.0, gt=0, description="Longest pause between retries of a failed write."
     )
@@ -582,10 +588,10 @@ class Executor:
         duration = flight.request.duration_s
         deadline = flight.expires_ts + self.config.settle_deadline_s(duration)
         next_poll = flight.expires_ts + self.config.first_poll_delay_s
-        alarmed = False
+        alarmed = late_alarmed = False
         failures = 0
         while True:
-            wake = next_poll if alarmed else min(next_poll, deadline)
+            wake = next_poll if alarmed or late_alarmed else min(next_poll, deadline)
             if await self._wait(flight.future, wake):
                 return await self._settle(flight, flight.future.result())
             answered, status = await self._status(flight)
@@ -593,9 +599,22 @@ class Executor:
                 return await self._settle(flight, status.settlement)
             now = self.clock.now()
             if now >= deadline:
-                if answered:
+                still_open = answered and status is not None
+                if still_open and now < deadline + self.config.still_open_wait_s:
+                    # The broker has the order and no result yet (its clock or settlement
+                    # runs late): an open order is not a lost one; keep asking.
+                    if not late_alarmed:
+                        late_alarmed = True
+                        self._alarm(
+                            AlarmLevel.WARNING,
+                            "settlement_late",
+                            f"{flight.client_req_id} ({flight.broker_order_id}): still open at"
+                            " the broker past the deadline; waiting for its result",
+                            flight.request,
+                        )
+                elif answered:
                     return await self._deadline_passed(flight, status)
-                if not alarmed:
+                elif not alarmed:
                     alarmed = True
                     self._alarm(
                         AlarmLevel.CRITICAL,

@@ -285,7 +285,7 @@ def _validate_result(kind: ComponentKind, result: Any) -> list[tuple[ComponentKi
     for spec in result:
         if not isinstance(spec, expected):
             raise TypeError(f"returned {type(spec).__name__}, expected {expected.__name__}")
-        items.append((kind, str(getattr(spec, "name")), spec))
+        items.append((kind, str(getattr(spec, "name")), spec))  # noqa: B009 -- typed as object
         for alias in getattr(spec, "aliases", ()):
             items.append((kind, alias, spec))
     return items

@@ -126,3 +126,24 @@ async def _until_idle(loop: asyncio.AbstractEventLoop, max_rounds: int = 10_000)
         await asyncio.sleep(0)
         if ready is not None and not ready:
             return
+
+
+class BrokerClock:
+    """The engine's clock shifted to one broker's server time.
+
+    ``offset_s`` (broker minus local) is measured from the connector's ``server_time()``
+    at start-up and refreshed while running, so the workers of that broker's accounts
+    align bars to the broker's bar closes even when the host's clock is off.
+    """
+
+    def __init__(self, base: Clock, offset_s: float = 0.0) -> None:
+        self.base = base
+        self.offset_s = offset_s
+
+    def now(self) -> float:
+        return self.base.now() + self.offset_s
+
+    async def sleep_until(self, when: float) -> None:
+        # Re-checked after every wake-up: the offset may be corrected while sleeping.
+        while when - self.now() > 0:
+            await self.base.sleep_until(when - self.offset_s)

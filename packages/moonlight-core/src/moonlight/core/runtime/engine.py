@@ -26,7 +26,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
-from moonlight.core.connectors.contract import Connector
+from moonlight.core.connectors.contract import Connector, ConnectorError
 from moonlight.core.connectors.plugin import PaperBrokerConfig, make_paper
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.ensemble.platt import Calibration
@@ -39,7 +39,8 @@ from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.manager import RiskManager
 from moonlight.core.risk.sql_state_store import SqlGuardStateStore
-from moonlight.core.runtime.clock import Clock, WallClock
+from moonlight.core.runtime.alarms import RiskAlarms
+from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.snapshots import WorkerSnapshots
@@ -61,6 +62,9 @@ log = logging.getLogger("moonlight.engine")
 
 EventListener = Callable[[str, Any], None]
 
+#: How often each broker's server-time offset is measured again, seconds.
+SERVER_TIME_REFRESH_S = 60.0
+
 
 @dataclass
 class AccountRuntime:
@@ -72,6 +76,7 @@ class AccountRuntime:
     executor: Executor
     trader: AccountTrader
     instruments: InstrumentBook
+    clock: BrokerClock
 
 
 @dataclass
@@ -173,7 +178,7 @@ class Engine:
                         WorkerKey(runtime.config.id, product, timeframe),
                         timeframe_s=timeframe_seconds(timeframe),
                         market=runtime.market,
-                        clock=self.clock,
+                        clock=runtime.clock,
                         group=StrategyGroup(fresh, source),
                         trader=runtime.trader,
                         admission=self._admission(runtime.config.connector),
@@ -228,31 +233,34 @@ class Engine:
         calibrations: CalibrationBook,
     ) -> AccountRuntime:
         market = self._build_connector(account)
+        # Orders, expiries and bar closes run on the broker's time (offset measured below).
+        broker_clock = BrokerClock(self.clock)
         broker = market
         if account.mode == "paper" and account.connector != "paper":
             broker = make_paper(
-                PaperBrokerConfig(), clock=self.clock, sessions=self.sessions, source=market
+                PaperBrokerConfig(), clock=broker_clock, sessions=self.sessions, source=market
             )
         executor = Executor(
             connector=broker,
             journal=OrderJournal(self.storage),
-            clock=self.clock,
+            clock=broker_clock,
             notify=self._notify,
         )
-        instruments = InstrumentBook(broker, self.clock)
+        instruments = InstrumentBook(broker, broker_clock)
         trader = AccountTrader(
             account,
             executor=executor,
             instruments=instruments,
             risk=self.risk,
             metrics=self.metrics,
-            clock=self.clock,
+            clock=broker_clock,
             strategy_names=names,
             weights=weights,
             min_payout_pct=self.config.risk.permit_min_pct,
             calibrations=calibrations,
             prior=self._paper_prior(),
             run_id=self.run_id,
+            risk_alarms=RiskAlarms(account.id, self.risk, self.alarms),
         )
         await market.connect()
         if broker is not market:
@@ -261,7 +269,35 @@ class Engine:
         log.info("account %s reconciled: %s", account.id, report)
         await instruments.refresh(force=True)
         await trader.refresh_balance()
-        return AccountRuntime(account, market, broker, executor, trader, instruments)
+        runtime = AccountRuntime(
+            account, market, broker, executor, trader, instruments, broker_clock
+        )
+        await self._sync_server_time(runtime)
+        self._background.append(
+            asyncio.get_running_loop().create_task(self._keep_server_time(runtime))
+        )
+        return runtime
+
+    async def _sync_server_time(self, runtime: AccountRuntime) -> None:
+        """Measure broker time minus local time (half the round trip allowed for)."""
+        sent = self.clock.now()
+        try:
+            server = await runtime.market.server_time()
+        except ConnectorError as error:
+            log.warning(
+                "%s: server time unavailable, keeping offset %+.3f s: %r",
+                runtime.config.id, runtime.clock.offset_s, error,
+            )  # fmt: skip
+            return
+        offset = server - (sent + self.clock.now()) / 2.0
+        if abs(offset - runtime.clock.offset_s) > 1.0:
+            log.info("%s: broker clock offset %+.3f s", runtime.config.id, offset)
+        runtime.clock.offset_s = offset
+
+    async def _keep_server_time(self, runtime: AccountRuntime) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now() + SERVER_TIME_REFRESH_S)
+            await self._sync_server_time(runtime)
 
     def _build_connector(self, account: AccountConfig) -> Connector:
         spec = self.host.registry.get(ComponentKind.CONNECTOR, account.connector)

@@ -32,9 +32,11 @@ from moonlight.core.events import OrderSettled
 from moonlight.core.execution.executor import Executor, TradingHalted
 from moonlight.core.execution.journal import OrderIntent
 from moonlight.core.orders import Direction, Outcome
+from moonlight.core.risk.decision import ReasonCode, RiskDecision
 from moonlight.core.risk.guards.base import ConnectorErrorKind, TradeResult
 from moonlight.core.risk.manager import RiskManager
 from moonlight.core.risk.request import DecisionRequest
+from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import Clock
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.storage.repository import DuplicateOrderError
@@ -55,6 +57,9 @@ _ERROR_KINDS: tuple[tuple[type[ConnectorError], ConnectorErrorKind], ...] = (
     (Rejected, ConnectorErrorKind.REJECTED),
     (AuthFailed, ConnectorErrorKind.AUTH_FAILED),
 )
+
+
+_OUTSIDE_PERMIT = frozenset({ReasonCode.PAYOUT_BELOW_PERMIT, ReasonCode.PAYOUT_ABOVE_PERMIT})
 
 
 def classify_error(error: BaseException) -> ConnectorErrorKind:
@@ -83,6 +88,7 @@ class AccountTrader:
         calibrations: CalibrationBook | None = None,
         prior: Calibration | None = None,
         run_id: str | None = None,
+        risk_alarms: RiskAlarms | None = None,
     ) -> None:
         self.account = account
         self.executor = executor
@@ -95,6 +101,7 @@ class AccountTrader:
         self.calibrations = calibrations
         self.min_payout_pct = min_payout_pct
         self.prior = prior
+        self.risk_alarms = risk_alarms
         self.run_id = run_id
         self.balance = 0.0
         self.orders_submitted = 0
@@ -154,6 +161,7 @@ class AccountTrader:
         )
         verdict = self.risk.decide(request)
         if not verdict.allowed or instrument is None:
+            self._refused(key, verdict)
             return None
         intent = OrderIntent(
             client_req_id=f"{self.account.id}:{key.instrument}:{key.timeframe}:{int(close_ts)}",
@@ -197,6 +205,14 @@ class AccountTrader:
         self.orders_submitted += 1
         return intent
 
+    def _refused(self, key: WorkerKey, verdict: RiskDecision) -> None:
+        if self.risk_alarms is None or verdict.reason is None:
+            return
+        if verdict.reason in _OUTSIDE_PERMIT:
+            self.risk_alarms.outside_permit(key.instrument, verdict.detail)
+        elif verdict.rule not in ("permit", "threshold", "sizing"):
+            self.risk_alarms.check()
+
     def settled(self, event: OrderSettled, *, timeframe: str | None = None) -> None:
         """Feed a final result back to risk and metrics."""
         outcome = Outcome(event.outcome)
@@ -215,6 +231,8 @@ class AccountTrader:
             )
         )
         self.risk.on_order_closed(event.account_id, event.instrument, event.client_req_id)
+        if self.risk_alarms is not None:
+            self.risk_alarms.check()
 
     # -- signals from workers -----------------------------------------------------------
 
@@ -225,9 +243,15 @@ class AccountTrader:
         self, account_id: str, kind: ConnectorErrorKind, latency_s: float
     ) -> None:
         self.risk.on_connector_error(account_id, kind, latency_s)
+        if self.risk_alarms is not None:
+            if kind is ConnectorErrorKind.RATE_LIMITED:
+                self.risk_alarms.rate_limited(self.clock.now())
+            self.risk_alarms.check()
 
     def risk_connector_ok(self, account_id: str, latency_s: float) -> None:
         self.risk.on_connector_success(account_id, latency_s)
+        if self.risk_alarms is not None and self.risk_alarms.any_active:
+            self.risk_alarms.check()
 
     def bar_lag(self, key: WorkerKey, lag_s: float) -> None:
         self.metrics.bar_lag(key.timeframe, lag_s * 1000.0)
