@@ -16,7 +16,10 @@ engine is *composed from* and three costs that have no effect on any decision:
 * **workers** are :class:`BacktestWorker`: during a long gap (a weekend) the live worker
   rebuilds its indicators from the same bars at every bar close; the backtest worker
   still asks the connector every time but skips a rebuild that would reproduce the
-  state it already has.
+  state it already has;
+* **observers** are not called: the engine gets a :class:`SilentHost`, so notifier
+  plugins (a Telegram or e-mail notifier) never hear about simulated orders and alarms
+  -- a replay of six months must not page anyone.
 
 The engine starts ``phase_s`` after a bar boundary, chosen so that no settlement instant
 coincides with a decision instant: a result is always seen by risk strictly before or
@@ -30,8 +33,9 @@ import asyncio
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from moonlight.core.backtest.journal import MemoryJournal
 from moonlight.core.backtest.replay import ReplayConnector
@@ -40,6 +44,7 @@ from moonlight.core.connectors.contract import Connector, OrderAck, OrderRequest
 from moonlight.core.connectors.paper import PaperBroker
 from moonlight.core.connectors.paper_book import MemoryPaperBook
 from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.plugins.host import PluginHost
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.state_store import MemoryGuardStateStore
 from moonlight.core.runtime.clock import Clock
@@ -67,6 +72,18 @@ def settle_instant(expires_ts: float, origin_ts: float, poll_interval_s: float) 
     """When a polling pump started at ``origin_ts`` first sees a contract expired."""
     steps = max(1, math.ceil((expires_ts - origin_ts) / poll_interval_s))
     return origin_ts + steps * poll_interval_s
+
+
+class SilentHost(PluginHost):
+    """The same plugins and registry; observer hooks (``notify``) reach nobody."""
+
+    def notify(self, hook_name: str, **kwargs: Any) -> int:
+        return 0
+
+    @classmethod
+    def of(cls, host: PluginHost) -> SilentHost:
+        """A silent view of ``host`` (shares its manager and registry)."""
+        return cls(**{f.name: getattr(host, f.name) for f in fields(host)})
 
 
 class ReplayPaperBroker(PaperBroker):

@@ -38,6 +38,7 @@ from moonlight.core.backtest.engine import (
     POLL_INTERVAL_S,
     STARTING_BALANCE,
     BacktestEngine,
+    SilentHost,
     settlement_phase_s,
 )
 from moonlight.core.backtest.replay import ReplayConnector
@@ -254,7 +255,9 @@ async def run_backtest(
         config, replay.series, replay.instruments_loaded, strategy_warmup_bars(config, host)
     )
     clock.advance_to(timeline.start_ts)
-    engine = BacktestEngine.create(config, host, clock=clock, run_id=run_id, snapshots=False)
+    engine = BacktestEngine.create(
+        config, SilentHost.of(host), clock=clock, run_id=run_id, snapshots=False
+    )
     assert isinstance(engine, BacktestEngine)
     engine.use_replay(replay, starting_balance=starting_balance)
     with engine.sessions.begin() as session:
