@@ -57,13 +57,6 @@ async def test_one_account_restart_reconciles_every_order(tmp_path: Path, host: 
     await restart_with_orders_in_flight(tmp_path, host, accounts=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile() (moonlight.core.execution.reconcile) takes journal.non_terminal() of"
-    " every account, not only the executor's own accounts: with several accounts, the first"
-    " executor asks its broker about the others' orders, finds them unknown and FAILS them"
-    " (abort, pnl 0) although their brokers hold and settle them",
-)
 async def test_several_accounts_restart_reconciles_each_against_its_broker(
     tmp_path: Path, host: PluginHost
 ) -> None:

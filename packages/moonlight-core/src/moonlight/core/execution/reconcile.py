@@ -60,15 +60,17 @@ async def reconcile(executor: Executor, *, accounts: Sequence[str]) -> Reconcile
 
     report = ReconcileReport()
     try:
-        pending = executor.journal.non_terminal()
+        stored_orders = executor.journal.non_terminal()
     except StorageUnavailable as error:
         raise ReconcileError(f"cannot read stored orders: {error}") from error
+    # Only this executor's accounts: another account's orders live at another broker.
+    mine = set(accounts)
+    pending = [order for order in stored_orders if order.account_id in mine]
     deadline = executor.clock.now() + executor.config.reconcile_timeout_s
     for stored in pending:
         report.checked += 1
         await _reconcile_order(executor, stored, report, deadline)
-    known_accounts = sorted({*accounts, *(o.account_id for o in pending)})
-    for account in known_accounts:
+    for account in sorted(mine):
         executor.listen(account)
         open_orders = await _ask(executor, deadline, functools.partial(_open, executor, account))
         for broker_order in open_orders:
