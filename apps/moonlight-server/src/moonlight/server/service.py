@@ -28,6 +28,7 @@ from typing import TextIO
 import uvicorn
 from fastapi import FastAPI
 
+from moonlight.core.config.models import is_loopback_host
 from moonlight.core.runtime.engine import Engine
 from moonlight.server.app import create_app
 from moonlight.server.context import ServerContext
@@ -40,8 +41,8 @@ SHUTDOWN_GRACE_S = 5.0
 
 
 def is_loopback(host: str) -> bool:
-    """The same rule as the configuration's: localhost, ::1 or 127.0.0.0/8."""
-    return host in {"127.0.0.1", "::1", "localhost"} or host.startswith("127.")
+    """The same rule as the configuration's: localhost or a loopback IP literal."""
+    return is_loopback_host(host)
 
 
 def check_bind(host: str, allow_non_loopback: bool) -> None:

@@ -63,6 +63,9 @@ def _read_yaml(path: Path, issues: list[ConfigIssue]) -> dict[str, Any]:
         raise ConfigError(issues) from None
     try:
         data = yaml.safe_load(text)
+    except ValueError as exc:  # PyYAML lets a bad timestamp (2001-13-45) escape this way
+        issues.append(ConfigIssue("", f"not valid YAML: {exc}", str(path)))
+        raise ConfigError(issues) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

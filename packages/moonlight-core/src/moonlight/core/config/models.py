@@ -8,6 +8,7 @@ plugin's own config model, so a typo in a strategy parameter fails like any othe
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,6 +100,17 @@ class StorageConfig(BaseModel):
         return url
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1) -- never for a
+    DNS name, whatever it starts with (``127.attacker.example`` resolves anywhere)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class ServerConfig(BaseModel):
     """The reference server's network binding."""
 
@@ -114,7 +126,7 @@ class ServerConfig(BaseModel):
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> ServerConfig:
-        loopback = self.host in {"127.0.0.1", "::1", "localhost"} or self.host.startswith("127.")
+        loopback = is_loopback_host(self.host)
         if not loopback and not self.allow_non_loopback:
             raise ValueError(
                 f"server.host {self.host!r} is not a loopback address; set"
