@@ -249,14 +249,6 @@ async def test_no_secret_in_any_file_or_response(
         assert value not in everything, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="neither `moonlight run` (run_cmd / run_engine) nor Engine.start calls"
-    " moonlight.core.telemetry.pii.register_from_config: account ids and the values of"
-    " secrets named by *_secret_name are never registered with the log redactor, so a bare"
-    " account id (e.g. every 'account X reconciled' line) or a secret quoted without a"
-    " secret-looking key reaches data/logs/moonlight.log",
-)
 async def test_run_masks_account_ids_and_named_secrets_in_the_log(
     tmp_path: Path, known_secrets: dict[str, str], vault_host: PluginHost
 ) -> None:

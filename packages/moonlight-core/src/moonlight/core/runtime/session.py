@@ -23,6 +23,7 @@ from moonlight.core.plugins.host import PluginHost
 from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.runtime.clock import Clock, ScaledClock, WallClock
 from moonlight.core.runtime.engine import Engine
+from moonlight.core.telemetry.pii import register_from_config
 
 log = logging.getLogger("moonlight.run")
 
@@ -62,6 +63,8 @@ async def run_engine(
 ) -> Engine:
     """Start the engine, wait for ``stop`` (or a signal), then shut down gracefully."""
     stop = stop or asyncio.Event()
+    # Account ids and the values of named secrets are masked in every log line from now.
+    register_from_config(config)
     _install_signal_handlers(stop)
     engine = Engine.create(config, host, clock=make_clock(speed))
     engine.subscribe(announce)
