@@ -30,13 +30,14 @@ from sqlalchemy import select
 from moonlight.core.config import ConfigError, MoonlightConfig, load_config
 from moonlight.core.config.errors import ConfigIssue
 from moonlight.core.config.loader import deep_merge, find_secret_keys
+from moonlight.core.config.runtime_overrides import RUNTIME_OVERRIDES_KEY
 from moonlight.core.runtime.engine import Engine
 from moonlight.core.storage.errors import translate_storage_errors
 from moonlight.core.storage.models import EngineState
 from moonlight.core.storage.repository import record_audit, set_engine_state
 from moonlight.core.telemetry.alarms import AlarmCode
 
-OVERRIDES_KEY = "runtime:overrides"
+OVERRIDES_KEY = RUNTIME_OVERRIDES_KEY
 AUDIT_ACTION = "runtime_overrides.set"
 FROZEN_AT_RUN_TIME = ("data_dir", "storage", "server")
 SOURCE = "runtime overrides"

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moonlight.core.config import ConfigError, MoonlightConfig, load_config
+from moonlight.core.config.runtime_overrides import stored_overrides
 from moonlight.core.plugins import PluginHost, build_plugin_host
 
 
@@ -15,6 +16,9 @@ def load_or_exit(config_file: Path | None) -> tuple[MoonlightConfig, PluginHost]
     host = build_plugin_host()
     try:
         config = load_config(config_file, registry=host.registry)
+        overrides = stored_overrides(config)
+        if overrides is not None:  # set through the API: the top precedence layer
+            config = load_config(config_file, overrides=overrides, registry=host.registry)
     except ConfigError as exc:
         click.echo(f"{config_file or 'configuration'}: {len(exc.issues)} problem(s)", err=True)
         for issue in exc.issues:
