@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from moonlight.core import __version__
+from moonlight.core.cli.backtest_cmd import backtest_cmd
 from moonlight.core.cli.calibrate_cmd import calibrate_cmd
 from moonlight.core.cli.config_cmd import config_group
 from moonlight.core.cli.db_cmd import db_group
@@ -66,6 +67,7 @@ cli.add_command(config_group)
 cli.add_command(db_group)
 cli.add_command(calibrate_cmd)
 cli.add_command(run_cmd)
+cli.add_command(backtest_cmd)
 cli.add_command(secrets_group)
 
 
