@@ -42,6 +42,7 @@ TRACE_ENV = "MOONLIGHT_TRACE_HOOKS"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "moonlight.core.risk.plugin",
     "moonlight.core.connectors.plugin",
+    "moonlight.core.backtest.plugin",
 )
 
 _EXPECTED_TYPE: dict[ComponentKind, type] = {
