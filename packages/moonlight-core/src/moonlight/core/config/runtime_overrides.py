@@ -8,9 +8,11 @@ loaded for good. Reading never creates a database.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from moonlight.core.config.models import MoonlightConfig
 from moonlight.core.storage.engine import engine_from_config, sqlite_database_path
@@ -18,9 +20,23 @@ from moonlight.core.storage.repository import get_engine_state
 
 RUNTIME_OVERRIDES_KEY = "runtime:overrides"
 
+log = logging.getLogger("moonlight.config")
+
 
 def stored_overrides(config: MoonlightConfig) -> dict[str, Any] | None:
-    """The override tree stored by the API, or None (no database yet, none stored)."""
+    """The override tree stored by the API, or None (no database yet, none stored).
+
+    An unreachable database also gives None here: start-up reports it properly when it
+    prepares storage, and refuses to trade.
+    """
+    try:
+        return _read(config)
+    except SQLAlchemyError as error:
+        log.warning("stored runtime overrides not read: %s", error)
+        return None
+
+
+def _read(config: MoonlightConfig) -> dict[str, Any] | None:
     engine = engine_from_config(config)
     try:
         database = sqlite_database_path(engine.url)
