@@ -17,6 +17,7 @@ Duplicated or stale stream messages are ignored.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +33,7 @@ log = logging.getLogger("moonlight.connectors.deriv")
 MAX_HISTORY = 5000
 
 
-class _Feed:
+class _Feed(abc.ABC):
     """Shared plumbing: subscribers, the current server stream, failure."""
 
     call = "ticks_history"
@@ -74,11 +75,13 @@ class _Feed:
             self.bad_messages += 1
             log.warning("deriv: skipped a malformed %s message: %s", message.msg_type, error)
 
+    @abc.abstractmethod
     def handle(self, message: Message) -> None:
-        raise NotImplementedError
+        """Apply one reply or stream message of this feed."""
 
+    @abc.abstractmethod
     def request(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The subscription request (re)sent on every (re)connect."""
 
 
 class CandleFeed(_Feed):
