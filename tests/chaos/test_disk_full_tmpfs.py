@@ -42,7 +42,7 @@ def test_engine_on_a_full_filesystem_halts_alarms_and_loses_nothing(tmp_path: Pa
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     if not can_mount_tmpfs(data_dir):
-        pytest.skip("needs Linux, unshare and the right to mount a tmpfs (root)")
+        pytest.skip("tmpfs mount unavailable here: needs Linux, unshare and root")
     script = (
         f"mount -t tmpfs -o size=16m tmpfs '{data_dir}'"
         f" && exec '{sys.executable}' -m tests.chaos.engine_child diskfull '{config}' '{tmp_path}'"

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from moonlight.core.config import load_config
 from moonlight.core.plugins import PluginHost
 from moonlight.core.runtime.clock import FastForwardClock

@@ -166,7 +166,7 @@ def test_a_really_full_filesystem_stops_trading_and_loses_nothing(tmp_path: Path
     mountpoint = tmp_path / "tiny"
     mountpoint.mkdir()
     if not _can_mount_tmpfs(mountpoint):
-        pytest.skip("needs Linux, unshare and the right to mount a tmpfs (root)")
+        pytest.skip("tmpfs mount unavailable here: needs Linux, unshare and root")
     child = Path(__file__).with_name("diskfull_child.py")
     script = (
         f"mount -t tmpfs -o size=2m tmpfs '{mountpoint}'"

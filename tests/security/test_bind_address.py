@@ -63,7 +63,7 @@ def outward_address() -> str | None:
 async def test_default_server_is_unreachable_from_other_interfaces(tmp_path: Path) -> None:
     address = outward_address()
     if address is None:
-        pytest.skip("this machine has no non-loopback IPv4 address to try")
+        pytest.skip("no non-loopback IPv4 address available on this machine to try")
     host = server_host()
     config = load(write_config(tmp_path), host)
     async with (

@@ -38,8 +38,10 @@ class SmaTrendParams(StrategyParams):
 
     period: int = Field(default=20, ge=2, le=1000, description="Moving-average length, bars.")
     full_strength_pct: float = Field(
-        default=0.1, gt=0, le=100, description="Distance from the average, percent, that"
-        " gives full strength."
+        default=0.1,
+        gt=0,
+        le=100,
+        description="Distance from the average, percent, that gives full strength.",
     )
 
 

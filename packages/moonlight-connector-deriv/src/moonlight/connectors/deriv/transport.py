@@ -203,8 +203,8 @@ class Session:
                 except Exception:  # a handler bug must never stop the reader
                     self.stats.handler_errors += 1
                     log.exception("deriv: handler failed on %s", message.msg_type)
-        except ConnectionClosed:
-            pass  # a normal close ends the loop quietly; either way the codes are below
+        except ConnectionClosed as closed:  # a normal end of the loop; codes kept below
+            log.debug("deriv: socket closed: %s", closed)
         except OSError as error:
             self.close_reason = self.close_reason or str(error)
         finally:
