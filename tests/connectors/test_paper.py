@@ -10,6 +10,7 @@ import pytest
 
 from moonlight.core.connectors.contract import (
     Balance,
+    BrokerAccount,
     BrokerOrder,
     Candle,
     Connector,
@@ -240,6 +241,13 @@ class _TickOnly(Connector):
 
     async def balance(self, account_id: str) -> Balance:
         raise AssertionError("not used")
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        raise AssertionError("not used")
+
+    @property
+    def connection_epoch(self) -> int:
+        return self.inner.connection_epoch
 
 
 async def test_live_ticks_of_another_connector_settle_contracts() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from moonlight.core.connectors.contract import Connector
+from moonlight.core.connectors.contract import AccountKind, Connector
 
 
 @dataclass
@@ -43,3 +43,5 @@ class ContractEnv:
     settle_timeout_s: float = 10.0
     #: Largest allowed gap between ``server_time()`` and ``broker_now()``, in seconds.
     clock_tolerance_s: float = 1.5
+    #: What the broker's own records say the account is (demo unless the factory says).
+    broker_account_kind: AccountKind = AccountKind.DEMO

@@ -72,6 +72,17 @@ async def _eventually_balance(connector: Connector, account_id: str, expected: f
     return amount
 
 
+async def test_account_info_reports_what_the_broker_says(contract_env: ContractEnv) -> None:
+    env = contract_env
+    info = await env.connector.account_info(env.account_id)
+    assert info.account_id == env.account_id
+    assert info.kind is env.broker_account_kind
+    balance = await env.connector.balance(env.account_id)
+    assert info.currency == balance.currency
+    assert info.balance == pytest.approx(balance.amount)
+    assert env.connector.connection_epoch >= 1
+
+
 async def test_instruments_have_payouts_and_limits(contract_env: ContractEnv) -> None:
     instruments = await contract_env.connector.instruments()
     assert instruments, "no instruments"

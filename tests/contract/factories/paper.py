@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from moonlight.core.connectors.contract import AccountKind
 from tests.contract.env import ContractEnv
 
 NAME = "paper"
@@ -44,6 +45,7 @@ async def make_env(tmp_path: Path) -> AsyncIterator[ContractEnv]:
     try:
         yield ContractEnv(
             name=NAME,
+            broker_account_kind=AccountKind.PAPER,
             connector=paper,
             account_id="acc-1",
             instrument="EURUSD",

@@ -51,9 +51,11 @@ from moonlight.connectors.deriv.transport import (
     SessionStats,
 )
 from moonlight.core.connectors.contract import (
+    AccountKind,
     Ambiguous,
     AuthFailed,
     Balance,
+    BrokerAccount,
     BrokerOrder,
     Candle,
     Connector,
@@ -611,6 +613,24 @@ class DerivConnector(Connector):
         return Balance(
             account_id, amount, currency if isinstance(currency, str) else self.config.currency
         )
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        """The authorised account as Deriv's ``authorize`` reply described it."""
+        auth = self.link.authorization
+        if auth is None:
+            raise Disconnected("deriv: not authorised yet")
+        balance = await self.balance(account_id)
+        return BrokerAccount(
+            account_id,
+            AccountKind.DEMO if auth.is_virtual else AccountKind.REAL,
+            auth.currency or balance.currency,
+            balance.amount,
+            broker_account_id=auth.loginid,
+        )
+
+    @property
+    def connection_epoch(self) -> int:
+        return self.link.stats.connections
 
     # -- contracts: lookup, watching, settlement ---------------------------------------
 

@@ -60,9 +60,11 @@ from moonlight.connectors.olymp.session import (
     SessionState,
 )
 from moonlight.core.connectors.contract import (
+    AccountKind,
     Ambiguous,
     AuthFailed,
     Balance,
+    BrokerAccount,
     BrokerOrder,
     Candle,
     Connector,
@@ -319,6 +321,25 @@ class OlympConnector(Connector):
         if known is None:
             raise Transient(f"the broker has not pushed the balance of account {broker_id}")
         return Balance(account_id, known.amount, known.currency or self.config.currency)
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        """The account as the broker's e:55 push lists it (its group, never the config's)."""
+        await self.session.wait_ready(self.config.ready_timeout_s)
+        broker_id, _ = self.accounts.resolve(account_id, for_order=False)
+        known = self.accounts.balances.get(broker_id)
+        if known is None:
+            raise Transient(f"the broker has not listed account {broker_id}")
+        return BrokerAccount(
+            account_id,
+            AccountKind.REAL if known.group == "real" else AccountKind.DEMO,
+            known.currency or self.config.currency,
+            known.amount,
+            broker_account_id=broker_id,
+        )
+
+    @property
+    def connection_epoch(self) -> int:
+        return self.session.stats.ready_count
 
     # -- order helpers ----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from moonlight.core.backtest.feed import BarCloseFeed
 from moonlight.core.connectors.contract import (
     Balance,
+    BrokerAccount,
     BrokerOrder,
     Candle,
     Connector,
@@ -228,3 +229,11 @@ class ReplayConnector(Connector):
 
     async def balance(self, account_id: str) -> Balance:
         raise Rejected("the replay connector has no accounts: trade it in paper mode")
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        raise Rejected("the replay connector has no accounts: trade it in paper mode")
+
+    @property
+    def connection_epoch(self) -> int:
+        """History in memory never reconnects."""
+        return 1

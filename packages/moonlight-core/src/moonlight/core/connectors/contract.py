@@ -42,6 +42,15 @@ request uuid, Deriv's ``passthrough``) or, failing that, on account, instrument,
 direction, stake and duration among open and recently closed orders. It returns ``None``
 only when the broker definitely has no such order; when it cannot tell it raises.
 
+Account truth
+-------------
+What an account *is* comes from the broker, never from the connector's options:
+:meth:`Connector.account_info` reports the kind of money it holds (paper, demo, real),
+its currency and balance as the broker states them after connecting, and
+:attr:`Connector.connection_epoch` changes on every successful (re)connect, so the
+engine can check an account's configured ``mode`` again before the next order whenever
+the connection was re-established (a reconnect may land on another account).
+
 Subscriptions
 -------------
 ``subscribe_*`` return an :class:`AsyncIterator`. When the connection drops and the
@@ -248,6 +257,30 @@ class BrokerOrder:
         )
 
 
+class AccountKind(StrEnum):
+    """What kind of money an account trades, as the broker reports it."""
+
+    PAPER = "paper"
+    """MoonLight's own paper book: no broker holds the stake."""
+    DEMO = "demo"
+    """A broker's practice (virtual-money) account."""
+    REAL = "real"
+    """Real money at the broker."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAccount:
+    """One account as the broker reports it after connecting (never from options)."""
+
+    account_id: str
+    """MoonLight's id of the account."""
+    kind: AccountKind
+    currency: str
+    balance: float
+    broker_account_id: str | None = None
+    """The broker's own id (login id, account number) when it differs."""
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """An account's available balance."""
@@ -343,3 +376,24 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def balance(self, account_id: str) -> Balance:
         """The account's available balance."""
+
+    # -- account truth ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        """What ``account_id`` is at the broker: kind (demo/real/paper), currency, balance.
+
+        Read from what the broker said on this connection, never from configuration:
+        a connector whose options ask for a demo account but whose broker reports a
+        real one returns :attr:`AccountKind.REAL`. Raises like any call when the broker
+        cannot be asked.
+        """
+
+    @property
+    @abc.abstractmethod
+    def connection_epoch(self) -> int:
+        """Successful (re)connects so far; changes whenever the connection is new.
+
+        The engine re-reads :meth:`account_info` before the next order whenever this
+        value differs from the one it last checked.
+        """

@@ -43,9 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from moonlight.core.connectors.contract import (
+    AccountKind,
     Ambiguous,
     AuthFailed,
     Balance,
+    BrokerAccount,
     BrokerOrder,
     BrokerOrderStatus,
     Candle,
@@ -227,8 +229,12 @@ class MockConnector(Connector):
         settle_delay_s: float = 0.0,
         state_path: Path | None = None,
         market: RandomWalkMarket | None = None,
+        account_kind: AccountKind = AccountKind.DEMO,
     ) -> None:
         self.clock: Clock = clock or WallClock()
+        #: What every account of this broker is (tests switch it to play a real broker).
+        self.account_kind = account_kind
+        self._epoch = 0
         self.seed = seed
         self.faults = Faults()
         self.on_event: Callable[[str, str], None] | None = None
@@ -289,6 +295,8 @@ class MockConnector(Connector):
     async def connect(self) -> None:
         """Start the broker's clock-driven pump (settlements, ticks, candles)."""
         self._ensure_market()
+        if not self._connected or self._reconnect_at is not None:
+            self._epoch += 1
         self._connected = True
         self._reconnect_at = None
         if self._pump is None or self._pump.done():
@@ -384,6 +392,18 @@ class MockConnector(Connector):
         await self._call("balance", placing=False)
         self._settle_due(self.clock.now())
         return Balance(account_id, self._balance(account_id), self._currency)
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        await self._call("account_info", placing=False)
+        self._settle_due(self.clock.now())
+        return BrokerAccount(
+            account_id, self.account_kind, self._currency, self._balance(account_id)
+        )
+
+    @property
+    def connection_epoch(self) -> int:
+        self._maybe_reconnect()
+        return self._epoch
 
     # -- the broker's book ------------------------------------------------------------
 
@@ -519,6 +539,7 @@ class MockConnector(Connector):
     def _maybe_reconnect(self) -> None:
         if self._reconnect_at is not None and self.clock.now() >= self._reconnect_at:
             self._reconnect_at = None
+            self._epoch += 1
 
     def _all_subscriptions(self) -> list[Subscription[Any]]:
         subs: list[Subscription[Any]] = []

@@ -37,8 +37,10 @@ from dataclasses import replace
 from typing import TypeVar
 
 from moonlight.core.connectors.contract import (
+    AccountKind,
     Ambiguous,
     Balance,
+    BrokerAccount,
     BrokerOrder,
     BrokerOrderStatus,
     Candle,
@@ -261,6 +263,16 @@ class PaperBroker(Connector):
         self._settle_due()
         amount, currency = self._read(self.book.balance, account_id)
         return Balance(account_id, amount, currency)
+
+    async def account_info(self, account_id: str) -> BrokerAccount:
+        """Every paper account is MoonLight's own: kind ``paper``, whatever the source is."""
+        balance = await self.balance(account_id)
+        return BrokerAccount(account_id, AccountKind.PAPER, balance.currency, balance.amount)
+
+    @property
+    def connection_epoch(self) -> int:
+        """The paper book never reconnects: one epoch once connected."""
+        return 1 if self._connected else 0
 
     # -- internals --------------------------------------------------------------------
 

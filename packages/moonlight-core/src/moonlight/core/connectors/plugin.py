@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from moonlight.core.connectors.contract import Connector
+from moonlight.core.connectors.contract import AccountKind, Connector
 from moonlight.core.connectors.market import DEFAULT_SPECS, MarketSpec
 from moonlight.core.connectors.mock import DEFAULT_DURATIONS_S, MockConnector
 from moonlight.core.connectors.paper import PaperBroker
@@ -80,6 +80,11 @@ class MockConnectorConfig(BaseModel):
         default=2 * 86_400.0, ge=0, description="Price history available before start."
     )
     latency_s: float = Field(default=0.0, ge=0, description="Latency added to every call.")
+    account_kind: AccountKind = Field(
+        default=AccountKind.DEMO,
+        description="What the simulated broker reports every account to be (demo or real);"
+        " the engine checks it against each account's mode.",
+    )
     state_path: Path | None = Field(
         default=None, description="JSON file keeping the mock's book across restarts."
     )
@@ -129,6 +134,7 @@ def make_mock(
         tick_interval_s=config.tick_interval_s,
         history_s=config.history_s,
         state_path=config.state_path,
+        account_kind=config.account_kind,
     )
     connector.faults.latency_s = config.latency_s
     return connector
