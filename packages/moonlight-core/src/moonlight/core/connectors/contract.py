@@ -67,6 +67,7 @@ import abc
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from moonlight.core.orders import Direction, Outcome
 
@@ -90,11 +91,17 @@ class Transient(ConnectorError):
 
 
 class Rejected(ConnectorError):
-    """The broker refused this request (limits, closed market, payout moved, funds)."""
+    """The broker refused this request (limits, closed market, payout moved, funds).
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is a stable, machine-readable reason (``stake_below_broker_min``,
+    ``price_moved``, ``market_closed``...) that the executor stores on the order and
+    counts in metrics and alarms; ``reason`` is the human sentence.
+    """
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class AuthFailed(ConnectorError):
@@ -279,6 +286,15 @@ class BrokerAccount:
     balance: float
     broker_account_id: str | None = None
     """The broker's own id (login id, account number) when it differs."""
+
+
+@runtime_checkable
+class DeclaresAccountKind(Protocol):
+    """A connector config model that can say, from its options alone, what account
+    kind they select for a MoonLight account id (``config check`` compares it with the
+    account's ``mode`` before anything connects). ``None``: cannot tell statically."""
+
+    def account_kind_for(self, account_id: str) -> AccountKind | None: ...
 
 
 @dataclass(frozen=True, slots=True)
