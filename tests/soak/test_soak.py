@@ -17,9 +17,9 @@ caches, SQLite page cache, metric label sets and the order book fill up first):
 
 ``MOONLIGHT_SOAK_REPORT`` names a JSON file that receives the samples and the figures.
 
-Known result: a simulated day grows RSS by ~2.4 MB per hour because the simulated market
-keeps every tick it generated (test_market_memory.py, xfail until fixed), so the slope
-bound fails on runs of a day or more; the CI run stays within the growth bound.
+The simulated market keeps only its most recently used blocks of ticks
+(test_market_memory.py), so a paper engine's memory no longer grows with uptime by the
+~2.4 MB per simulated hour it used to.
 Run the long soak with ``--timeout=0``: pytest-timeout cannot stop a fast-forward run
 and its alarm lands inside an engine task as a logged error instead.
 """

@@ -11,14 +11,18 @@ Volatility is realistic in shape, not just Gaussian noise:
 The whole path is a pure function of ``(seed, instrument, origin_ts)``: the same market
 gives the same prices in every process, which is what lets the mock broker and the paper
 broker settle contracts identically before and after a restart. Ticks are generated in
-blocks on demand and cached; asking for a price before ``origin_ts`` returns ``None``
-(the market has no history earlier than that).
+blocks (an hour of 1-second ticks by default) on demand; only the ``cache_blocks`` most
+recently used blocks of each instrument are kept, so memory stays bounded however long
+the market runs, and a block asked for again is regenerated identically. Asking for a
+price before ``origin_ts`` returns ``None`` (the market has no history earlier than that).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from array import array
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +32,9 @@ import numpy.typing as npt
 from moonlight.core.connectors.contract import Candle
 
 _SECONDS_PER_DAY = 86_400.0
+
+_Block = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+"""Prices and volumes of one block of ticks."""
 
 #: Relative volatility by UTC hour (FX-like: Asia quiet, London open, London/NY overlap).
 INTRADAY_PROFILE: tuple[float, ...] = (
@@ -55,27 +62,53 @@ DEFAULT_SPECS: tuple[MarketSpec, ...] = (
 
 
 class _Path:
-    """The cached tick path of one instrument, grown block by block."""
+    """The tick path of one instrument: generated block by block, only recent blocks kept.
+
+    Block ``k`` is a pure function of the seed, ``k`` and the walk's state where block
+    ``k - 1`` ended (log price and log volatility), so the path keeps that state for every
+    block boundary it has reached (two floats per block: 16 bytes per instrument-hour at
+    the default block size) and at most ``market.cache_blocks`` generated blocks, least
+    recently used first out. A block asked for again after it was dropped is regenerated
+    from its boundary state: the same prices, bit for bit.
+    """
 
     def __init__(self, spec: MarketSpec, seed: int, market: RandomWalkMarket) -> None:
         self.spec = spec
         self.market = market
         self.seed_key = (seed, zlib.crc32(spec.symbol.encode()))
-        self.blocks: list[npt.NDArray[np.float64]] = []
-        self.volume_blocks: list[npt.NDArray[np.float64]] = []
-        self.log_level = math.log(spec.start_price)
-        self.log_vol = 0.0
+        #: (log price, log volatility) at the start of block k, at [2k] and [2k + 1].
+        self._starts = array("d", [math.log(spec.start_price), 0.0])
+        self._cache: OrderedDict[int, _Block] = OrderedDict()
         ticks_per_day = _SECONDS_PER_DAY / market.tick_interval_s
         self.sigma_per_tick = spec.daily_vol / math.sqrt(ticks_per_day)
         self.scale = 10.0**spec.digits
 
-    def ensure(self, index: int) -> None:
-        """Generate blocks until tick ``index`` exists."""
-        size = self.market.block_ticks
-        while len(self.blocks) * size <= index:
-            self._grow(len(self.blocks))
+    @property
+    def cached_ticks(self) -> int:
+        """Ticks held in memory now (prices; volumes are held alongside)."""
+        return sum(len(prices) for prices, _ in self._cache.values())
 
-    def _grow(self, block: int) -> None:
+    def _block(self, block: int) -> _Block:
+        """Prices and volumes of one block, from the cache or generated."""
+        cached = self._cache.get(block)
+        if cached is not None:
+            self._cache.move_to_end(block)
+            return cached
+        known = len(self._starts) // 2 - 1  # the last block whose start state is known
+        for earlier in range(known, block):  # reach block's start state, in order
+            self._remember(earlier, self._generate(earlier))
+        generated = self._generate(block)
+        self._remember(block, generated)
+        return generated
+
+    def _remember(self, block: int, generated: _Block) -> None:
+        self._cache[block] = generated
+        self._cache.move_to_end(block)
+        while len(self._cache) > self.market.cache_blocks:
+            self._cache.popitem(last=False)
+
+    def _generate(self, block: int) -> _Block:
+        """Block ``block`` from its start state; records the next block's start state."""
         market = self.market
         size = market.block_ticks
         rng = np.random.default_rng([*self.seed_key, block])
@@ -87,33 +120,34 @@ class _Path:
         minute = ((tick_ts - first_ts) // 60).astype(np.int64)
         shocks = rng.standard_normal(int(minute[-1]) + 1)
         log_vol = np.empty_like(shocks)
-        state = self.log_vol
+        state = self._starts[2 * block + 1]
         for i, shock in enumerate(shocks):
             state = 0.97 * state + 0.12 * shock
             log_vol[i] = state
-        self.log_vol = state
         vol = np.exp(log_vol - 0.5 * (0.12**2 / (1 - 0.97**2)))[minute]
         sigma = self.sigma_per_tick * season * vol
         steps = sigma * rng.standard_normal(size)
-        levels = self.log_level + np.cumsum(steps)
-        self.log_level = float(levels[-1])
-        self.blocks.append(np.round(np.exp(levels) * self.scale) / self.scale)
-        self.volume_blocks.append(np.round(season * vol * rng.lognormal(0.0, 0.5, size), 2))
+        levels = self._starts[2 * block] + np.cumsum(steps)
+        if len(self._starts) == 2 * block + 2:
+            self._starts.extend((float(levels[-1]), state))
+        prices = np.round(np.exp(levels) * self.scale) / self.scale
+        volumes = np.round(season * vol * rng.lognormal(0.0, 0.5, size), 2)
+        return prices, volumes
 
     def price(self, index: int) -> float:
-        self.ensure(index)
         size = self.market.block_ticks
-        return float(self.blocks[index // size][index % size])
+        prices, _ = self._block(index // size)
+        return float(prices[index % size])
 
     def window(
         self, first: int, last: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Prices and volumes of ticks ``first..last`` inclusive."""
-        self.ensure(last)
         size = self.market.block_ticks
         b0, b1 = first // size, last // size
-        prices = np.concatenate(self.blocks[b0 : b1 + 1])
-        volumes = np.concatenate(self.volume_blocks[b0 : b1 + 1])
+        blocks = [self._block(b) for b in range(b0, b1 + 1)]
+        prices = np.concatenate([p for p, _ in blocks])
+        volumes = np.concatenate([v for _, v in blocks])
         start = first - b0 * size
         stop = start + last - first + 1
         return (
@@ -126,7 +160,9 @@ class RandomWalkMarket:
     """Deterministic prices for several instruments; see the module docstring.
 
     ``origin_ts`` is the first tick's time; choose it early enough that workers find the
-    warm-up history they ask for (e.g. two days before "now").
+    warm-up history they ask for (e.g. two days before "now"). ``cache_blocks`` bounds the
+    blocks kept per instrument (default: two days of 1-second ticks, about 2.8 MB per
+    instrument); older ones are regenerated when asked for again.
     """
 
     def __init__(
@@ -137,10 +173,13 @@ class RandomWalkMarket:
         specs: Sequence[MarketSpec] = DEFAULT_SPECS,
         tick_interval_s: float = 1.0,
         block_ticks: int = 3600,
+        cache_blocks: int = 48,
         profile: Sequence[float] = INTRADAY_PROFILE,
     ) -> None:
         if tick_interval_s <= 0:
             raise ValueError("tick_interval_s must be positive")
+        if block_ticks < 1 or cache_blocks < 1:
+            raise ValueError("block_ticks and cache_blocks must be at least 1")
         if len(profile) != 24:
             raise ValueError("profile must have 24 hourly values")
         self.seed = seed
@@ -148,6 +187,7 @@ class RandomWalkMarket:
         # Ticks sit on a grid of tick_interval_s so epoch-aligned bars hold whole ticks.
         self.origin_ts = math.floor(origin_ts / self.tick_interval_s) * self.tick_interval_s
         self.block_ticks = block_ticks
+        self.cache_blocks = cache_blocks
         weights = np.asarray(profile, dtype=np.float64)
         self.profile = weights / weights.mean()
         self.specs = {spec.symbol: spec for spec in specs}
@@ -157,6 +197,11 @@ class RandomWalkMarket:
     def symbols(self) -> tuple[str, ...]:
         """The instruments this market prices."""
         return tuple(self._paths)
+
+    @property
+    def cached_ticks(self) -> int:
+        """Ticks of every instrument held in memory now (bounded by ``cache_blocks``)."""
+        return sum(path.cached_ticks for path in self._paths.values())
 
     def _path(self, instrument: str) -> _Path:
         try:
