@@ -131,7 +131,7 @@ def test_the_random_scenarios_exercise_every_rule(host: PluginHost) -> None:
         "max_open_orders_instrument",
         "consecutive_losses",
         "daily_loss_cap",
-        "stake_below_instrument_min",
+        "stake_below_broker_min",
     }
 
 

@@ -117,7 +117,7 @@ def test_sizing_refusal(registry: Registry, clock: Clock) -> None:
     assert (decision.allowed, decision.rule, decision.reason) == (
         False,
         "sizing",
-        ReasonCode.STAKE_BELOW_INSTRUMENT_MIN,
+        ReasonCode.STAKE_BELOW_BROKER_MIN,
     )
 
 

@@ -131,11 +131,11 @@ def test_clamp_cases() -> None:
     request = make_request(balance=50.0, account_max_stake=30.0, max_stake=20.0, min_stake=1.0)
     assert clamp_stake(100.0, request) == (20.0, None)  # instrument max
     assert clamp_stake(10.0, request) == (10.0, None)  # untouched
-    assert clamp_stake(0.5, request) == (0.0, ReasonCode.STAKE_BELOW_INSTRUMENT_MIN)
+    assert clamp_stake(0.5, request) == (0.0, ReasonCode.STAKE_BELOW_BROKER_MIN)
     assert clamp_stake(0.0, request) == (0.0, ReasonCode.STAKE_ZERO)
     assert clamp_stake(math.nan, request) == (0.0, ReasonCode.STAKE_ZERO)
     poor = make_request(balance=0.5, account_max_stake=30.0, min_stake=1.0)
-    assert clamp_stake(10.0, poor) == (0.0, ReasonCode.STAKE_BELOW_INSTRUMENT_MIN)
+    assert clamp_stake(10.0, poor) == (0.0, ReasonCode.STAKE_BELOW_BROKER_MIN)
     stepped = make_request(stake_step=0.1, min_stake=None)
     assert clamp_stake(0.3, stepped) == (0.3, None)
     assert clamp_stake(0.39, stepped) == (0.3, None)  # rounded down, never up

@@ -66,7 +66,7 @@ REASONS: tuple[str, ...] = (
     "consecutive_losses",
     "daily_loss_cap",
     "stake_zero",
-    "stake_below_instrument_min",
+    "stake_below_broker_min",
 )
 _GUARD_KINDS: dict[type, int] = {
     KillSwitch: k.G_PASS,

@@ -36,6 +36,14 @@ class ReasonCode(StrEnum):
     # sizing and stake limits
     STAKE_ZERO = "stake_zero"
     STAKE_BELOW_INSTRUMENT_MIN = "stake_below_instrument_min"
+    """Retired: superseded by ``stake_below_broker_min`` (the same condition); no longer
+    produced, kept so stored labels and existing alert rules still name a known code."""
+    STAKE_BELOW_BROKER_MIN = "stake_below_broker_min"
+    """The stake after every limit is below the broker's minimum for the instrument (or
+    the broker's minimum is not a number): refused before anything is sent."""
+    STAKE_ABOVE_BROKER_MAX = "stake_above_broker_max"
+    """The broker's maximum for the instrument is not a usable limit (not a positive
+    number), so no stake can be shown to be within it: refused before anything is sent."""
 
 
 class Scope(StrEnum):

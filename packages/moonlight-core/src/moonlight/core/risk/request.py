@@ -18,7 +18,8 @@ class DecisionRequest:
 
     ``payout_pct`` is the broker's payout in percent of the stake (85 means a win pays
     back the stake plus 0.85 × stake); None when the instrument cache has no payout.
-    ``min_stake`` / ``max_stake`` are the instrument's limits (None: no limit),
+    ``min_stake`` / ``max_stake`` are the broker's limits for the instrument, as its
+    connector reports them (``Instrument.stake_min`` / ``stake_max``; None: no limit),
     ``account_max_stake`` the account's configured cap, ``balance`` the account's
     available balance, all in the account currency. ``stake_step`` (when given) is the
     broker's stake increment; stakes are rounded *down* to it.
