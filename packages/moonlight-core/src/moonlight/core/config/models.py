@@ -24,7 +24,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from moonlight.core.connectors.contract import DeclaresAccountKind
 from moonlight.core.plugins.registry import ComponentKind, ComponentLookupError, Registry
+from moonlight.core.runtime.account_mode import static_mode_problem
 from moonlight.core.timeframes import Timeframe
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +75,27 @@ def _check_params(
         )
         raise ValueError(f"invalid parameters for {kind.value} {name!r}: {problems}") from None
     return params
+
+
+def _check_mode(
+    connector: str | None, mode: str | None, options: dict[str, Any], info: ValidationInfo
+) -> None:
+    """Fail when the connector's options declare an account kind the mode may not trade
+    (``mode: demo`` with options that select a real account, a demo account on the
+    ``paper`` connector...): the same rules the engine enforces against the broker after
+    connecting (:mod:`moonlight.core.runtime.account_mode`), checked before anything
+    connects. Options whose kind cannot be told statically pass here."""
+    registry = _registry(info)
+    if registry is None or connector is None or mode is None:
+        return
+    model = registry.get(ComponentKind.CONNECTOR, connector).config_model
+    if model is None:
+        return
+    validated = model.model_validate(options)
+    if isinstance(validated, DeclaresAccountKind):
+        problem = static_mode_problem(mode, validated.account_kind_for(info.data.get("id", "")))
+        if problem is not None:
+            raise ValueError(problem)
 
 
 class StorageConfig(BaseModel):
@@ -173,7 +196,9 @@ class AccountConfig(BaseModel):
     @field_validator("connector_options")
     @classmethod
     def _connector_options(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return _check_params(ComponentKind.CONNECTOR, info.data.get("connector"), options, info)
+        options = _check_params(ComponentKind.CONNECTOR, info.data.get("connector"), options, info)
+        _check_mode(info.data.get("connector"), info.data.get("mode"), options, info)
+        return options
 
     @field_validator("products", "timeframes")
     @classmethod

@@ -89,6 +89,10 @@ class MockConnectorConfig(BaseModel):
         default=None, description="JSON file keeping the mock's book across restarts."
     )
 
+    def account_kind_for(self, account_id: str) -> AccountKind:
+        """Every account of the simulated broker is ``account_kind`` (for config check)."""
+        return self.account_kind
+
 
 class PaperBrokerConfig(BaseModel):
     """MoonLight's paper broker: contracts settled on a source's prices, own book."""
@@ -109,6 +113,10 @@ class PaperBrokerConfig(BaseModel):
         default_factory=MockConnectorConfig,
         description="The simulated market used when no source connector is given.",
     )
+
+    def account_kind_for(self, account_id: str) -> AccountKind:
+        """Every account of the paper connector is MoonLight's own paper book."""
+        return AccountKind.PAPER
 
 
 def make_mock(

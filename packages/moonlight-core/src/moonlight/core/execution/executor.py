@@ -43,7 +43,7 @@ import contextlib
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -75,6 +75,10 @@ log = logging.getLogger("moonlight.executor")
 T = TypeVar("T")
 Notify = Callable[..., Any]
 """``notify(hook_name, event=...)``, e.g. :meth:`PluginHost.notify`."""
+SendGate = Callable[[OrderRequest], Awaitable[None]]
+"""Awaited just before every ``place_order`` (e.g. the engine's account-mode check).
+Returns when the order may be sent; raises only ``ConnectorError``: ``Rejected`` fails
+the order with nothing sent, ``Transient``/``Disconnected`` are retried like a send."""
 
 HOOK_STATE_CHANGED = "moonlight_on_order_state_changed"
 HOOK_SETTLED = "moonlight_on_order_settled"
@@ -247,8 +251,10 @@ class Executor:
         config: ExecutorConfig | None = None,
         notify: Notify | None = None,
         seed: int | None = None,
+        gate: SendGate | None = None,
     ) -> None:
         self.connector = connector
+        self._gate = gate
         self.journal = journal
         self.clock = clock
         self.config = config or ExecutorConfig()
@@ -421,6 +427,8 @@ class Executor:
             flight.last_send_ts = self.clock.now()
             retry_after: float | None = None
             try:
+                if self._gate is not None:
+                    await self._gate(flight.request)
                 ack = await self.connector.place_order(flight.request)
             except RateLimited as error:
                 last_error: ConnectorError = error

@@ -5,8 +5,16 @@ Start-up order (nothing trades before the last step):
 1. storage migrated to head (fail closed on a storage fault);
 2. telemetry (metrics, alarms), risk (guard state from storage), calibrations;
 3. per account: connector(s) built by their plugin factories and connected; the
-   executor reconciles every non-terminal order with the broker or paper book;
+   account's ``mode`` checked against what the broker reports
+   (:mod:`~moonlight.core.runtime.account_mode`); the broker's clock measured
+   (:mod:`~moonlight.core.runtime.server_time`); the executor reconciles every
+   non-terminal order with the broker or paper book;
 4. one worker per (account, product, timeframe) warms up and starts trading.
+
+An account whose step 3 fails (authentication, an unreachable broker, a mode the broker
+contradicts, reconciliation) is recorded HALTED with its reason in :attr:`Engine.halts`
+and a critical alarm; the other accounts start and trade
+(:mod:`~moonlight.core.runtime.account_halts`).
 
 Paper mode: an account whose ``mode`` is ``paper`` sends its orders to MoonLight's
 paper broker, which settles them on the prices of the account's connector (or, for the
@@ -20,13 +28,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
-from moonlight.core.connectors.contract import Connector, ConnectorError
+from moonlight.core.connectors.contract import Connector
 from moonlight.core.connectors.plugin import PaperBrokerConfig, make_paper
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.ensemble.platt import Calibration
@@ -39,10 +48,13 @@ from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.manager import RiskManager
 from moonlight.core.risk.sql_state_store import SqlGuardStateStore
+from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
+from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.runtime.server_time import ServerTimeSync
 from moonlight.core.runtime.snapshots import WorkerSnapshots
 from moonlight.core.runtime.supervisor import WorkerSupervisor
 from moonlight.core.runtime.trader import AccountTrader
@@ -61,9 +73,6 @@ from moonlight.core.timeframes import timeframe_seconds
 log = logging.getLogger("moonlight.engine")
 
 EventListener = Callable[[str, Any], None]
-
-#: How often each broker's server-time offset is measured again, seconds.
-SERVER_TIME_REFRESH_S = 60.0
 
 
 @dataclass
@@ -92,6 +101,8 @@ class Engine:
     alarms: AlarmCenter
     risk: RiskManager
     supervisor: WorkerSupervisor
+    #: Accounts that do not trade and why (start failures, mode contradicted by the broker).
+    halts: AccountHalts
     run_id: str | None = None
     #: Write metric snapshots and worker state snapshots (off in backtests).
     snapshots: bool = True
@@ -142,6 +153,7 @@ class Engine:
             alarms,
             risk,
             supervisor,
+            AccountHalts(alarms.raise_alarm, clock.now),
             run_id=run_id,
             snapshots=snapshots,
         )
@@ -157,7 +169,11 @@ class Engine:
         weights = [entry.weight for entry, _ in strategies]
         calibrations = self._calibrations()
         for account in self.config.accounts:
-            runtime = await self._start_account(account, names, weights, calibrations)
+            try:
+                runtime = await self._start_account(account, names, weights, calibrations)
+            except START_FAILURES as error:  # this account only: the others still start
+                self.halts.start_failed(account.id, error)
+                continue
             self.accounts[account.id] = runtime
         source = RegistryIndicatorSource(self.host.registry)
         self._snapshots = (
@@ -210,11 +226,7 @@ class Engine:
         for admission in self._admissions.values():
             await admission.close()
         for runtime in self.accounts.values():
-            await runtime.executor.stop()
-            runtime.executor.journal.close()
-            await runtime.broker.close()
-            if runtime.market is not runtime.broker:
-                await runtime.market.close()
+            await self._close_account(runtime.executor, runtime.broker, runtime.market)
         self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
         self.storage.dispose()
         log.info("engine stopped: %s", reason)
@@ -240,11 +252,19 @@ class Engine:
             broker = make_paper(
                 PaperBrokerConfig(), clock=broker_clock, sessions=self.sessions, source=market
             )
+        mode_gate = AccountModeGate(
+            broker,
+            account.id,
+            account.mode,
+            on_mismatch=partial(self._mode_contradicted, account.id),
+            on_verified=lambda _: self.halts.lift(account.id, MODE_MISMATCH),
+        )
         executor = Executor(
             connector=broker,
             journal=OrderJournal(self.storage),
             clock=broker_clock,
             notify=self._notify,
+            gate=mode_gate,
         )
         instruments = InstrumentBook(broker, broker_clock)
         trader = AccountTrader(
@@ -262,42 +282,48 @@ class Engine:
             run_id=self.run_id,
             risk_alarms=RiskAlarms(account.id, self.risk, self.alarms),
         )
-        await market.connect()
-        if broker is not market:
-            await broker.connect()
-        report = await executor.start([account.id])
+        time_sync = ServerTimeSync(
+            market,
+            broker_clock,
+            alarm=lambda level, code, message: self.alarms.raise_alarm(
+                level, code, message, f"acc:{account.id}"
+            ),
+            label=account.id,
+        )
+        try:
+            await market.connect()
+            if broker is not market:
+                await broker.connect()
+            await mode_gate.verify()  # before reconciling: never touch the wrong account
+            await time_sync.start()
+            report = await executor.start([account.id])
+        except BaseException:
+            await self._close_account(executor, broker, market)
+            raise
         log.info("account %s reconciled: %s", account.id, report)
         await instruments.refresh(force=True)
         await trader.refresh_balance()
-        runtime = AccountRuntime(
-            account, market, broker, executor, trader, instruments, broker_clock
-        )
-        await self._sync_server_time(runtime)
-        self._background.append(
-            asyncio.get_running_loop().create_task(self._keep_server_time(runtime))
-        )
-        return runtime
+        self._background.append(asyncio.get_running_loop().create_task(time_sync.run()))
+        return AccountRuntime(account, market, broker, executor, trader, instruments, broker_clock)
 
-    async def _sync_server_time(self, runtime: AccountRuntime) -> None:
-        """Measure broker time minus local time (half the round trip allowed for)."""
-        sent = self.clock.now()
-        try:
-            server = await runtime.market.server_time()
-        except ConnectorError as error:
-            log.warning(
-                "%s: server time unavailable, keeping offset %+.3f s: %r",
-                runtime.config.id, runtime.clock.offset_s, error,
-            )  # fmt: skip
-            return
-        offset = server - (sent + self.clock.now()) / 2.0
-        if abs(offset - runtime.clock.offset_s) > 1.0:
-            log.info("%s: broker clock offset %+.3f s", runtime.config.id, offset)
-        runtime.clock.offset_s = offset
+    def _mode_contradicted(self, account_id: str, error: AccountModeMismatch) -> None:
+        """The broker contradicts the account's mode: halt it (orders in flight go on)."""
+        runtime = self.accounts.get(account_id)
+        if runtime is not None:
+            runtime.executor.halt(str(error))
+        self.halts.halt(account_id, MODE_MISMATCH, str(error))
 
-    async def _keep_server_time(self, runtime: AccountRuntime) -> None:
-        while True:
-            await self.clock.sleep_until(self.clock.now() + SERVER_TIME_REFRESH_S)
-            await self._sync_server_time(runtime)
+    @staticmethod
+    async def _close_account(executor: Executor, broker: Connector, market: Connector) -> None:
+        """Close what one account opened (its start failed, or the engine stops); a part
+        that fails to close is logged and the rest are still closed."""
+        await executor.stop()
+        executor.journal.close()
+        for connector in (broker,) if market is broker else (broker, market):
+            try:
+                await connector.close()
+            except Exception:  # closing a half-open connection must not hide the cause
+                log.exception("closing %s failed", type(connector).__name__)
 
     def _build_connector(self, account: AccountConfig) -> Connector:
         spec = self.host.registry.get(ComponentKind.CONNECTOR, account.connector)
