@@ -14,14 +14,20 @@ another rate then moved every later bar, and one that jumped made every bar "lat
 * **Slewed, never stepped.** The clock's offset moves toward the estimate at most
   ``max_slew`` seconds per second (:class:`~moonlight.core.runtime.clock.SlewedOffset`).
   Only the first estimate, taken before any worker runs, is applied at once.
-* **Bounded.** The estimate is never followed further than ``max_correction_s`` from the
-  start-up offset; beyond it a critical ``broker_clock_bound`` alarm is raised and the
-  offset stays at the bound (a broker clock that far off needs a person, not a guess).
-* **Watched.** An estimate that moves by more than ``jump_alarm_s`` from one ping to the
-  next raises a warning ``broker_clock_jump``; a broker clock that runs at a rate that
-  differs from ours by more than ``max_rate`` (the robust Theil-Sen slope of the samples
-  over at least ``rate_min_span_s``) raises a warning ``broker_clock_rate``. Both are
-  raised once per episode and re-armed when the condition clears.
+* **Only consistent estimates are followed.** An estimate that moved more than
+  ``jump_alarm_s`` from the last one followed is a jump: a warning ``broker_clock_jump``
+  is raised and the clock is held where the broker's time was consistent (a broker's
+  ``server_time`` that jumps while its bars do not must not drag the bars along; a real
+  change of the broker's clock needs a restart to be re-measured). A broker clock that
+  runs at a rate differing from ours by more than ``max_rate`` (the robust Theil-Sen
+  slope of the samples over at least ``rate_min_span_s``, lying on a line) raises a
+  warning ``broker_clock_rate`` and is held too; so nothing is followed before the
+  samples span ``rate_min_span_s`` (a clock running fast must not be followed while its
+  rate is still unknown). Following resumes when the estimate is consistent again. Each
+  alarm is raised once per episode.
+* **Bounded.** Small, consistent drift is followed, but never further than
+  ``max_correction_s`` from the start-up offset; beyond it a critical
+  ``broker_clock_bound`` alarm is raised and the clock stays at the bound.
 
 Because the offset changes smoothly and boundedly, a bar's lateness (how long after its
 close, on this clock, it was decided) stays a real measurement: a broker clock that
@@ -157,18 +163,22 @@ class ServerTimeSync:
         self.label = label
         self.policy = policy or ClockSyncPolicy()
         self.estimator = OffsetEstimator(self.policy.window)
+        #: The start-up offset the bound is measured from (None before the first estimate).
         self.anchor_s: float | None = None
+        #: The latest filtered estimate, followed or not.
         self.estimate_s: float | None = None
+        #: The latest estimate that was consistent (no jump, no odd rate): the one followed.
+        self.accepted_s: float | None = None
         self._alarmed: set[str] = set()
+        self._following = False
 
     async def start(self) -> None:
         """Take the start-up pings and apply their median at once (before workers run)."""
         for _ in range(self.policy.startup_samples):
             await self.sample()
+        self._following = True
         median = self.estimator.median()
         if median is None:
-            # Workers start on the local clock; later pings slew it toward the broker's.
-            self.anchor_s = self.clock.offset.target
             self._raise_once(
                 AlarmLevel.WARNING,
                 CLOCK_UNAVAILABLE,
@@ -177,7 +187,7 @@ class ServerTimeSync:
             )
             return
         self.clock.offset.step(median)
-        self.anchor_s = self.estimate_s = median
+        self.anchor_s = self.estimate_s = self.accepted_s = median
         log.info("%s: broker clock offset %+.3f s", self.label, median)
 
     async def run(self) -> None:
@@ -207,27 +217,23 @@ class ServerTimeSync:
         sample = OffsetSample(received, server - (sent + received) / 2.0, rtt)
         self.estimator.add(sample)
         self._alarmed.discard(CLOCK_UNAVAILABLE)
-        if self.anchor_s is not None:
+        if self._following:
             self._follow(received)
         return sample
 
     def _follow(self, now: float) -> None:
-        """Retarget the slew to the filtered estimate; raise what looks wrong."""
+        """Retarget the slew to the filtered estimate when it is consistent; raise what
+        looks wrong and hold the clock where it was consistent."""
         policy = self.policy
-        assert self.anchor_s is not None
         median = self.estimator.median()
         assert median is not None
-        previous = self.estimate_s if self.estimate_s is not None else median
+        if self.anchor_s is None or self.accepted_s is None:
+            # The start-up pings failed: the first estimate is slewed to, not a jump.
+            self.anchor_s = self.accepted_s = median
         self.estimate_s = median
-        self._watch(
-            CLOCK_JUMP,
-            abs(median - previous) > policy.jump_alarm_s,
-            AlarmLevel.WARNING,
-            f"{self.label}: the broker's clock jumped by {median - previous:+.3f} s; the"
-            f" engine follows it at most {policy.max_slew * 1e3:g} ms per second",
-        )
         span = self.estimator.span_s()
-        rate, scatter = self.estimator.drift() if span >= policy.rate_min_span_s else (0.0, 0.0)
+        rate_known = span >= policy.rate_min_span_s
+        rate, scatter = self.estimator.drift() if rate_known else (0.0, 0.0)
         # On a line: the scatter is small against the drift the rate adds up to over the
         # window (a jump inside the window leaves a quarter of its size or more).
         runs_off = abs(rate) > policy.max_rate and scatter < 0.1 * abs(rate) * span
@@ -236,17 +242,30 @@ class ServerTimeSync:
             runs_off,
             AlarmLevel.WARNING,
             f"{self.label}: the broker's clock runs {rate * 1e6:+.0f} ppm"
-            f" ({rate * 3600:+.1f} s per hour) against ours",
+            f" ({rate * 3600:+.1f} s per hour) against ours; the engine holds its clock",
         )
-        low, high = self.anchor_s - policy.max_correction_s, self.anchor_s + policy.max_correction_s
-        bounded = min(max(median, low), high)
+        # (while the rate explains the distance, it is not also called a jump)
+        jumped = not runs_off and abs(median - self.accepted_s) > policy.jump_alarm_s
+        self._watch(
+            CLOCK_JUMP,
+            jumped,
+            AlarmLevel.WARNING,
+            f"{self.label}: the broker's clock moved {median - self.accepted_s:+.3f} s at once;"
+            " the engine holds its clock where the broker's was consistent (restart to"
+            " re-measure if the broker really changed its time)",
+        )
+        if rate_known and not jumped and not runs_off:
+            self.accepted_s = median
+        low = self.anchor_s - policy.max_correction_s
+        high = self.anchor_s + policy.max_correction_s
+        bounded = min(max(self.accepted_s, low), high)
         self._watch(
             CLOCK_BOUND,
-            bounded != median,
+            bounded != self.accepted_s,
             AlarmLevel.CRITICAL,
-            f"{self.label}: the broker's clock is {median - self.anchor_s:+.1f} s away from"
-            f" where it was at start-up; the engine holds it at {bounded - self.anchor_s:+.1f} s"
-            " (check the host's and the broker's clocks, then restart)",
+            f"{self.label}: the broker's clock drifted {self.accepted_s - self.anchor_s:+.1f} s"
+            f" since start-up; the engine holds it at {bounded - self.anchor_s:+.1f} s (check"
+            " the host's and the broker's clocks, then restart)",
         )
         self.clock.offset.slew_to(bounded, now)
 
