@@ -81,7 +81,7 @@ class ClockSyncPolicy:
     max_slew: float = 0.005
     """Fastest change of the applied offset, seconds per second."""
     jump_alarm_s: float = 2.0
-    """An estimate moving this much between two pings is a jump."""
+    """An estimate this far from the one last followed is a jump (held, alarmed)."""
     max_rate: float = 0.001
     """A broker clock running faster or slower than ours by more (s/s) is alarmed."""
     rate_min_span_s: float = 300.0
@@ -140,8 +140,10 @@ class OffsetEstimator:
         if not slopes:
             return 0.0, 0.0
         rate = statistics.median(slopes)
-        level = statistics.median(p.offset_s - rate * p.local_ts for p in points)
-        scatter = statistics.median(abs(p.offset_s - rate * p.local_ts - level) for p in points)
+        origin = points[0].local_ts  # residuals on times near zero: no float cancellation
+        line = [p.offset_s - rate * (p.local_ts - origin) for p in points]
+        level = statistics.median(line)
+        scatter = statistics.median(abs(value - level) for value in line)
         return rate, scatter
 
 
