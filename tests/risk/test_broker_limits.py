@@ -27,7 +27,7 @@ from tests.risk.conftest import Clock, make_request
 money = st.floats(min_value=0.01, max_value=10_000.0, allow_nan=False)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     proposed=money,
     balance=money,

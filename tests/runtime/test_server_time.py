@@ -265,7 +265,7 @@ def assert_slewed(readings: list[tuple[float, float]], max_slew: float) -> None:
 # -- the slewed offset and the broker clock ------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     moves=st.lists(
         st.tuples(

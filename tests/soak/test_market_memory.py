@@ -42,7 +42,7 @@ def _markets(cache_blocks: int) -> tuple[RandomWalkMarket, RandomWalkMarket]:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     cache_blocks=st.integers(min_value=1, max_value=4),
     reads=st.lists(
