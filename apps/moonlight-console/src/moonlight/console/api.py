@@ -223,9 +223,11 @@ class ApiClient:
         return await self._workers("resume", labels, operator)
 
     async def _workers(self, verb: str, labels: list[str], operator: str) -> models.WorkerChange:
-        body = {"labels": labels, "operator": operator} if labels else {
-            "all": True, "operator": operator
-        }  # fmt: skip
+        body = (
+            {"labels": labels, "operator": operator}
+            if labels
+            else {"all": True, "operator": operator}
+        )
         return parse(
             models.WorkerChange, await self._request("POST", f"/workers/{verb}", json=body)
         )

@@ -18,8 +18,26 @@ MARGIN_LEFT = 72.0
 MARGIN_RIGHT = 16.0
 MARGIN_TOP = 12.0
 MARGIN_BOTTOM = 28.0
-_TIME_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
-                 21600, 43200, 86400)  # fmt: skip
+_TIME_STEPS_S = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +114,7 @@ def _frame(width: float, height: float) -> tuple[float, float, float, float]:
     return MARGIN_LEFT, width - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
 
-def series_plot(
-    points: Sequence[tuple[float, float]], width: float, height: float, currency: str = ""
-) -> Plot:
+def series_plot(points: Sequence[tuple[float, float]], width: float, height: float) -> Plot:
     """A time series (epoch seconds, value): time axis, value axis with zero, the line.
 
     With no point the axes still span a default range, so an empty chart is visibly
@@ -129,7 +145,7 @@ def series_plot(
         top=top,
         bottom=bottom,
         x_ticks=tuple(Tick(x(t), time_label(t, step)) for t in t_values),
-        y_ticks=tuple(Tick(y(v), signed_money(v, currency)) for v in y_values),
+        y_ticks=tuple(Tick(y(v), signed_money(v)) for v in y_values),
         line=tuple((x(t), y(v)) for t, v in points),
         reference=((left, y(0.0)), (right, y(0.0))),
     )

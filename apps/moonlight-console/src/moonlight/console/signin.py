@@ -56,6 +56,11 @@ def parse_sign_in(text: str, server: str = DEFAULT_SERVER) -> SignIn:
     return SignIn(server=_address(server), token=value)
 
 
+def parse_server(text: str) -> str:
+    """A server address as ``scheme://host:port``; SignInError when it is not one."""
+    return _address(text)
+
+
 def _address(text: str) -> str:
     try:
         return origin_of(text.strip())
