@@ -57,6 +57,7 @@ class ConsoleApp:
         self.tokens = tokens
         self.stop: asyncio.Event | None = None
         self.runner: asyncio.Future[None] | None = None
+        self.session: ConsoleSession | None = None
 
     async def start(self) -> None:
         page = self.page
@@ -111,8 +112,8 @@ class ConsoleApp:
         def flush() -> None:
             areas = set(pending)
             pending.clear()
-            if shell is None or self.stop is None:
-                return
+            if shell is None or self.session is not session:
+                return  # a session that ended (signed out, replaced) draws nothing
             if "session" in areas and session.signed_out:
                 self._end()
                 self._show_sign_in("The server ended the session: sign in again.")
@@ -128,6 +129,7 @@ class ConsoleApp:
             pending.update(areas)
 
         session = ConsoleSession(client, on_change=changed)
+        self.session = session
         context = Context(page=self.page, session=session, operator=operator)
         shell = Shell(context, sign_out=self._sign_out)
         self.page.controls = [shell.root]
@@ -154,6 +156,7 @@ class ConsoleApp:
         if self.runner is not None:
             self.runner.add_done_callback(_report)
         self.stop = self.runner = None
+        self.session = None
 
 
 def _report(task: asyncio.Future[None]) -> None:

@@ -39,8 +39,8 @@ class CalibrationScreen(Screen):
                 panel(
                     "Calibration",
                     muted(
-                        "No settled orders with a p-hat yet: the reliability curve appears with the first"
-                        " wins and losses."
+                        "No settled orders with a p-hat yet: the reliability curve appears with"
+                        " the first wins and losses."
                     ),
                 )
             ]
