@@ -121,10 +121,15 @@ class ApiClient:
 
     # ---------------------------------------------------------------- credentials
 
+    def set_token(self, token: str) -> None:
+        """Use the API token from now on (not checked: see :meth:`use_token`)."""
+        self._token = token
+        self._http.headers.pop("Origin", None)
+        self._http.headers["Authorization"] = f"Bearer {token}"
+
     async def use_token(self, token: str) -> None:
         """Sign in with the API token; ApiError(401) when the server refuses it."""
-        self._token = token
-        self._http.headers["Authorization"] = f"Bearer {token}"
+        self.set_token(token)
         await self._request("GET", "/session")
 
     async def redeem_code(self, code: str) -> None:

@@ -71,8 +71,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         raise ValueError("ticks need finite bounds")
     if high < low:
         low, high = high, low
-    if high == low:
-        pad = abs(low) * 0.1 or 1.0
+    if high - low <= 1e-6 * max(1.0, abs(low), abs(high)):  # flat: give it some height
+        pad = max(abs(low) * 0.1, 1.0)
         low, high = low - pad, high + pad
     raw = (high - low) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
@@ -90,7 +90,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def time_ticks(start_s: float, end_s: float, count: int = 6) -> list[float]:
     """Round times (whole seconds, minutes, hours) covering [start, end], about ``count``."""
-    span = max(end_s - start_s, 1.0)
+    end_s = max(end_s, start_s + 1.0)
+    span = end_s - start_s
     step = next((s for s in _TIME_STEPS_S if span / s <= count), _TIME_STEPS_S[-1])
     first = math.ceil(start_s / step) * step
     return [first + i * step for i in range(int((end_s - first) // step) + 1)]
