@@ -45,7 +45,7 @@ def client_for(app: object) -> ApiClient:
 
 
 async def test_token_sign_in_and_reads(served) -> None:
-    app, engine, token = served
+    app, _engine, token = served
     client = client_for(app)
     try:
         with pytest.raises(ApiError) as refused:

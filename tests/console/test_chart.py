@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -23,7 +24,7 @@ finite = st.floats(min_value=-1e7, max_value=1e7, allow_nan=False)
 def test_nice_ticks_cover_the_range_with_one_round_step(low: float, high: float) -> None:
     ticks = nice_ticks(low, high)
     assert ticks[0] <= min(low, high) + 1e-6 and ticks[-1] >= max(low, high) - 1e-6
-    steps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(ticks)]
     step = steps[0]
     assert all(math.isclose(s, step, rel_tol=1e-6) for s in steps)
     mantissa = step / 10 ** math.floor(math.log10(step))

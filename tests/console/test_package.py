@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import sys
 import tomllib
 from pathlib import Path
 
@@ -64,3 +65,19 @@ def test_help_names_the_three_ways(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "--web" in out and "--server" in out and "--no-browser" in out
+
+
+def test_the_windows_build_script(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("build_windows", PACKAGE / "build_windows.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    command = build.pack_command("flet")
+    assert command[:3] == ["flet", "pack", str(PACKAGE / "windows_entry.py")]
+    assert command[command.index("--name") + 1] == "moonlight-console"
+    assert "keyring.backends.Windows" in command
+    assert build.main(["--dry-run"]) == 0
+    assert "flet pack" in capsys.readouterr().out
+    if sys.platform != "win32":  # it refuses to pretend it can build elsewhere
+        assert build.main([]) == 2
+        assert "run it on Windows" in capsys.readouterr().err
