@@ -8,10 +8,12 @@ role and a name, so tests read and press by label as a person would.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 WAIT_MS = 60_000
 FIRST_RENDER_MS = 90_000
+PAINT_MS = 1_000
 
 
 def open_app(page: Any, url: str) -> None:
@@ -47,6 +49,12 @@ def type_into(page: Any, label: str, value: str, *, replace: bool = False) -> No
 def navigate(page: Any, title: str) -> None:
     """Open a screen from the navigation rail (its tabs are named '<title> Tab n of m')."""
     page.get_by_role("button", name=re.compile(rf"^{re.escape(title)} Tab \d")).click()
+
+
+def snap(page: Any, path: Path) -> None:
+    """A screenshot once the frame is painted (the semantics tree can run ahead of it)."""
+    page.wait_for_timeout(PAINT_MS)
+    page.screenshot(path=str(path))
 
 
 def all_text(page: Any) -> str:

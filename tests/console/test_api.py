@@ -44,6 +44,16 @@ def client_for(app: object) -> ApiClient:
     return ApiClient(BASE, transport=httpx.ASGITransport(app=app, client=CLIENT))  # type: ignore[arg-type]
 
 
+@pytest.fixture
+async def client(served):
+    """A client signed in with the API token."""
+    app, _engine, token = served
+    signed_in = client_for(app)
+    await signed_in.use_token(token)
+    yield signed_in
+    await signed_in.aclose()
+
+
 async def test_token_sign_in_and_reads(served) -> None:
     app, _engine, token = served
     client = client_for(app)
@@ -63,31 +73,19 @@ async def test_token_sign_in_and_reads(served) -> None:
         await client.aclose()
 
 
-async def test_open_orders_first(served) -> None:
-    app, _engine, token = served
-    client = client_for(app)
-    try:
-        await client.use_token(token)
-        orders = await client.orders(limit=500)
-        flags = [o.state in OPEN_STATES for o in orders]
-        assert flags == sorted(flags, reverse=True)
-        plain = await client._list(Order, "/orders", limit=500)
-        assert {o.client_req_id for o in plain} == {o.client_req_id for o in orders}
-        for order in orders:
-            assert order.direction in ("up", "down") and order.stake and order.duration_s
-    finally:
-        await client.aclose()
+async def test_open_orders_first(client: ApiClient) -> None:
+    orders = await client.orders(limit=500)
+    flags = [o.state in OPEN_STATES for o in orders]
+    assert flags == sorted(flags, reverse=True)
+    plain = await client._list(Order, "/orders", limit=500)
+    assert {o.client_req_id for o in plain} == {o.client_req_id for o in orders}
+    for order in orders:
+        assert order.direction in ("up", "down") and order.stake and order.duration_s
 
 
-async def test_calibration_agrees_with_an_oracle_from_the_orders(served) -> None:
-    app, _engine, token = served
-    client = client_for(app)
-    try:
-        await client.use_token(token)
-        calibration = await client.calibration(bins=10)
-        orders = await client._list(Order, "/orders", limit=10_000, state="SETTLED")
-    finally:
-        await client.aclose()
+async def test_calibration_agrees_with_an_oracle_from_the_orders(client: ApiClient) -> None:
+    calibration = await client.calibration(bins=10)
+    orders = await client._list(Order, "/orders", limit=10_000, state="SETTLED")
     grouped: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for order in orders:
         if order.p_hat is not None and order.outcome in ("win", "lose"):
@@ -109,30 +107,25 @@ async def test_calibration_agrees_with_an_oracle_from_the_orders(served) -> None
         assert sum(b.count for b in row.bins) == len(pairs)
 
 
-async def test_changes_are_audited_and_refusals_explained(served) -> None:
-    app, engine, token = served
-    client = client_for(app)
-    try:
-        await client.use_token(token)
-        label = next(iter(engine.supervisor.workers))
-        assert (await client.resume([label], operator="ann")).changed == [label]
-        assert not engine.supervisor.workers[label].paused
-        assert (await client.pause([label], operator="ann")).changed == [label]
-        assert engine.supervisor.workers[label].paused
-        state = await client.engage_kill_switch(operator="ann", reason="drill")
-        assert state.engaged and state.global_engagement.by == "ann"
-        assert not (await client.re_arm_kill_switch(operator="ann")).engaged
-        with pytest.raises(ApiError) as refused:
-            await client.set_overrides({"risk": {"threshold": 7}, "server": {}}, operator="ann")
-        paths = {p.path for p in refused.value.problems}
-        assert refused.value.status == 422
-        assert {"overrides.risk.threshold", "overrides.server"} <= paths
-        stored = await client.set_overrides({"risk": {"threshold": 0.6}}, operator="ann")
-        assert stored.overrides == {"risk": {"threshold": 0.6}} and stored.updated_by == "ann"
-        assert (await client.overrides()).overrides == stored.overrides
-        assert "risk" in await client.config()
-    finally:
-        await client.aclose()
+async def test_changes_are_audited_and_refusals_explained(served, client: ApiClient) -> None:
+    engine = served[1]
+    label = next(iter(engine.supervisor.workers))
+    assert (await client.resume([label], operator="ann")).changed == [label]
+    assert not engine.supervisor.workers[label].paused
+    assert (await client.pause([label], operator="ann")).changed == [label]
+    assert engine.supervisor.workers[label].paused
+    state = await client.engage_kill_switch(operator="ann", reason="drill")
+    assert state.engaged and state.global_engagement.by == "ann"
+    assert not (await client.re_arm_kill_switch(operator="ann")).engaged
+    with pytest.raises(ApiError) as refused:
+        await client.set_overrides({"risk": {"threshold": 7}, "server": {}}, operator="ann")
+    paths = {p.path for p in refused.value.problems}
+    assert refused.value.status == 422
+    assert {"overrides.risk.threshold", "overrides.server"} <= paths
+    stored = await client.set_overrides({"risk": {"threshold": 0.6}}, operator="ann")
+    assert stored.overrides == {"risk": {"threshold": 0.6}} and stored.updated_by == "ann"
+    assert (await client.overrides()).overrides == stored.overrides
+    assert "risk" in await client.config()
 
 
 async def test_a_login_code_works_once_and_gives_a_session(served) -> None:

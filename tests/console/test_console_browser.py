@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.flutter import all_text, navigate, open_app, press, text, type_into
+from tests.console.flutter import all_text, navigate, open_app, press, snap, text, type_into
 from tests.console.support import (
     ConsoleProcess,
     EngineProcess,
@@ -79,7 +79,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     # ---------------------------------------------------------------- sign in
     open_app(page, url)
     text(page, "Sign in to a MoonLight server")
-    page.screenshot(path=str(shots / "sign-in.png"))
+    snap(page, shots / "sign-in.png")
     type_into(page, "Login link or API token", engine.login_link)
     type_into(page, "Your name (recorded with every change)", OPERATOR)
     press(page, "Sign in", exact=True)
@@ -91,7 +91,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     text(page, f"Guards, in check order: {guards}")
     text(page, re.compile(r"^\d{1,3}(,\d{3})*\.\d\d USD$"))  # the balance column
     text(page, "last status just now")
-    page.screenshot(path=str(shots / "overview.png"))
+    snap(page, shots / "overview.png")
 
     # ---------------------------------------------------------------- orders, live
     navigate(page, "Orders")
@@ -101,7 +101,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     for column in ("time", "direction", "stake", "expiry", "p-hat", "outcome", "P&L"):
         assert page.get_by_role("columnheader", name=column, exact=True).count() == 1
     assert re.search(r"^\d\d\.\d %$", all_text(page), re.MULTILINE)  # p-hat
-    page.screenshot(path=str(shots / "orders.png"))
+    snap(page, shots / "orders.png")
 
     # ---------------------------------------------------------------- workers
     navigate(page, "Workers")
@@ -112,7 +112,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     paused = {w["label"]: w["paused"] for w in engine.api("/workers")}
     assert paused[WORKER] is True
     assert sum(paused.values()) == 1
-    page.screenshot(path=str(shots / "workers.png"))
+    snap(page, shots / "workers.png")
 
     # ---------------------------------------------------------------- kill switch
     navigate(page, "Kill switch")
@@ -124,14 +124,14 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     text(page, f"Kill switch ENGAGED by {OPERATOR}")
     engaged = engine.api("/kill-switch")["global_engagement"]
     assert engaged["by"] == OPERATOR and engaged["reason"] == "browser drill"
-    page.screenshot(path=str(shots / "kill-switch.png"))
+    snap(page, shots / "kill-switch.png")
 
     # ---------------------------------------------------------------- alarms
     navigate(page, "Alarms")
     text(page, re.compile(rf"kill-switch engaged globally by {OPERATOR}: browser drill"))
     alarms = engine.api("/alarms")["items"]
     assert any(a["code"] == "kill_switch" for a in alarms)
-    page.screenshot(path=str(shots / "alarms.png"))
+    snap(page, shots / "alarms.png")
 
     # ---------------------------------------------------------------- re-arm
     press(page, "Re-arm", exact=True)
@@ -148,7 +148,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     assert results >= 1
     assert engine.api("/results?limit=1")["total"] >= results
     assert len(re.findall(r"^\d\d:\d\d$", all_text(page), re.MULTILINE)) >= 2  # time axis
-    page.screenshot(path=str(shots / "pnl.png"))
+    snap(page, shots / "pnl.png")
 
     # ---------------------------------------------------------------- calibration
     navigate(page, "Calibration")
@@ -156,17 +156,18 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     calibration = engine.api("/calibration")
     for row in calibration["instruments"]:
         text(page, row["instrument"])
-    page.screenshot(path=str(shots / "calibration.png"))
+    snap(page, shots / "calibration.png")
 
     # ---------------------------------------------------------------- settings
     navigate(page, "Settings")
     text(page, "Configuration in force (secrets redacted)")
+    text(page, "no overrides set")  # loaded: typing now is not overwritten
     type_into(page, "Runtime overrides (YAML, a partial configuration)",
               "risk:\n  threshold: 7\n", replace=True)  # fmt: skip
     press(page, "Validate and save")
     text(page, re.compile(r"^overrides\.risk\.threshold: "))
     assert engine.api("/overrides")["overrides"] == {}
-    page.screenshot(path=str(shots / "settings.png"))
+    snap(page, shots / "settings.png")
     type_into(page, "Runtime overrides (YAML, a partial configuration)",
               "risk:\n  threshold: 0.6\n", replace=True)  # fmt: skip
     press(page, "Validate and save")
@@ -177,7 +178,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     navigate(page, "Overview")
     assert engine.stop() == 0
     text(page, re.compile(r"^Data may be stale"))
-    page.screenshot(path=str(shots / "stale.png"))
+    snap(page, shots / "stale.png")
     restarted = EngineProcess(engine.config, _port(engine), speed=SPEED, log=engine.log)
     try:
         text(page, "The server ended the session: sign in again.")

@@ -115,63 +115,75 @@ def _frame(width: float, height: float) -> tuple[float, float, float, float]:
     return MARGIN_LEFT, width - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM
 
 
+def _plot(
+    width: float,
+    height: float,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    *,
+    x_ticks: Sequence[tuple[float, str]],
+    y_ticks: Sequence[tuple[float, str]],
+    line: Sequence[tuple[float, float]],
+    reference: Sequence[tuple[float, float]],
+) -> Plot:
+    """A :class:`Plot` from data coordinates (ticks as value and label) to pixels."""
+    left, right, top, bottom = _frame(width, height)
+
+    def x(value: float) -> float:
+        return _scale(value, *x_range, left, right)
+
+    def y(value: float) -> float:
+        return _scale(value, *y_range, bottom, top)
+
+    return Plot(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        x_ticks=tuple(Tick(x(value), label) for value, label in x_ticks),
+        y_ticks=tuple(Tick(y(value), label) for value, label in y_ticks),
+        line=tuple((x(a), y(b)) for a, b in line),
+        reference=tuple((x(a), y(b)) for a, b in reference),
+    )
+
+
 def series_plot(points: Sequence[tuple[float, float]], width: float, height: float) -> Plot:
     """A time series (epoch seconds, value): time axis, value axis with zero, the line.
 
     With no point the axes still span a default range, so an empty chart is visibly
     a chart (and says so in its caption).
     """
-    left, right, top, bottom = _frame(width, height)
     times = [t for t, _ in points]
     values = [0.0, *(v for _, v in points)]
     t0, t1 = (min(times), max(times)) if times else (0.0, 60.0)
-    if t1 - t0 < 60:
-        t1 = t0 + 60
+    t1 = max(t1, t0 + 60)
     y_values = nice_ticks(min(values), max(values))
-    y_low, y_high = y_values[0], y_values[-1]
     t_values = time_ticks(t0, t1)
     step = t_values[1] - t_values[0] if len(t_values) > 1 else 60.0
-
-    def x(t: float) -> float:
-        return _scale(t, t0, t1, left, right)
-
-    def y(v: float) -> float:
-        return _scale(v, y_low, y_high, bottom, top)
-
-    return Plot(
-        width=width,
-        height=height,
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
-        x_ticks=tuple(Tick(x(t), time_label(t, step)) for t in t_values),
-        y_ticks=tuple(Tick(y(v), signed_money(v)) for v in y_values),
-        line=tuple((x(t), y(v)) for t, v in points),
-        reference=((left, y(0.0)), (right, y(0.0))),
+    return _plot(
+        width,
+        height,
+        (t0, t1),
+        (y_values[0], y_values[-1]),
+        x_ticks=[(t, time_label(t, step)) for t in t_values],
+        y_ticks=[(v, signed_money(v)) for v in y_values],
+        line=points,
+        reference=[(t0, 0.0), (t1, 0.0)],
     )
 
 
 def reliability_plot(bins: Sequence[tuple[float, float]], width: float, height: float) -> Plot:
     """Observed win rate against mean p̂ per bin, on [0, 1]², with the diagonal."""
-    left, right, top, bottom = _frame(width, height)
-    steps = [i / 5 for i in range(6)]
-
-    def x(p: float) -> float:
-        return _scale(p, 0.0, 1.0, left, right)
-
-    def y(p: float) -> float:
-        return _scale(p, 0.0, 1.0, bottom, top)
-
-    return Plot(
-        width=width,
-        height=height,
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
-        x_ticks=tuple(Tick(x(p), f"{p:.1f}") for p in steps),
-        y_ticks=tuple(Tick(y(p), f"{p:.1f}") for p in steps),
-        line=tuple((x(p), y(o)) for p, o in sorted(bins)),
-        reference=((x(0.0), y(0.0)), (x(1.0), y(1.0))),
+    ticks = [(i / 5, f"{i / 5:.1f}") for i in range(6)]
+    return _plot(
+        width,
+        height,
+        (0.0, 1.0),
+        (0.0, 1.0),
+        x_ticks=ticks,
+        y_ticks=ticks,
+        line=sorted(bins),
+        reference=[(0.0, 0.0), (1.0, 1.0)],
     )

@@ -39,15 +39,17 @@ class SettingsScreen(Screen):
         state = self.context.state
         overrides = state.overrides
         if overrides is not None and not self.loaded:
-            self.editor.value = dump_tree(overrides.overrides) if overrides.overrides else ""
+            if not self.editor.value:  # never overwrite what the operator already typed
+                self.editor.value = dump_tree(overrides.overrides) if overrides.overrides else ""
             self.loaded = True
         if not self.operator.value:
             self.operator.value = self.context.operator
-        stamp = (
-            f"last set by {overrides.updated_by} at {fmt.date_time(overrides.updated_at)}"
-            if overrides is not None and overrides.updated_by
-            else "no overrides set"
-        )
+        if overrides is None:
+            stamp = "loading the overrides…"
+        elif overrides.updated_by:
+            stamp = f"last set by {overrides.updated_by} at {fmt.date_time(overrides.updated_at)}"
+        else:
+            stamp = "no overrides set"
         config = state.config
         self.body.controls = [
             panel(
