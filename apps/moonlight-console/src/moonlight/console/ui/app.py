@@ -33,7 +33,6 @@ class ConsoleOptions:
     server: str
     use_keyring: bool
     """Desktop only: a browser user is not necessarily the OS user whose keyring it is."""
-    start_screen: str = "Overview"
 
 
 def make_main(
@@ -133,7 +132,7 @@ class ConsoleApp:
         context = Context(page=self.page, session=session, operator=operator)
         shell = Shell(context, sign_out=self._sign_out)
         self.page.controls = [shell.root]
-        shell.show(self.options.start_screen)
+        shell.current.opened()
         self.page.update()
         self.stop = asyncio.Event()
         self.runner = asyncio.ensure_future(self._run(session, client, self.stop))
@@ -145,9 +144,10 @@ class ConsoleApp:
             await client.aclose()
 
     def _sign_out(self) -> None:
+        server = self.session.client.base_url if self.session is not None else None
         self._end()
-        if self.options.use_keyring:
-            self.tokens.forget(self.options.server)
+        if self.options.use_keyring and server is not None:
+            self.tokens.forget(server)  # signing out also forgets a remembered token
         self._show_sign_in("Signed out.")
 
     def _end(self) -> None:

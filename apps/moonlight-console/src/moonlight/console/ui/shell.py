@@ -65,14 +65,6 @@ class Shell:
         self.content.content = self.current.body
         self.current.opened()
 
-    def show(self, title: str) -> None:
-        """Open a screen by its title (used at start and by keyboard-less tests)."""
-        index = [s.title for s in self.screens].index(title)
-        self.rail.selected_index = index
-        self.current = self.screens[index]
-        self.content.content = self.current.body
-        self.current.opened()
-
     def changed(self, areas: set[str]) -> None:
         """Redraw the header and, if its data changed, the open screen."""
         if areas & HEADER_AREAS:
