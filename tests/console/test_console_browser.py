@@ -90,7 +90,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     guards = ", ".join(engine.api("/status")["guards"])
     text(page, f"Guards, in check order: {guards}")
     text(page, re.compile(r"^\d{1,3}(,\d{3})*\.\d\d USD$"))  # the balance column
-    text(page, "last status just now")
+    _wait_until_live(page)
     snap(page, shots / "overview.png")
 
     # ---------------------------------------------------------------- orders, live
@@ -184,10 +184,20 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
         text(page, "The server ended the session: sign in again.")
         type_into(page, "Login link or API token", restarted.token)
         press(page, "Sign in", exact=True)
-        text(page, "last status just now")
         text(page, re.compile(r"^paper-1: (ACTIVE|REDUCING)$"))
+        _wait_until_live(page)
     finally:
         restarted.stop()
+
+
+def _wait_until_live(page: Any) -> None:
+    """The connection panel says both channels are up and no stale-data banner shows."""
+    text(page, re.compile(r"^last status (just now|\d+ s ago)$"))
+    text(page, "connected")
+    deadline = time.monotonic() + 60
+    while page.get_by_text(re.compile(r"^Data may be stale")).count():
+        assert time.monotonic() < deadline, "the stale-data banner stayed"
+        page.wait_for_timeout(250)
 
 
 def _newest_order_after(engine: EngineProcess, since: float) -> dict[str, Any]:
