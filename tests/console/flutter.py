@@ -36,6 +36,25 @@ def press(page: Any, name: str, *, exact: bool = False) -> None:
     page.get_by_role("button", name=name, exact=exact).first.click()
 
 
+def press_until(
+    page: Any, name: str, shows: str | re.Pattern[str], *, exact: bool = False, tries: int = 3
+) -> None:
+    """Press a button until ``shows`` appears (a tap can be lost while Flutter redraws
+    the button under a busy machine; each try waits long enough for a slow frame)."""
+    from playwright.sync_api import TimeoutError as NotShown
+
+    for attempt in range(tries):
+        button = page.get_by_role("button", name=name, exact=exact).first
+        if attempt == 0 or button.count():  # a later try only if the button is still there
+            button.click(timeout=WAIT_MS // tries)
+        try:
+            text(page, shows, timeout_ms=WAIT_MS // tries)
+            return
+        except NotShown:
+            if attempt == tries - 1:
+                raise
+
+
 def type_into(page: Any, label: str, value: str, *, replace: bool = False) -> None:
     """Type into the text field labelled ``label`` (select what is there first if asked)."""
     field = page.get_by_role("textbox", name=label).first

@@ -23,7 +23,16 @@ from typing import Any
 
 import pytest
 
-from tests.console.flutter import all_text, navigate, open_app, press, snap, text, type_into
+from tests.console.flutter import (
+    all_text,
+    navigate,
+    open_app,
+    press,
+    press_until,
+    snap,
+    text,
+    type_into,
+)
 from tests.console.support import (
     ConsoleProcess,
     EngineProcess,
@@ -82,10 +91,9 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     snap(page, shots / "sign-in.png")
     type_into(page, "Login link or API token", engine.login_link)
     type_into(page, "Your name (recorded with every change)", OPERATOR)
-    press(page, "Sign in", exact=True)
+    press_until(page, "Sign in", "Guard restrictions", exact=True)
 
     # ---------------------------------------------------------------- overview
-    text(page, "Guard restrictions")
     text(page, re.compile(r"^paper-1: (ACTIVE|REDUCING)$"))
     guards = ", ".join(engine.api("/status")["guards"])
     text(page, f"Guards, in check order: {guards}")
@@ -105,8 +113,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
 
     # ---------------------------------------------------------------- workers
     navigate(page, "Workers")
-    press(page, f"Pause {WORKER}", exact=True)
-    text(page, f"Pause {WORKER}?")
+    press_until(page, f"Pause {WORKER}", f"Pause {WORKER}?", exact=True)
     press(page, "Pause", exact=True)
     text(page, f"Resume {WORKER}")
     paused = {w["label"]: w["paused"] for w in engine.api("/workers")}
@@ -117,8 +124,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     # ---------------------------------------------------------------- kill switch
     navigate(page, "Kill switch")
     text(page, "Kill switch armed: trading is allowed")
-    press(page, "Engage kill switch")
-    text(page, "Stop ALL trading now?")
+    press_until(page, "Engage kill switch", "Stop ALL trading now?")
     type_into(page, "Reason", "browser drill")
     press(page, "Engage", exact=True)
     text(page, f"Kill switch ENGAGED by {OPERATOR}")
@@ -134,8 +140,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     snap(page, shots / "alarms.png")
 
     # ---------------------------------------------------------------- re-arm
-    press(page, "Re-arm", exact=True)
-    text(page, "Allow trading again?")
+    press_until(page, "Re-arm", "Allow trading again?", exact=True)
     press(page, "Re-arm", exact=True)  # the dialog's button (the header's is behind it)
     text(page, "kill switch armed")
     assert engine.api("/kill-switch")["global_engagement"] is None
@@ -183,8 +188,8 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     try:
         text(page, "The server ended the session: sign in again.")
         type_into(page, "Login link or API token", restarted.token)
-        press(page, "Sign in", exact=True)
-        text(page, re.compile(r"^paper-1: (ACTIVE|REDUCING)$"))
+        press_until(page, "Sign in", "Guard restrictions", exact=True)
+        text(page, re.compile(r"^paper-1: (ACTIVE|REDUCING|HALTED)$"))
         _wait_until_live(page)
     finally:
         restarted.stop()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import flet as ft
 
 from moonlight.console import formatting as fmt
+from moonlight.console.models import Engagement
 from moonlight.console.ui.context import Context
 from moonlight.console.ui.screens import SCREENS, Screen
 from moonlight.console.ui.screens.kill_switch import ask_engage, ask_re_arm
@@ -26,6 +27,7 @@ class Shell:
         self.engine = ft.Row(spacing=8, wrap=True)
         self.kill = ft.Row(spacing=8)
         self.stale = ft.Container(visible=False, bgcolor="#3d2e00", padding=8)
+        self.kill_shown: Engagement | None = None
         self.rail = ft.NavigationRail(
             selected_index=0,
             label_type=ft.NavigationRailLabelType.ALL,
@@ -88,25 +90,10 @@ class Shell:
                 ),
             ]
             engagement = status.kill_switch.global_engagement
-            if engagement is None:
-                self.kill.controls = [
-                    badge("kill switch armed", OK),
-                    ft.FilledButton(
-                        "Engage kill switch",
-                        icon=ft.Icons.STOP_CIRCLE,
-                        style=ft.ButtonStyle(bgcolor=BAD),
-                        on_click=lambda _: ask_engage(self.context),
-                    ),
-                ]
-            else:
-                self.kill.controls = [
-                    badge(f"kill switch ENGAGED by {engagement.by}", BAD),
-                    ft.Button(
-                        "Re-arm",
-                        icon=ft.Icons.PLAY_CIRCLE,
-                        on_click=lambda _: ask_re_arm(self.context),
-                    ),
-                ]
+            if engagement != self.kill_shown or not self.kill.controls:
+                # rebuilt only on a change: re-creating a button drops a click under way
+                self.kill.controls = self._kill_controls(engagement)
+                self.kill_shown = engagement
         stale = state.rest.stale(now) or state.live != "connected"
         self.stale.visible = stale
         if stale:
@@ -116,3 +103,21 @@ class Shell:
                 f"Data may be stale: last status {age} ({why}); reconnecting by itself…",
                 color=WARN,
             )
+
+    def _kill_controls(self, engagement: Engagement | None) -> list[ft.Control]:
+        if engagement is None:
+            return [
+                badge("kill switch armed", OK),
+                ft.FilledButton(
+                    "Engage kill switch",
+                    icon=ft.Icons.STOP_CIRCLE,
+                    style=ft.ButtonStyle(bgcolor=BAD),
+                    on_click=lambda _: ask_engage(self.context),
+                ),
+            ]
+        return [
+            badge(f"kill switch ENGAGED by {engagement.by}", BAD),
+            ft.Button(
+                "Re-arm", icon=ft.Icons.PLAY_CIRCLE, on_click=lambda _: ask_re_arm(self.context)
+            ),
+        ]

@@ -56,12 +56,20 @@ class KillSwitchScreen(Screen):
     icon = ft.Icons.POWER_SETTINGS_NEW
     areas = frozenset({"status"})
 
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        self.shown: object = None
+
     def render(self) -> None:
         status = self.context.state.status
         if status is None:
             self.body.controls = [muted("Waiting for the server's status…")]
             return
         switch = status.kill_switch
+        shown = (switch, tuple(a.id for a in status.accounts))
+        if shown == self.shown and self.body.controls:
+            return  # unchanged: keep the buttons (re-creating them drops a click under way)
+        self.shown = shown
         engagement = switch.global_engagement
         if engagement is None:
             headline = ft.Text("Kill switch armed: trading is allowed", size=18, color=OK)
