@@ -302,4 +302,4 @@ def test_stream_skips_leading_nan_like_the_batch(spec: IndicatorSpec) -> None:
     batch = spec.batch(*inputs)
     stream = spec.stream()
     _assert_same(stream.run(*inputs), batch, spec.name)
-    assert stream.state()["leading"] is False
+    assert stream.leading is False

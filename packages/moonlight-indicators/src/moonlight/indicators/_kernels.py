@@ -27,6 +27,12 @@ from moonlight.indicators._jit import jit
 FloatArray = npt.NDArray[np.float64]
 
 
+def py_func(dispatcher: Any) -> Any:
+    """The Python body of a ``@jit`` function (itself under ``NUMBA_DISABLE_JIT=1``), so
+    metadata and stream states are computed without compiling anything."""
+    return getattr(dispatcher, "py_func", dispatcher)
+
+
 @jit
 def begin1(a: FloatArray) -> int:
     """First bar where ``a`` is not NaN (TA-Lib ``check_begidx1``); last bar if none."""
