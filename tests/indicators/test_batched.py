@@ -47,8 +47,9 @@ def _schedule(draw: st.DrawFn, spec: IndicatorSpec) -> dict[str, Any]:
     series = draw(st.integers(1, 5))
     bars = draw(st.integers(1, 50))
     columns = []
-    for j in range(series):
-        data = [x.copy() for x in inputs_for(spec, random_walk(bars, seed=draw(st.integers(0, 999))))]
+    for _ in range(series):
+        walk = random_walk(bars, seed=draw(st.integers(0, 999)))
+        data = [x.copy() for x in inputs_for(spec, walk)]
         lead = draw(st.integers(0, 3))
         data[0][:lead] = np.nan
         for hole in draw(st.lists(st.integers(0, bars - 1), max_size=2)):
@@ -218,7 +219,9 @@ def test_reset_and_warm_touch_only_the_named_series() -> None:
 
 def test_warm_all_series_from_2d_history_equals_the_batch_function() -> None:
     bars = [random_walk(120, seed=s) for s in range(5)]
-    high, low, close = (np.column_stack([getattr(b, k) for b in bars]) for k in ("high", "low", "close"))
+    high, low, close = (
+        np.column_stack([getattr(b, k) for b in bars]) for k in ("high", "low", "close")
+    )
     batch = mi.batched.adx(5, timeperiod=7)
     batch.warm(high[:100], low[:100], close[:100])
     for t in range(100, 120):

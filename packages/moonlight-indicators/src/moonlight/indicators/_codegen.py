@@ -8,6 +8,9 @@ written here as source text from what :func:`~moonlight.indicators._define.defin
 (the kernel's argument names, the inputs, the outputs) and compiled with the usual
 options:
 
+* :func:`core_kernel` -- the 1-D kernel of a one-input, one-output indicator whose
+  computation is a TA-Lib-style core ``core(x, start, end, *params, out)`` (the moving
+  averages): skip the leading NaN, write the warm-up NaN, run the core on the rest;
 * :func:`kernel_2d` -- ``prange`` over the columns of ``(bars, series)`` arrays, calling
   the 1-D kernel on each column;
 * :func:`stream_update` -- one bar of one series: TA-Lib's leading-NaN gate (state slot
@@ -26,14 +29,14 @@ generated source is kept on the function as ``__source__``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numba import prange
 
-from moonlight.indicators._jit import entry_jit, jit, parallel_jit
-from moonlight.indicators._kernels import py_func
+from moonlight.indicators._jit import entry_jit, jit, no_cache_jit, parallel_jit
+from moonlight.indicators._kernels import begin1, fill_nan, py_func
 
 
 def compile_source(
@@ -59,6 +62,38 @@ def _identifiers(names: Sequence[str]) -> None:
     for name in names:
         if not name.isidentifier():
             raise ValueError(f"{name!r} cannot be used as an argument name")
+
+
+def core_kernel(
+    indicator: str, core: Any, lookback: Callable[..., int], params: Sequence[str], doc: str
+) -> Any:
+    """``<indicator>_kernel(real, *params, out)`` around ``core`` (TA-Lib's ``_Unguarded``).
+
+    ``params`` are the kernel's scalar arguments (parameters, then unstable periods) in
+    the order ``core`` takes them after ``(x, start, end)``; ``lookback`` takes them too
+    (by position) and is compiled into the kernel.
+    """
+    _identifiers(params)
+    name = f"{indicator}_kernel"
+    args = ", ".join(params)
+    source = (
+        f"def {name}(real, {args}, out):\n"
+        f"    {doc!r}\n"
+        "    n = real.shape[0]\n"
+        "    if n == 0:\n"
+        "        return\n"
+        "    beg = begin1(real)\n"
+        f"    first = beg + LOOKBACK({args})\n"
+        "    fill_nan(out, first)\n"
+        f"    CORE(real[beg:], 0, n - beg - 1, {args}, out[first:])\n"
+    )
+    namespace = {
+        "CORE": core,
+        "LOOKBACK": no_cache_jit(lookback),
+        "begin1": begin1,
+        "fill_nan": fill_nan,
+    }
+    return compile_source(name, source, namespace, core, jit)
 
 
 def kernel_2d(kernel: Any, n_inputs: int, n_outputs: int) -> Any:

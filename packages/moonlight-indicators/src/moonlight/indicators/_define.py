@@ -542,16 +542,24 @@ def define(
     outputs: Sequence[str],
     params: Sequence[ParamSpec],
     lookback: Callable[..., int],
-    kernel: Callable[..., None],
     state: Callable[..., Sequence[float]],
     step: Any,
     source: str,
+    kernel: Callable[..., None] | None = None,
+    core: Callable[..., Any] | None = None,
     aliases: Sequence[str] = (),
     int_outputs: Sequence[str] = (),
     check: Callable[..., None] | None = None,
     unstable: Sequence[str] | Mapping[str, str] = (),
 ) -> Callable[..., Any]:
-    """Declare one indicator; return its public batch function (see the module notes)."""
+    """Declare one indicator; return its public batch function (see the module notes).
+
+    Give the ``kernel``, or -- for a one-input, one-output indicator computed by a
+    TA-Lib-style ``core(x, start, end, *params, *unstable, out)`` -- the ``core``, and the
+    kernel (``batch.kernel``) is generated around it.
+    """
+    if (kernel is None) == (core is None):
+        raise ValueError(f"{name}: give exactly one of kernel= and core=")
     if name in REGISTRY or name in ALIASES:
         raise ValueError(f"indicator {name!r} is already defined")
     for alias in aliases:
@@ -575,6 +583,11 @@ def define(
         return values
 
     unstable_named = _unstable_names(unstable)
+    if kernel is None:
+        if tuple(inputs) != ("real",) or len(outputs) != 1:
+            raise ValueError(f"{name}: core= serves one input named real and one output")
+        arguments = [*(p.name for p in params), *unstable_named]
+        kernel = _codegen.core_kernel(name, core, lookback, arguments, summary + ".")
 
     def warmup(**given: Any) -> int:
         """Leading NaN bars on clean input, at the current unstable-period settings."""

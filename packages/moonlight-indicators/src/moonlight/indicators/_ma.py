@@ -145,13 +145,15 @@ def sma_core(x: FloatArray, start: int, end: int, period: int, out: FloatArray) 
 
 @jit
 def ema_core(
-    x: FloatArray, start: int, end: int, period: int, k: float, unstable: int, out: FloatArray
+    x: FloatArray, start: int, end: int, period: int, unstable: int, out: FloatArray
 ) -> tuple[int, int]:
-    """``TA_INT_EMA``: seeded with the SMA of the first ``period`` bars.
+    """``TA_INT_EMA``: ``k = 2 / (period + 1)``, seeded with the SMA of the first ``period``
+    bars.
 
     ``unstable`` is TA-Lib's EMA unstable period: the seed stays where it is and the
     first ``unstable`` values are computed but not written.
     """
+    k = 2.0 / (period + 1)
     lookback = period - 1 + unstable
     if start < lookback:
         start = lookback
@@ -599,7 +601,7 @@ def ma_core(
     if matype == 0:
         return sma_core(x, start, end, period, out)
     if matype == 1:
-        return ema_core(x, start, end, period, 2.0 / (period + 1), ema_unstable, out)
+        return ema_core(x, start, end, period, ema_unstable, out)
     if matype == 2:
         return wma_core(x, start, end, period, out)
     if matype == 3:
@@ -681,7 +683,7 @@ def ema_step(st: FloatArray, at: int, x: float) -> float:
     if s[2] > 0.0:
         s[2] -= 1.0
         return NAN
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def wma_state(timeperiod: int) -> list[float]:
@@ -774,7 +776,7 @@ def _cascade_warmup(s: FloatArray, x: float) -> bool:
             s[6 + j] = (value - s[6 + j]) * k + s[6 + j]
         value = s[6 + j]
     s[5] = bar + 1
-    return bar >= s[4]
+    return bar >= s[4]  # type: ignore[no-any-return]
 
 
 @jit
@@ -792,7 +794,7 @@ def dema_step(st: FloatArray, at: int, x: float) -> float:
     e2 = (e1 - s[7]) * k + s[7]
     s[6] = e1
     s[7] = e2
-    return 2.0 * e1 - e2
+    return 2.0 * e1 - e2  # type: ignore[no-any-return]
 
 
 @jit
@@ -812,7 +814,7 @@ def tema_step(st: FloatArray, at: int, x: float) -> float:
     s[6] = e1
     s[7] = e2
     s[8] = e3
-    return e3 + (3.0 * e1 - 3.0 * e2)
+    return e3 + (3.0 * e1 - 3.0 * e2)  # type: ignore[no-any-return]
 
 
 def trima_state(timeperiod: int) -> list[float]:
@@ -942,7 +944,7 @@ def kama_step(st: FloatArray, at: int, x: float) -> float:
     if s[1] > 0.0:
         s[1] -= 1.0
         return NAN
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def t3_state(timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> list[float]:
@@ -1003,7 +1005,7 @@ def t3_step(st: FloatArray, at: int, x: float) -> float:
     if s[7] > 0.0:
         s[7] -= 1.0
         return NAN
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def ma_state(

@@ -125,8 +125,24 @@ class StreamKernel:
 KERNELS: dict[str, StreamKernel] = {}
 
 
-def _kernel_of(state: Mapping[str, Any], kind: str) -> tuple[StreamKernel, dict[str, Any]]:
-    """Check a ``state()`` dictionary's header; return the kernel and the parameters."""
+def _snapshot(
+    kind: str, kernel: StreamKernel, params: Mapping[str, Any], values: FloatArray
+) -> dict[str, Any]:
+    """The JSON-ready ``state()`` of a stream (``kind`` "stream") or a batch ("batched")."""
+    return {
+        "format": STATE_FORMAT,
+        "kind": kind,
+        "indicator": kernel.indicator,
+        "params": dict(params),
+        "state": values.tolist(),
+    }
+
+
+def _from_snapshot(
+    state: Mapping[str, Any], kind: str
+) -> tuple[StreamKernel, dict[str, Any], FloatArray]:
+    """Check a ``state()`` dictionary; return the kernel, the parameters and the values
+    (one row per series for a batch), refusing anything a fresh state would not fit."""
     if state.get("format") != STATE_FORMAT:
         raise ValueError(
             f"state: unknown format {state.get('format')!r} (this version reads format "
@@ -140,7 +156,16 @@ def _kernel_of(state: Mapping[str, Any], kind: str) -> tuple[StreamKernel, dict[
     params = state.get("params")
     if not isinstance(params, Mapping):
         raise ValueError("state: params must be a mapping")
-    return KERNELS[str(name)], dict(params)
+    kernel = KERNELS[str(name)]
+    size = kernel.initial_state(params).shape[0]
+    values = np.array(state.get("state"), dtype=np.float64)
+    rows = values if kind == "batched" else values[None, ...]
+    if rows.ndim != 2 or rows.shape[1] != size or rows.shape[0] < 1:
+        raise ValueError(
+            f"state: {name}{dict(params)} keeps {size} values a series, "
+            f"the snapshot has shape {values.shape}"
+        )
+    return kernel, dict(params), np.ascontiguousarray(values)
 
 
 def _restore_stream(state: Mapping[str, Any]) -> Stream:
@@ -176,6 +201,9 @@ class Stream:
 
     __slots__ = ("_kernel", "_params", "_state", "update")
 
+    _kernel: StreamKernel
+    _params: dict[str, Any]
+    _state: FloatArray
     #: Consume one bar (one float per input) and return that bar's output.
     update: Callable[..., Any]
 
@@ -223,26 +251,12 @@ class Stream:
 
     def state(self) -> dict[str, Any]:
         """A JSON-ready snapshot: ``{"format", "kind", "indicator", "params", "state"}``."""
-        return {
-            "format": STATE_FORMAT,
-            "kind": "stream",
-            "indicator": self.indicator,
-            "params": dict(self._params),
-            "state": self._state.tolist(),
-        }
+        return _snapshot("stream", self._kernel, self._params, self._state)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Self:
         """Rebuild a stream from :meth:`state` (after a restart, or from another process)."""
-        kernel, params = _kernel_of(state, "stream")
-        fresh = kernel.initial_state(params)
-        values = np.array(state.get("state"), dtype=np.float64)
-        if values.shape != fresh.shape:
-            raise ValueError(
-                f"state: {kernel.indicator}{params} keeps {fresh.shape[0]} values, "
-                f"the snapshot has shape {values.shape}"
-            )
-        return cls(kernel, params, values)
+        return cls(*_from_snapshot(state, "stream"))
 
     def copy(self) -> Self:
         """An independent copy (same state, no shared buffers)."""
@@ -266,7 +280,7 @@ def _rows(index: object, series: int) -> IndexArray:
     if isinstance(index, bool | np.bool_):
         raise ValueError("index: expected integer series numbers, got a boolean")
     if isinstance(index, numbers.Integral):
-        return np.array([int(index)], dtype=np.int64)  # type: ignore[call-overload]
+        return np.array([int(index)], dtype=np.int64)
     rows = np.asarray(index)
     if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
         raise ValueError(
@@ -304,6 +318,14 @@ class BatchedStream:
 
     __slots__ = ("_all", "_entry", "_initial", "_kernel", "_params", "_seen", "_states")
 
+    _all: IndexArray
+    _entry: Callable[..., Any] | None
+    _initial: FloatArray
+    _kernel: StreamKernel
+    _params: dict[str, Any]
+    _seen: npt.NDArray[np.uint8]
+    _states: FloatArray
+
     def __init__(
         self,
         kernel: StreamKernel,
@@ -322,7 +344,7 @@ class BatchedStream:
         self._states = states
         self._seen = np.zeros(count, dtype=np.uint8)
         self._all = np.arange(count, dtype=np.int64)
-        self._entry: Callable[..., Any] | None = None
+        self._entry = None
 
     @property
     def indicator(self) -> str:
@@ -433,26 +455,13 @@ class BatchedStream:
 
     def state(self) -> dict[str, Any]:
         """A JSON-ready snapshot: one list of floats per series."""
-        return {
-            "format": STATE_FORMAT,
-            "kind": "batched",
-            "indicator": self.indicator,
-            "params": dict(self._params),
-            "state": self._states.tolist(),
-        }
+        return _snapshot("batched", self._kernel, self._params, self._states)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Self:
         """Rebuild a batch from :meth:`state`."""
-        kernel, params = _kernel_of(state, "batched")
-        fresh = kernel.initial_state(params)
-        values = np.array(state.get("state"), dtype=np.float64)
-        if values.ndim != 2 or values.shape[1] != fresh.shape[0] or values.shape[0] < 1:
-            raise ValueError(
-                f"state: {kernel.indicator}{params} keeps {fresh.shape[0]} values a series, "
-                f"the snapshot has shape {values.shape}"
-            )
-        return cls(kernel, params, values.shape[0], np.ascontiguousarray(values))
+        kernel, params, values = _from_snapshot(state, "batched")
+        return cls(kernel, params, values.shape[0], values)
 
     def copy(self) -> Self:
         """An independent copy of every series."""

@@ -82,12 +82,12 @@ def ichimoku_init(
 
 def ichimoku_state(
     tenkanperiod: int = 9, kijunperiod: int = 26, senkouperiod: int = 52, displacement: int = 26
-) -> FloatArray:
+) -> list[float]:
     """A fresh Ichimoku stream state (see the layout above)."""
     periods = (tenkanperiod, kijunperiod, senkouperiod, displacement)
     state = np.empty(py_func(ichimoku_size)(*periods))
     py_func(ichimoku_init)(state, *periods)
-    return state
+    return list(state)
 
 
 @jit
@@ -389,7 +389,7 @@ def anchored_vwap_step(
         s[5] += pv
         s[6] += volume
     sum_v = s[6]
-    return s[5] / sum_v if sum_v > 0.0 else NAN  # type: ignore[no-any-return]
+    return s[5] / sum_v if sum_v > 0.0 else NAN
 
 
 _WEEK_LIMIT_S = 7 * 86400.0

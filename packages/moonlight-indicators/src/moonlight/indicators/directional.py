@@ -143,19 +143,15 @@ def adx_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
 
 
 @jit
-def _directional_movement(s: FloatArray, high: float, low: float) -> tuple[float, float]:
-    """``(+DM1, -DM1)`` of this bar against the previous one (kept in ``s[3]``, ``s[4]``)."""
-    diff_p = high - s[3]
-    s[3] = high
-    diff_m = s[4] - low
-    s[4] = low
-    return diff_p, diff_m
+def _directional_bar(
+    s: FloatArray, high: float, low: float, close: float
+) -> tuple[float, float, float, float]:
+    """Count the bar and move the previous bar on, for the ADX/DI steps' shared header
+    ``[period, warmup, bars, prev_high, prev_low, prev_close]``.
 
-
-@jit
-def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
-    """One ADX bar: Wilder's +DM/-DM/TR sums, DX, then the smoothed ADX."""
-    s = st[at:]
+    Returns ``(k, +DM1 difference, -DM1 difference, true range)``; ``k`` is the bar's
+    number from 0 (saturating after the warm-up), and bar 0 only stores its prices.
+    """
     k = s[2] + 1.0
     if k <= s[1]:
         s[2] = k
@@ -163,9 +159,24 @@ def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> 
         s[3] = high
         s[4] = low
         s[5] = close
+        return k, 0.0, 0.0, 0.0
+    diff_p = high - s[3]
+    s[3] = high
+    diff_m = s[4] - low
+    s[4] = low
+    t = true_range(high, low, s[5])
+    s[5] = close
+    return k, diff_p, diff_m, t
+
+
+@jit
+def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One ADX bar: Wilder's +DM/-DM/TR sums, DX, then the smoothed ADX."""
+    s = st[at:]
+    k, diff_p, diff_m, t = _directional_bar(s, high, low, close)
+    if k == 0.0:
         return NAN
     p = int(s[0])
-    diff_p, diff_m = _directional_movement(s, high, low)
     minus_dm = s[6]
     plus_dm = s[7]
     if k >= p:
@@ -177,11 +188,9 @@ def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> 
         plus_dm += diff_p
     s[6] = minus_dm
     s[7] = plus_dm
-    t = true_range(high, low, s[5])
     tr = s[8]
     tr = tr + t if k < p else tr - tr / p + t
     s[8] = tr
-    s[5] = close
     if k < p:
         return NAN
     defined, dx = _dx(minus_dm, plus_dm, tr)
@@ -327,23 +336,15 @@ def minus_di_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
 def di_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
     """One +DI (or -DI) bar: the stream twin of ``_di_kernel``."""
     s = st[at:]
-    k = s[2] + 1.0
-    if k <= s[1]:
-        s[2] = k
+    k, diff_p, diff_m, t = _directional_bar(s, high, low, close)
     if k == 0.0:
-        s[3] = high
-        s[4] = low
-        s[5] = close
         return NAN
-    diff_p, diff_m = _directional_movement(s, high, low)
     if s[6] != 0.0:
         move = diff_p > 0 and diff_p > diff_m
         change = diff_p
     else:
         move = diff_m > 0 and diff_p < diff_m
         change = diff_m
-    t = true_range(high, low, s[5])
-    s[5] = close
     p = int(s[0])
     if p == 1:
         return change / t if move and tr_nonzero(t) else 0.0

@@ -596,7 +596,9 @@ def stochrsi_state(
     extremes of the RSI, %D MA state]``."""
     rsi_warmup = timeperiod + unstable
     ma_unstable = (ema_unstable, kama_unstable, t3_unstable)
-    warmup = rsi_warmup + fastk_period - 1 + _ma.ma_lookback_py(fastd_period, fastd_matype, *ma_unstable)
+    warmup = (
+        rsi_warmup + fastk_period - 1 + _ma.ma_lookback_py(fastd_period, fastd_matype, *ma_unstable)
+    )
     rsi = rsi_state(timeperiod, unstable)
     extremes = extremes_state(fastk_period)
     extremes_at = _STOCHRSI_RSI + len(rsi)
@@ -765,7 +767,7 @@ def cci_step(st: FloatArray, at: int, high: float, low: float, close: float) -> 
     level = EPSILON * abs(average)
     if abs(delta) <= level or abs(deviation) <= level:
         return 0.0
-    return delta / (0.015 * deviation)  # type: ignore[no-any-return]
+    return delta / (0.015 * deviation)
 
 
 cci = define(

@@ -8,11 +8,13 @@ linearreg, stoch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from moonlight.core.plugins import ParamSpec
 from moonlight.indicators import _ma
 from moonlight.indicators._define import define, float_param, int_param
 from moonlight.indicators._jit import jit
@@ -36,260 +38,91 @@ _MATYPE_MAX = 8
 _MA_UNSTABLE = ("EMA", "KAMA", "T3")
 
 # ---------------------------------------------------------------------------------------
-# sma
+# The moving averages: a TA-Lib core each (``_ma``), the kernel generated around it
 # ---------------------------------------------------------------------------------------
 
 
-@jit
-def sma_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Simple moving average of ``real`` over ``timeperiod`` bars into ``out``."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + timeperiod - 1
-    fill_nan(out, first)
-    _ma.sma_core(real[beg:], 0, n - beg - 1, timeperiod, out[first:])
+def _moving_average(
+    name: str,
+    summary: str,
+    lookback: Callable[..., int],
+    params: tuple[ParamSpec, ...] = (int_param("timeperiod", 30, 1),),
+    unstable: tuple[str, ...] = (),
+) -> Callable[..., Any]:
+    """Declare the MA ``name`` from ``_ma.<name>_core``, ``_state`` and ``_step``."""
+    return define(
+        name,
+        group="overlap",
+        summary=summary,
+        inputs=("real",),
+        outputs=("real",),
+        params=params,
+        lookback=lookback,
+        core=getattr(_ma, f"{name}_core"),
+        state=getattr(_ma, f"{name}_state"),
+        step=getattr(_ma, f"{name}_step"),
+        source=_TA.format(name.upper()),
+        unstable=unstable,
+    )
 
 
-sma = define(
-    "sma",
-    group="overlap",
-    summary="Simple moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=_ma.sma_lookback,
-    kernel=sma_kernel,
-    state=_ma.sma_state,
-    step=_ma.sma_step,
-    source=_TA.format("SMA"),
-)
+sma = _moving_average("sma", "Simple moving average", _ma.sma_lookback)
+sma_kernel = sma.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# ema
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def ema_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    """Exponential moving average (k = 2/(timeperiod+1), seeded with the SMA)."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + timeperiod - 1 + unstable
-    fill_nan(out, first)
-    k = 2.0 / (timeperiod + 1)
-    _ma.ema_core(real[beg:], 0, n - beg - 1, timeperiod, k, unstable, out[first:])
-
-
-ema = define(
+ema = _moving_average(
     "ema",
-    group="overlap",
-    summary="Exponential moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=_ma.ema_lookback,
-    kernel=ema_kernel,
-    state=_ma.ema_state,
-    step=_ma.ema_step,
-    source=_TA.format("EMA"),
+    "Exponential moving average (k = 2/(timeperiod+1), seeded with the SMA)",
+    _ma.ema_lookback,
     unstable=("EMA",),
 )
+ema_kernel = ema.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# wma
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def wma_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Linearly weighted moving average (weights 1..timeperiod, newest heaviest)."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + timeperiod - 1
-    fill_nan(out, first)
-    _ma.wma_core(real[beg:], 0, n - beg - 1, timeperiod, out[first:])
-
-
-wma = define(
+wma = _moving_average(
     "wma",
-    group="overlap",
-    summary="Weighted moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    kernel=wma_kernel,
-    state=_ma.wma_state,
-    step=_ma.wma_step,
-    source=_TA.format("WMA"),
+    "Weighted moving average (weights 1..timeperiod, newest heaviest)",
+    lambda timeperiod: timeperiod - 1,
 )
+wma_kernel = wma.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# dema
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def dema_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    """Double EMA (Mulloy): 2*EMA - EMA(EMA)."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + 2 * (timeperiod - 1 + unstable)
-    fill_nan(out, first)
-    _ma.dema_core(real[beg:], 0, n - beg - 1, timeperiod, unstable, out[first:])
-
-
-dema = define(
+dema = _moving_average(
     "dema",
-    group="overlap",
-    summary="Double exponential moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=lambda timeperiod, unstable: 2 * (timeperiod - 1 + unstable),
-    kernel=dema_kernel,
-    state=_ma.dema_state,
-    step=_ma.dema_step,
-    source=_TA.format("DEMA"),
+    "Double exponential moving average (Mulloy): 2*EMA - EMA(EMA)",
+    lambda timeperiod, unstable: 2 * (timeperiod - 1 + unstable),
     unstable=("EMA",),
 )
+dema_kernel = dema.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# tema
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def tema_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    """Triple EMA (Mulloy): 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA))."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + 3 * (timeperiod - 1 + unstable)
-    fill_nan(out, first)
-    _ma.tema_core(real[beg:], 0, n - beg - 1, timeperiod, unstable, out[first:])
-
-
-tema = define(
+tema = _moving_average(
     "tema",
-    group="overlap",
-    summary="Triple exponential moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=lambda timeperiod, unstable: 3 * (timeperiod - 1 + unstable),
-    kernel=tema_kernel,
-    state=_ma.tema_state,
-    step=_ma.tema_step,
-    source=_TA.format("TEMA"),
+    "Triple exponential moving average (Mulloy): 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA))",
+    lambda timeperiod, unstable: 3 * (timeperiod - 1 + unstable),
     unstable=("EMA",),
 )
+tema_kernel = tema.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# trima
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def trima_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Triangular moving average (an SMA of an SMA, computed in one pass)."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + timeperiod - 1
-    fill_nan(out, first)
-    _ma.trima_core(real[beg:], 0, n - beg - 1, timeperiod, out[first:])
-
-
-trima = define(
+trima = _moving_average(
     "trima",
-    group="overlap",
-    summary="Triangular moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    kernel=trima_kernel,
-    state=_ma.trima_state,
-    step=_ma.trima_step,
-    source=_TA.format("TRIMA"),
+    "Triangular moving average (an SMA of an SMA, computed in one pass)",
+    lambda timeperiod: timeperiod - 1,
 )
+trima_kernel = trima.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# kama
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def kama_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    """Kaufman adaptive moving average (fast 2, slow 30, efficiency over timeperiod)."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + (unstable if timeperiod == 1 else timeperiod + unstable)
-    fill_nan(out, first)
-    _ma.kama_core(real[beg:], 0, n - beg - 1, timeperiod, unstable, out[first:])
-
-
-kama = define(
+kama = _moving_average(
     "kama",
-    group="overlap",
-    summary="Kaufman adaptive moving average",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 30, 1),),
-    lookback=_ma.kama_lookback,
-    kernel=kama_kernel,
-    state=_ma.kama_state,
-    step=_ma.kama_step,
-    source=_TA.format("KAMA"),
+    "Kaufman adaptive moving average (fast 2, slow 30, efficiency over timeperiod)",
+    _ma.kama_lookback,
     unstable=("KAMA",),
 )
+kama_kernel = kama.kernel  # type: ignore[attr-defined]
 
-# ---------------------------------------------------------------------------------------
-# t3
-# ---------------------------------------------------------------------------------------
-
-
-@jit
-def t3_kernel(
-    real: FloatArray, timeperiod: int, vfactor: float, unstable: int, out: FloatArray
-) -> None:
-    """Tillson T3: six cascaded EMAs combined with the volume factor ``vfactor``."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + 6 * (timeperiod - 1) + unstable
-    fill_nan(out, first)
-    _ma.t3_core(real[beg:], 0, n - beg - 1, timeperiod, vfactor, unstable, out[first:])
-
-
-t3 = define(
+t3 = _moving_average(
     "t3",
-    group="overlap",
-    summary="Tillson T3 moving average",
-    inputs=("real",),
-    outputs=("real",),
+    "Tillson T3 moving average (six cascaded EMAs, volume factor vfactor)",
+    lambda timeperiod, vfactor, unstable: 6 * (timeperiod - 1) + unstable,
     params=(int_param("timeperiod", 5, 1), float_param("vfactor", 0.7, 0.0, 1.0)),
-    lookback=lambda timeperiod, vfactor, unstable: 6 * (timeperiod - 1) + unstable,
-    kernel=t3_kernel,
-    state=_ma.t3_state,
-    step=_ma.t3_step,
-    source=_TA.format("T3"),
     unstable=("T3",),
 )
+t3_kernel = t3.kernel  # type: ignore[attr-defined]
 
 # ---------------------------------------------------------------------------------------
 # bbands
@@ -901,18 +734,6 @@ def linearreg_core(
     return start, k
 
 
-@jit
-def linearreg_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    """Linear regression: the fitted least-squares line's value at the current bar."""
-    n = real.shape[0]
-    if n == 0:
-        return
-    beg = begin1(real)
-    first = beg + timeperiod - 1
-    fill_nan(out, first)
-    linearreg_core(real[beg:], 0, n - beg - 1, timeperiod, out[first:])
-
-
 def linearreg_state(timeperiod: int) -> list[float]:
     """LINEARREG stream: ``[period, count, pos, sum_y, sum_xy, sum_abs, trail, bars,
     sum_x, divisor, ring(period)]``."""
@@ -997,11 +818,12 @@ linearreg = define(
     outputs=("real",),
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod: timeperiod - 1,
-    kernel=linearreg_kernel,
+    core=linearreg_core,
     state=linearreg_state,
     step=linearreg_step,
     source=_TA.format("LINEARREG"),
 )
+linearreg_kernel = linearreg.kernel  # type: ignore[attr-defined]
 
 # ---------------------------------------------------------------------------------------
 # stoch

@@ -209,7 +209,7 @@ def _atr_advance(s: FloatArray, high: float, low: float, close: float) -> float:
             s[4] = i + 1.0
         prev = fma(s[3], s[5], s[2] * true_range(high, low, prev_close))
         s[5] = prev
-        return prev  # type: ignore[no-any-return]
+        return prev
     s[4] = i + 1.0
     if i == 0.0:
         return NAN
@@ -219,7 +219,7 @@ def _atr_advance(s: FloatArray, high: float, low: float, close: float) -> float:
         return NAN
     prev = total / period
     s[5] = prev
-    return prev
+    return prev  # type: ignore[no-any-return]
 
 
 @jit

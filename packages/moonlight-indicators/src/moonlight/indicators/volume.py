@@ -314,7 +314,7 @@ def adosc_step(
     if i < s[0]:
         s[3] = i + 1.0
         return NAN
-    return fast - slow  # type: ignore[no-any-return]
+    return fast - slow
 
 
 adosc = define(
