@@ -290,8 +290,18 @@ def _rows(index: object, series: int) -> IndexArray:
     return np.ascontiguousarray(rows, dtype=np.int64)
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _column(name: str, value: object, count: int) -> FloatArray:
     """One input for ``count`` series: a length-``count`` array, or a number for all."""
+    if (
+        type(value) is np.ndarray
+        and value.dtype is _FLOAT64
+        and value.shape == (count,)
+        and value.flags.c_contiguous
+    ):
+        return value  # the usual case, checked first: it costs no conversion
     if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
         return np.full(count, float(value))
     array = np.asarray(value)
@@ -391,7 +401,7 @@ class BatchedStream:
         columns = [
             _column(name, value, count) for name, value in zip(kernel.inputs, values, strict=True)
         ]
-        outputs = [np.empty(count, dtype=dt) for dt in kernel.output_dtypes()]
+        outputs = [np.empty(count, dtype) for dtype in kernel.output_dtypes()]
         bad = self._driver()(self._states, rows, self._seen, *columns, *outputs)
         if bad >= 0:
             raise ValueError(
