@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import moonlight.indicators as mi
@@ -26,7 +26,7 @@ from moonlight.core.plugins import IndicatorSpec
 from moonlight.indicators import _define
 from moonlight.indicators._streams import BatchedStream, Stream
 from tests.indicators.oracle import inputs_for, random_walk
-from tests.indicators.test_catalog_contract import _param_strategy, _valid
+from tests.indicators.test_catalog_contract import _param_strategy, _valid, property_settings
 
 SPECS = list(mi.catalog())
 IDS = [spec.name for spec in SPECS]
@@ -68,12 +68,7 @@ def _schedule(draw: st.DrawFn, spec: IndicatorSpec) -> dict[str, Any]:
 def test_every_series_equals_its_own_single_stream(spec: IndicatorSpec) -> None:
     batched_factory = spec.extra["batched"]
 
-    @settings(
-        max_examples=15,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        derandomize=True,
-    )
+    @property_settings(15)
     @given(_schedule(spec))
     def check(case: dict[str, Any]) -> None:
         params = case["params"]

@@ -239,14 +239,20 @@ def _valid(spec: IndicatorSpec, params: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
-    @settings(
-        max_examples=30,
+def property_settings(examples: int) -> settings:
+    """Hypothesis settings of the per-indicator property tests: reproducible, no deadline
+    (the first example of an indicator compiles its kernels)."""
+    return settings(
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         derandomize=True,
     )
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
+    @property_settings(30)
     @given(_case(spec))
     def check(case: tuple[Bars, dict[str, Any]]) -> None:
         bars, params = case

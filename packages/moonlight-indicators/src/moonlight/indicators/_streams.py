@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from types import MethodType
 from typing import Any, Self
 
@@ -87,38 +88,39 @@ class StreamKernel:
     int_outputs: frozenset[str]
     step: Any
     initial_state: Callable[[Mapping[str, Any]], FloatArray]
-    _generated: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def update(self) -> Any:
         """The jitted ``update(state, *bar)`` (gate + step) for one series."""
-        found = self._generated.get("update")
-        if found is None:
-            found = _codegen.stream_update(
-                self.indicator, self.step, self.inputs, self.outputs, self.int_outputs
-            )
-            self._generated["update"] = found
-        return found
+        return _codegen.stream_update(
+            self.indicator, self.step, self.inputs, self.outputs, self.int_outputs
+        )
 
-    @property
+    @cached_property
     def update_many(self) -> Any:
         """The jitted ``update_many(states, index, seen, *inputs, *outputs)``."""
-        found = self._generated.get("update_many")
-        if found is None:
-            found = _codegen.stream_update_many(
-                self.indicator, self.update, self.inputs, len(self.outputs)
+        return _codegen.stream_update_many(
+            self.indicator, self.update, self.inputs, len(self.outputs)
+        )
+
+    def check_count(self, call: str, what: str, given: tuple[object, ...]) -> None:
+        """Refuse a call that does not pass one value (or array) per input."""
+        if len(given) != len(self.inputs):
+            raise ValueError(
+                f"{self.indicator}: {call} needs {len(self.inputs)} {what} "
+                f"({', '.join(self.inputs)}), got {len(given)}"
             )
-            self._generated["update_many"] = found
-        return found
 
     def update_entry(self, state: FloatArray) -> Callable[..., Any]:
         """The compiled entry point of :attr:`update` (state row, then one float per input)."""
         return compiled(self.update, state, *(0.0 for _ in self.inputs))
 
-    def output_dtypes(self) -> list[np.dtype[Any]]:
-        return [
+    @cached_property
+    def output_dtypes(self) -> tuple[np.dtype[Any], ...]:
+        """Each output's dtype: int32 for TA-Lib's integer outputs, float64 otherwise."""
+        return tuple(
             np.dtype(np.int32 if name in self.int_outputs else np.float64) for name in self.outputs
-        ]
+        )
 
 
 #: indicator name -> its stream kernel (filled by ``_define.define``).
@@ -177,7 +179,7 @@ def _restore_batched(state: Mapping[str, Any]) -> BatchedStream:
 
 
 def _as_outputs(results: list[Any], kernel: StreamKernel) -> Any:
-    dtypes = kernel.output_dtypes()
+    dtypes = kernel.output_dtypes
     if len(dtypes) == 1:
         return np.asarray(results, dtype=dtypes[0])
     columns = list(zip(*results, strict=True)) if results else [() for _ in dtypes]
@@ -239,12 +241,8 @@ class Stream:
         Used to warm a stream from history and in tests. Integer outputs come back as
         int32 arrays, float outputs as float64.
         """
+        self._kernel.check_count("run()", "arrays", inputs)
         columns = [np.asarray(values, dtype=np.float64).tolist() for values in inputs]
-        if len(columns) != len(self._kernel.inputs):
-            raise ValueError(
-                f"{self.indicator}: run() needs {len(self._kernel.inputs)} arrays "
-                f"({', '.join(self._kernel.inputs)}), got {len(columns)}"
-            )
         update = self.update
         results = [update(*bar) for bar in zip(*columns, strict=True)]
         return _as_outputs(results, self._kernel)
@@ -324,6 +322,7 @@ class BatchedStream:
     series in ``rows`` (values and outputs then follow ``rows``' order). Every series
     gives exactly what a single :class:`Stream` with the same parameters gives for the
     same bars. ``reset`` and ``warm`` start series again without touching the others.
+    Like a single stream, a batch is meant to be updated by one thread at a time.
     """
 
     __slots__ = ("_all", "_entry", "_initial", "_kernel", "_params", "_seen", "_states")
@@ -376,7 +375,7 @@ class BatchedStream:
             kernel = self._kernel
             example = [self._states, self._all, self._seen]
             example += [np.zeros(1) for _ in kernel.inputs]
-            example += [np.zeros(1, dtype=dt) for dt in kernel.output_dtypes()]
+            example += [np.zeros(1, dtype=dt) for dt in kernel.output_dtypes]
             self._entry = compiled(kernel.update_many, *example)
         return self._entry
 
@@ -392,16 +391,12 @@ class BatchedStream:
         """
         rows = self._select(index)
         kernel = self._kernel
-        if len(values) != len(kernel.inputs):
-            raise ValueError(
-                f"{self.indicator}: update() needs {len(kernel.inputs)} inputs "
-                f"({', '.join(kernel.inputs)}), got {len(values)}"
-            )
+        kernel.check_count("update()", "inputs", values)
         count = rows.shape[0]
         columns = [
             _column(name, value, count) for name, value in zip(kernel.inputs, values, strict=True)
         ]
-        outputs = [np.empty(count, dtype) for dtype in kernel.output_dtypes()]
+        outputs = [np.empty(count, dtype) for dtype in kernel.output_dtypes]
         bad = self._driver()(self._states, rows, self._seen, *columns, *outputs)
         if bad >= 0:
             raise ValueError(
@@ -425,11 +420,7 @@ class BatchedStream:
         rows = self._select(index)
         self._check_rows(rows)
         kernel = self._kernel
-        if len(history) != len(kernel.inputs):
-            raise ValueError(
-                f"{self.indicator}: warm() needs {len(kernel.inputs)} history arrays "
-                f"({', '.join(kernel.inputs)}), got {len(history)}"
-            )
+        kernel.check_count("warm()", "history arrays", history)
         arrays = []
         for name, values in zip(kernel.inputs, history, strict=True):
             array = np.asarray(values)
@@ -445,7 +436,7 @@ class BatchedStream:
         if len(bars) != 1:
             raise ValueError(f"history arrays differ in length: {sorted(bars)}")
         self._states[rows] = self._initial
-        outputs = [np.empty(rows.shape[0], dtype=dt) for dt in kernel.output_dtypes()]
+        outputs = [np.empty(rows.shape[0], dtype=dt) for dt in kernel.output_dtypes]
         driver = self._driver()
         for t in range(bars.pop()):
             driver(self._states, rows, self._seen, *(a[t] for a in arrays), *outputs)
