@@ -68,7 +68,7 @@ def _schedule(draw: st.DrawFn, spec: IndicatorSpec) -> dict[str, Any]:
 def test_every_series_equals_its_own_single_stream(spec: IndicatorSpec) -> None:
     batched_factory = spec.extra["batched"]
 
-    @property_settings(15)
+    @property_settings(12)
     @given(_schedule(spec))
     def check(case: dict[str, Any]) -> None:
         params = case["params"]
