@@ -227,6 +227,16 @@ def test_state_is_refused_when_malformed() -> None:
         Stream.from_state({**ema, "params": {"timeperiod": 3, "unstable": -1}})
 
 
+def test_an_unconvertible_bar_raises_and_changes_nothing() -> None:
+    stream = mi.stream.rsi(timeperiod=3)
+    stream.run(random_walk(10).close)
+    before = stream.state()
+    for bad in (None, [1.0], object()):
+        with pytest.raises(TypeError):
+            stream.update(bad)
+    assert stream.state() == before
+
+
 def test_stream_run_needs_one_array_per_input() -> None:
     with pytest.raises(ValueError, match="needs 3 arrays"):
         mi.stream.stoch().run(np.ones(4))

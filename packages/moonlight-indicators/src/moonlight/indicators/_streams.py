@@ -197,8 +197,9 @@ class Stream:
     ``update`` takes one float per input (TA-Lib's input order) and returns the bar's
     output (a float, or a tuple in output order) -- the batch function's value at that
     bar, bit for bit. It is the step's compiled entry point bound to this stream's state
-    array, so a call runs no Python code. ``state()``/``from_state()``, pickling and
-    ``copy()`` persist and clone a stream.
+    array, so a call runs no Python code: arguments convert as ``float()`` converts
+    them, and one that does not convert raises ``TypeError`` before the state changes.
+    ``state()``/``from_state()``, pickling and ``copy()`` persist and clone a stream.
     """
 
     __slots__ = ("_kernel", "_params", "_state", "update")
