@@ -269,6 +269,32 @@ def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_a_stream_resumed_from_its_snapshot_at_any_bar_equals_the_batch(
+    spec: IndicatorSpec,
+) -> None:
+    @property_settings(10)
+    @given(_case(spec), st.floats(0.0, 1.0))
+    def check(case: tuple[Bars, dict[str, Any]], where: float) -> None:
+        bars, params = case
+        if not _valid(spec, params):
+            return
+        inputs = inputs_for(spec, bars)
+        if all(np.isnan(np.column_stack(inputs)).any(axis=1)):
+            return  # every bar incomplete: see test_stream_equals_batch_at_every_bar
+        cut = int(where * len(bars))
+        first = spec.stream(**params)
+        head = first.run(*(x[:cut] for x in inputs))
+        resumed = mi.stream.from_state(json.loads(json.dumps(first.state())))
+        tail = resumed.run(*(x[cut:] for x in inputs))
+        joined = tuple(
+            np.concatenate((a, b)) for a, b in zip(_outputs(head), _outputs(tail), strict=True)
+        )
+        _assert_same(joined, spec.batch(*inputs, **params), f"{spec.name}{params} cut {cut}")
+
+    check()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_stream_history_then_updates(spec: IndicatorSpec) -> None:
     bars = random_walk(200)
     inputs = inputs_for(spec, bars)
