@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from moonlight.core.config.runtime_overrides import AUDIT_ACTION
+from moonlight.core.config.runtime_overrides import RUNTIME_OVERRIDES_KEY as OVERRIDES_KEY
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.core.storage import models
 from moonlight.server.app import create_app
-from moonlight.server.overrides import AUDIT_ACTION, OVERRIDES_KEY
 from moonlight.server.redact import REDACTED, redact_tree
 from tests.server.support import START, api_client, load, running_engine, token_of, write_config
 
@@ -30,7 +32,7 @@ async def api(tmp_path: Path, host):
         await clock.sleep_until(clock.now() + 600)
         engine.supervisor.pause(list(engine.supervisor.workers))
         await clock.sleep_until(clock.now() + 180)
-        app = create_app(engine)
+        app = create_app(EngineControl(engine))
         async with api_client(app, token_of(config)) as client:
             yield client, engine
 

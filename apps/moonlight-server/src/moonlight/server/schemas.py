@@ -68,7 +68,10 @@ class ConnectorHealth(BaseModel):
 
     model_config = _OUT
     connector: str
-    trading_allowed: bool = Field(description="The executor accepts new orders.")
+    trading_allowed: bool = Field(
+        description="New orders may be opened: false exactly when trading_state is HALTED"
+        " (both derive from the same restrictions, the executor's halt included)."
+    )
     halted_reason: str | None
     storage_healthy: bool
     circuit: Literal["CLOSED", "OPEN", "HALF_OPEN"] = Field(
@@ -195,6 +198,23 @@ class KillSwitchChange(BaseModel):
     model_config = _OUT
     changed: bool = Field(description="False when it already was in the requested state.")
     kill_switch: KillSwitchState
+
+
+# ------------------------------------------------------------------------ trading
+
+
+class TradingResume(BaseModel):
+    """Resume trading after an executor halt (storage fault): every account, or one."""
+
+    model_config = _IN
+    operator: str = OPERATOR
+    account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
+
+
+class TradingResumeOut(BaseModel):
+    model_config = _OUT
+    resumed: list[str] = Field(description="Accounts that trade again.")
+    refused: dict[str, str] = Field(description="Halted accounts still halted, with why.")
 
 
 # -------------------------------------------------------------------- orders, results
