@@ -271,6 +271,27 @@ async def test_invalid_overrides_list_every_problem_and_change_nothing(api) -> N
         assert session.get(models.EngineState, OVERRIDES_KEY) is None
 
 
+@pytest.mark.parametrize("number", ["Infinity", "-Infinity", "NaN"])
+async def test_non_finite_overrides_are_refused_by_name_and_nothing_is_stored(
+    api, number: str
+) -> None:
+    """Finding 14.3: ``Infinity`` was stored (as null) and bricked the next start."""
+    client, engine = api
+    body = (
+        '{"operator": "ann", "overrides": {"risk": {"sizing": {"policy": "fixed",'
+        f' "params": {{"stake_amount": {number}}}}}}}}}'
+    )
+    bad = await client.put(
+        "/api/v1/overrides", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert bad.status_code == 422, bad.text
+    paths = {d["loc"][2] for d in bad.json()["detail"]}
+    assert "risk.sizing.params.stake_amount" in paths
+    assert all("input" not in d for d in bad.json()["detail"])
+    with engine.sessions() as session:
+        assert session.get(models.EngineState, OVERRIDES_KEY) is None
+
+
 async def test_account_kill_switch_halts_only_that_account(api) -> None:
     client, engine = api
     response = await client.post(

@@ -50,13 +50,14 @@ def load_config(
         issues.extend(find_secret_keys(file_data, source=str(path)))
     env_data = EnvSettingsSource(EnvironmentSettings)()
     merged = deep_merge(deep_merge(file_data, env_data), dict(overrides or {}))
-    issues.extend(non_finite_issues(merged))
+    not_finite = non_finite_issues(merged)
+    issues.extend(not_finite)
+    known = {issue.path for issue in not_finite}  # their range errors would only confuse
     try:
         config = MoonlightConfig.model_validate(merged, context={"registry": registry})
     except ValidationError as exc:
-        issues.extend(_issues_from(exc))
+        issues.extend(i for i in _issues_from(exc) if i.path not in known)
         raise ConfigError(issues) from None
-    known = {issue.path for issue in issues}
     issues.extend(i for i in non_finite_issues(config.model_dump()) if i.path not in known)
     if issues:
         raise ConfigError(issues)

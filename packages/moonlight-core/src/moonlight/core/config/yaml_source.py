@@ -160,6 +160,21 @@ def read_text(path: Path) -> tuple[str | None, list[ConfigIssue]]:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, list[ConfigIssue]]:
     """The YAML document in ``text`` within the limits; ``(None, issues)`` when refused."""
+    try:
+        return _load(text, source)
+    except _Refused as refused:
+        return None, [ConfigIssue("", str(refused), source)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return None, [ConfigIssue("", f"not valid YAML{where}: {exc.problem or exc}", source)]
+    except yaml.YAMLError as exc:  # the reader's "special characters are not allowed"
+        return None, [ConfigIssue("", f"not valid YAML: {exc}", source)]
+    except ValueError as exc:  # PyYAML lets a bad timestamp (2001-13-45) escape this way
+        return None, [ConfigIssue("", f"not valid YAML: {exc}", source)]
+
+
+def _load(text: str, source: str) -> tuple[Any, list[ConfigIssue]]:
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
@@ -176,16 +191,6 @@ def parse_yaml(text: str, source: str) -> tuple[Any, list[ConfigIssue]]:
             ]
         duplicates = _duplicate_keys(node)
         data = loader.construct_document(node)
-    except _Refused as refused:
-        return None, [ConfigIssue("", str(refused), source)]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, [ConfigIssue("", f"not valid YAML{where}: {exc.problem or exc}", source)]
-    except yaml.YAMLError as exc:
-        return None, [ConfigIssue("", f"not valid YAML: {exc}", source)]
-    except ValueError as exc:  # PyYAML lets a bad timestamp (2001-13-45) escape this way
-        return None, [ConfigIssue("", f"not valid YAML: {exc}", source)]
     finally:
         loader.dispose()
     return data, [ConfigIssue("", message, source) for message in duplicates]
