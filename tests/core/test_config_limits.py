@@ -117,9 +117,7 @@ def test_a_merge_key_may_be_overridden_by_an_explicit_one(tmp_path: Path) -> Non
         ("plugins: {anything: {timeout_s: .inf}}", "plugins.anything.timeout_s"),
     ],
 )  # fmt: skip
-def test_non_finite_numbers_are_refused_everywhere(
-    tmp_path: Path, snippet: str, path: str
-) -> None:
+def test_non_finite_numbers_are_refused_everywhere(tmp_path: Path, snippet: str, path: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(snippet + "\n", encoding="utf-8")
     with pytest.raises(ConfigError) as refused:

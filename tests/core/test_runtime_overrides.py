@@ -62,9 +62,7 @@ def store_overrides(path: Path, tree: dict) -> None:
     """What the API stores (as if an older server had let an invalid tree through)."""
     engine = prepare_storage(load_config(path))
     with Session(engine) as session, session.begin():
-        set_engine_state(
-            session, RUNTIME_OVERRIDES_KEY, {"overrides": tree}, updated_by="mallory"
-        )
+        set_engine_state(session, RUNTIME_OVERRIDES_KEY, {"overrides": tree}, updated_by="mallory")
     engine.dispose()
 
 
@@ -90,7 +88,9 @@ def test_a_start_failing_on_stored_overrides_names_them_and_the_clear_command(
     assert cleared.exit_code == 0, cleared.output
     assert "cleared runtime overrides: risk.margin, risk.threshold" in cleared.output
     assert runner.invoke(cli, ["config", "check", str(path)]).exit_code == 0
-    assert "no runtime overrides stored" in runner.invoke(cli, ["overrides", "show", str(path)]).output
+    assert (
+        "no runtime overrides stored" in runner.invoke(cli, ["overrides", "show", str(path)]).output
+    )
     engine = prepare_storage(load_config(path))
     with Session(engine) as session:
         audit = session.scalars(select(AuditLog).where(AuditLog.action == AUDIT_ACTION)).all()
@@ -101,7 +101,9 @@ def test_a_start_failing_on_stored_overrides_names_them_and_the_clear_command(
 def test_overrides_commands_work_without_a_database_and_create_none(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     runner = CliRunner()
-    assert "no runtime overrides stored" in runner.invoke(cli, ["overrides", "show", str(path)]).output
+    assert (
+        "no runtime overrides stored" in runner.invoke(cli, ["overrides", "show", str(path)]).output
+    )
     cleared = runner.invoke(cli, ["overrides", "clear", str(path), "--operator", "ann"])
     assert cleared.exit_code == 0 and "nothing to clear" in cleared.output
     assert not (tmp_path / "data" / "moonlight.db").exists()

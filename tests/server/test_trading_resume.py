@@ -61,7 +61,9 @@ async def halt_on_a_full_disk(engine: Engine, clock: FastForwardClock) -> DiskFu
 
 @pytest.fixture
 async def halted(tmp_path: Path, host):
-    config = load(write_config(tmp_path, drop_guards=("consecutive_losses", "daily_loss_cap")), host)
+    config = load(
+        write_config(tmp_path, drop_guards=("consecutive_losses", "daily_loss_cap")), host
+    )
     clock = FastForwardClock(START)
     async with running_engine(config, host, clock) as engine:
         disk = await halt_on_a_full_disk(engine, clock)
@@ -125,7 +127,7 @@ async def test_status_says_halted_and_resume_is_audited_and_alarmed(halted) -> N
 
 
 async def test_the_cli_resumes_a_running_engine_through_its_api(halted, tmp_path: Path) -> None:
-    engine, clock, disk, config = halted
+    engine, clock, disk, _ = halted
     disk.on = False
     executor = engine.accounts[ACCOUNT].executor
     for _ in range(900):
