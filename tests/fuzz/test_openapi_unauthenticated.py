@@ -107,10 +107,14 @@ def test_every_operation_refuses_anonymous_callers(
 
 
 def test_an_unparseable_body_without_credentials_is_401(live: LiveServer) -> None:
-    """Finding 14.2 (was a strict xfail): authentication comes before the body is read."""
+    """Finding 14.2 (was a strict xfail): authentication comes before the body is read,
+    so an anonymous body is never parsed — 401, or 429 once this address is locked out
+    (the generated runs above may have locked it), never 400/422 about the body."""
     with httpx.Client(base_url=live.base_url, trust_env=False) as client:
         for path in ("/api/v1/kill-switch/engage", "/api/v1/workers/pause"):
-            response = client.post(path, content=b"{", headers={"Content-Type": "application/json"})
-            assert response.status_code == 401, (path, response.status_code, response.text)
-            wrong = client.post(path, content=b"{", headers={"Authorization": "Bearer " + "x" * 43})
-            assert wrong.status_code in (401, 429), (path, wrong.status_code, wrong.text)
+            for headers in ({}, {"Authorization": "Bearer " + "x" * 43}):
+                response = client.post(
+                    path, content=b"{", headers={"Content-Type": "application/json", **headers}
+                )
+                assert response.status_code in REFUSED, (path, response.status_code)
+                assert "pars" not in response.text and "json" not in response.text.lower()

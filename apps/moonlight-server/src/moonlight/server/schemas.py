@@ -156,11 +156,12 @@ class WorkerSelection(BaseModel):
     """Which workers to pause or resume: labels, every worker of accounts, or all."""
 
     model_config = _IN
+    # bounded so that a valid selection always fits in plugins.server.max_body_bytes
     labels: list[Annotated[str, Field(max_length=200, pattern=NAME)]] = Field(
-        default_factory=list, max_length=10_000
+        default_factory=list, max_length=250
     )
     accounts: list[Annotated[str, Field(max_length=64, pattern=NAME)]] = Field(
-        default_factory=list, max_length=1000
+        default_factory=list, max_length=100
     )
     all: bool = False
     operator: str = OPERATOR
