@@ -32,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +44,13 @@ from sqlalchemy import select as sql_select
 from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Order
 from tests.chaos.support import record_figures
+from tests.chaos.test_server_kill import free_port, wait_until
 from tests.server.support import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEED = "30"
 DESCRIPTOR_LIMIT = 1024
 IDLE_CONNECTIONS = 1_100
-WAIT_S = 120.0
 MB = 1024 * 1024
 
 pytestmark = [
@@ -59,19 +59,6 @@ pytestmark = [
         not sys.platform.startswith("linux"), reason="RLIMIT_NOFILE and /proc are Linux-only"
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
-        time.sleep(0.2)
 
 
 @dataclass

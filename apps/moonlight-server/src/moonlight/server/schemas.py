@@ -187,12 +187,16 @@ class KillSwitchEngage(BaseModel):
     account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
-class KillSwitchReArm(BaseModel):
-    """Re-arm (lift) the global kill-switch or one account's; a person's name is needed."""
+class AccountCommand(BaseModel):
+    """A command for every account (``account_id`` null) or one, by a named person."""
 
     model_config = _IN
     operator: str = OPERATOR
     account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
+
+
+class KillSwitchReArm(AccountCommand):
+    """Re-arm (lift) the global kill-switch or one account's; a person's name is needed."""
 
 
 class KillSwitchChange(BaseModel):
@@ -204,12 +208,8 @@ class KillSwitchChange(BaseModel):
 # ------------------------------------------------------------------------ trading
 
 
-class TradingResume(BaseModel):
+class TradingResume(AccountCommand):
     """Resume trading after an executor halt (storage fault): every account, or one."""
-
-    model_config = _IN
-    operator: str = OPERATOR
-    account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
 class TradingResumeOut(BaseModel):

@@ -58,9 +58,8 @@ async def workers(
 async def _change_workers(
     context: Ctx, selection: schemas.WorkerSelection, *, pause: bool
 ) -> schemas.WorkerChange:
-    control = context.control
-    change = control.pause_workers if pause else control.resume_workers
-    outcome = await change(
+    outcome = await context.control.set_workers_paused(
+        pause,
         labels=selection.labels,
         accounts=selection.accounts,
         everything=selection.all,

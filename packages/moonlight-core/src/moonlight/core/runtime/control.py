@@ -171,30 +171,19 @@ class EngineControl:
 
     # ------------------------------------------------------------------ commands
 
-    async def pause_workers(
+    async def set_workers_paused(
         self,
+        paused: bool,
         *,
         labels: Collection[str] = (),
         accounts: Collection[str] = (),
         everything: bool = False,
         operator: str,
     ) -> WorkerChange:
-        """Stop deciding (keep reading bars) for the selected workers; audited."""
+        """Pause the selected workers (they keep reading bars, stop deciding) or let them
+        decide again; audited (``workers.pause`` / ``workers.resume``)."""
         return await self._on_engine(
-            self._change_workers, labels, accounts, everything, operator, True
-        )
-
-    async def resume_workers(
-        self,
-        *,
-        labels: Collection[str] = (),
-        accounts: Collection[str] = (),
-        everything: bool = False,
-        operator: str,
-    ) -> WorkerChange:
-        """Decide again with the selected workers; audited."""
-        return await self._on_engine(
-            self._change_workers, labels, accounts, everything, operator, False
+            self._change_workers, labels, accounts, everything, operator, paused
         )
 
     async def engage_kill_switch(
