@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from moonlight.core.runtime.control import EngineBusy, EngineControl, UnknownAccount
 from moonlight.core.storage.errors import StorageUnavailable
@@ -120,6 +122,7 @@ def create_app(
     app.add_exception_handler(EngineBusy, _engine_busy)
     app.add_exception_handler(UnknownAccount, _unknown_account)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     for router in (system.router, data.router, config_routes.router, session.router, ws.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -197,6 +200,14 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
         for item in error.errors()
     ]  # fmt: skip
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's answer for an HTTPException, with the detail masked like the log."""
+    assert isinstance(error, HTTPException)
+    if isinstance(error.detail, str):
+        error = HTTPException(error.status_code, redact(error.detail), error.headers)
+    return await http_exception_handler(request, error)
 
 
 async def _internal_error(_request: Request, error: Exception) -> JSONResponse:

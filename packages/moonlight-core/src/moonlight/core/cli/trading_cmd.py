@@ -19,8 +19,8 @@ import click
 
 from moonlight.core.cli.loading import load_base_or_exit
 from moonlight.core.config.models import MoonlightConfig
+from moonlight.core.runtime.control import API_TOKEN_FILE
 
-TOKEN_FILE = "api-token"
 TIMEOUT_S = 30.0
 
 
@@ -57,7 +57,7 @@ def call_api(
     config: MoonlightConfig, method: str, path: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     """One authenticated JSON call to the running engine's API; ClickException on failure."""
-    token_path = Path(config.data_dir) / TOKEN_FILE
+    token_path = Path(config.data_dir) / API_TOKEN_FILE
     try:
         token = token_path.read_text(encoding="ascii").strip()
     except OSError:

@@ -65,6 +65,7 @@ from moonlight.core.storage.repository import record_audit
 from moonlight.core.telemetry.alarms import AlarmCode
 
 __all__ = [
+    "API_TOKEN_FILE",
     "CommandRefused",
     "Engine",
     "EngineBusy",
@@ -73,6 +74,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+API_TOKEN_FILE = "api-token"
+"""The API token of an engine's server lives in ``<data_dir>/api-token``."""
 
 DEFAULT_TIMEOUT_S = 10.0
 """Longest wait for the engine's loop to run a marshalled call."""
