@@ -51,6 +51,7 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "empty": (b"", "holds no configuration"),
     "only comments": (b"# nothing here\n\n", "holds no configuration"),
     "control character": (b"data_dir: a\x07b\n", "not valid YAML"),
+    "recursive alias": (b"plugins: &loop {x: *loop}\n", "recursive alias"),
 }
 
 

@@ -11,7 +11,8 @@ mistake or an attack, and is refused before it can cost time or memory:
 * **alias expansion** — anchors and aliases (``&base`` / ``*base`` / ``<<: *base``)
   are welcome, but the tree they expand to may have at most :data:`MAX_EXPANDED_NODES`
   nodes (a "billion laughs" file is a few lines that expand to 10⁹ nodes; everything
-  downstream walks the expanded tree);
+  downstream walks the expanded tree), and an alias may not refer to the node that
+  contains it (``&a [*a]`` expands for ever);
 * **duplicate keys** — refused with both line numbers (YAML parsers silently keep the
   last one, so a second ``risk:`` further down would quietly replace the first);
 * **empty** — a file with no configuration at all (empty, or only comments) is refused:
@@ -71,8 +72,12 @@ def _where(event: Any) -> str:
 
 
 def _expanded_size(root: Node) -> int:
-    """Nodes in the tree once every alias is followed (shared nodes counted per use)."""
+    """Nodes in the tree once every alias is followed (shared nodes counted per use).
+
+    Raises :class:`_Refused` for a recursive alias (``&a [*a]``): it expands for ever.
+    """
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
     # Post-order without recursion: depth is bounded already, but this stays cheap.
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -83,7 +88,11 @@ def _expanded_size(root: Node) -> int:
         if expanded or not children:
             total = 1 + sum(sizes[id(child)] for child in children)
             sizes[id(node)] = min(total, MAX_EXPANDED_NODES + 1)
+            open_nodes.discard(id(node))
             continue
+        if id(node) in open_nodes:
+            raise _Refused(f"recursive alias{_where(node)}: it would expand for ever")
+        open_nodes.add(id(node))
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
     return sizes[id(root)]
