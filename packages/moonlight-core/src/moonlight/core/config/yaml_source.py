@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from moonlight.core.config.errors import ConfigIssue
@@ -49,13 +50,16 @@ class _Refused(Exception):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses nesting deeper than :data:`MAX_DEPTH`."""
+    """PyYAML's safe loader that refuses mappings and sequences nested deeper than
+    :data:`MAX_DEPTH` (scalars do not count as a level)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.depth = 0
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if not self.check_event(SequenceStartEvent, MappingStartEvent):
+            return super().compose_node(parent, index)
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
