@@ -42,6 +42,22 @@ def setup() -> None:
     _run(uv, "sync", "--frozen", "--all-packages", "--inexact", env=env)
 
 
+def _call(*args: str | Path) -> int:
+    """Run a command to its end and return its exit code.
+
+    Ctrl+C reaches the whole console process group: the child (the engine, pytest)
+    handles it and shuts down in its own time. This process only waits for that --
+    without a traceback of its own, and without killing the child mid-shutdown as
+    ``subprocess.call`` would after a quarter of a second.
+    """
+    with subprocess.Popen([str(a) for a in args], cwd=ROOT) as child:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "setup"}:
         print(__doc__)
@@ -53,9 +69,9 @@ def main(argv: list[str]) -> int:
     if command == "test":
         # Both cores by default; pass -n 0 (or any -n) to choose.
         parallel = [] if any(a == "-n" or a.startswith("-n") for a in rest) else ["-n", "2"]
-        return subprocess.call([str(PYTHON), "-m", "pytest", *parallel, *rest], cwd=ROOT)
+        return _call(PYTHON, "-m", "pytest", *parallel, *rest)
     moonlight = BIN / ("moonlight.exe" if os.name == "nt" else "moonlight")
-    return subprocess.call([str(moonlight), "run", *(rest or ["configs/config.yaml"])], cwd=ROOT)
+    return _call(moonlight, "run", *(rest or ["configs/config.yaml"]))
 
 
 if __name__ == "__main__":

@@ -239,14 +239,20 @@ def _valid(spec: IndicatorSpec, params: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
-    @settings(
-        max_examples=30,
+def property_settings(examples: int) -> settings:
+    """Hypothesis settings of the per-indicator property tests: reproducible, no deadline
+    (the first example of an indicator compiles its kernels)."""
+    return settings(
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         derandomize=True,
     )
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
+    @property_settings(30)
     @given(_case(spec))
     def check(case: tuple[Bars, dict[str, Any]]) -> None:
         bars, params = case
@@ -258,6 +264,32 @@ def test_stream_equals_batch_at_every_bar(spec: IndicatorSpec) -> None:
         batch = spec.batch(*inputs, **params)
         stream = spec.stream(**params)
         _assert_same(stream.run(*inputs), batch, f"{spec.name}{params}")
+
+    check()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_a_stream_resumed_from_its_snapshot_at_any_bar_equals_the_batch(
+    spec: IndicatorSpec,
+) -> None:
+    @property_settings(10)
+    @given(_case(spec), st.floats(0.0, 1.0))
+    def check(case: tuple[Bars, dict[str, Any]], where: float) -> None:
+        bars, params = case
+        if not _valid(spec, params):
+            return
+        inputs = inputs_for(spec, bars)
+        if all(np.isnan(np.column_stack(inputs)).any(axis=1)):
+            return  # every bar incomplete: see test_stream_equals_batch_at_every_bar
+        cut = int(where * len(bars))
+        first = spec.stream(**params)
+        head = first.run(*(x[:cut] for x in inputs))
+        resumed = mi.stream.from_state(json.loads(json.dumps(first.state())))
+        tail = resumed.run(*(x[cut:] for x in inputs))
+        joined = tuple(
+            np.concatenate((a, b)) for a, b in zip(_outputs(head), _outputs(tail), strict=True)
+        )
+        _assert_same(joined, spec.batch(*inputs, **params), f"{spec.name}{params} cut {cut}")
 
     check()
 
@@ -302,4 +334,4 @@ def test_stream_skips_leading_nan_like_the_batch(spec: IndicatorSpec) -> None:
     batch = spec.batch(*inputs)
     stream = spec.stream()
     _assert_same(stream.run(*inputs), batch, spec.name)
-    assert stream.state()["leading"] is False
+    assert stream.leading is False

@@ -1,9 +1,9 @@
-"""The indicator framework: input handling, define(), streams' state, unstable periods,
-compiled entry points, the catalogue and the plugin hook, and lazy compilation."""
+"""The indicator framework: input handling, define(), generated drivers, streams' state,
+unstable periods, compiled entry points, the catalogue and the plugin hook, and lazy
+compilation."""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import subprocess
@@ -17,8 +17,9 @@ from numba import njit
 
 import moonlight.indicators as mi
 from moonlight.core.plugins import ComponentKind, IndicatorSpec, build_plugin_host
-from moonlight.indicators import _define, _inputs, overlap, plugin
-from moonlight.indicators._define import Stream, define, int_param
+from moonlight.indicators import _codegen, _define, _inputs, _streams, overlap, plugin
+from moonlight.indicators._define import define, int_param
+from moonlight.indicators._streams import Stream
 from tests.indicators.oracle import random_walk
 
 # ---------------------------------------------------------------------------------------
@@ -107,7 +108,8 @@ def test_names_and_aliases_cannot_be_registered_twice() -> None:
         params=(int_param("timeperiod", 3, 1),),
         lookback=lambda timeperiod: timeperiod - 1,
         kernel=overlap.sma_kernel,
-        stream=overlap._ma.SmaStream,
+        state=overlap._ma.sma_state,
+        step=overlap._ma.sma_step,
         source="test",
     )
     with pytest.raises(ValueError, match="already defined"):
@@ -129,13 +131,33 @@ def test_fast_and_general_paths_agree() -> None:
     np.testing.assert_array_equal(mi.kama(strided, 10), expected)
 
 
-def test_2d_without_a_2d_kernel_loops_the_1d_kernel() -> None:
-    indicator = _define.lookup("wma")
+def test_2d_driver_is_generated_from_the_kernel_signature() -> None:
+    driver = _define.lookup("bbands").kernel_2d
+    source = driver.py_func.__source__
+    assert "def bbands_kernel_2d(real, timeperiod," in source
+    assert "KERNEL(real[:, j], timeperiod," in source and "lowerband[:, j])" in source
+    assert driver.py_func.__module__ == "moonlight.indicators.overlap"
     matrix = np.column_stack([random_walk(80, seed=s).close for s in range(3)])
-    expected = mi.wma(matrix, 7)
-    without = dataclasses.replace(indicator, kernel_2d=None)
-    result = _define._general(without, (matrix,), (7,))
-    np.testing.assert_array_equal(result, expected)
+    bands = mi.bbands(matrix, 7)
+    for k, band in enumerate(mi.bbands(matrix[:, 2].copy(), 7)):
+        np.testing.assert_array_equal(bands[k][:, 2], band)
+
+
+def test_generated_stream_drivers_name_the_indicator() -> None:
+    kernel = _define.lookup("stoch").stream
+    update = kernel.update.py_func.__source__
+    assert update.startswith("def stoch_update(state, high, low, close):")
+    assert "if high != high or low != low or close != close:" in update
+    assert "return (NAN, NAN)" in update and "return STEP(state, 1, high, low, close)" in update
+    many = kernel.update_many.py_func.__source__
+    assert "o0[k], o1[k] = UPDATE(states[index[k]], x0[k], x1[k], x2[k])" in many
+    supertrend = _define.lookup("supertrend").stream.update.py_func.__source__
+    assert "return (NAN, 0)" in supertrend  # integer outputs warm up as 0
+
+
+def test_generated_names_must_be_identifiers() -> None:
+    with pytest.raises(ValueError, match="argument name"):
+        _codegen.stream_update("x", overlap._ma.sma_step, ("not valid",), ("real",), frozenset())
 
 
 def test_kernels_are_callable_from_user_numba_code() -> None:
@@ -174,39 +196,62 @@ def test_stream_factory_accepts_history_and_positional_parameters() -> None:
 def test_leading_nan_gate_survives_a_state_round_trip() -> None:
     stream = mi.stream.ema(timeperiod=3)
     assert np.isnan(stream.update(float("nan")))
-    state = stream.state()
-    assert state["leading"] is True
-    restored = Stream.from_state(json.loads(json.dumps(state)))
+    assert stream.leading is True
+    restored = Stream.from_state(json.loads(json.dumps(stream.state())))
     assert np.isnan(restored.update(float("nan")))
     values = [restored.update(v) for v in (1.0, 2.0, 3.0, 4.0)]
-    assert np.isnan(values[1]) and values[2] == 2.0 and restored.state()["leading"] is False
+    assert np.isnan(values[1]) and values[2] == 2.0 and restored.leading is False
 
 
-def test_state_is_refused_for_foreign_or_unknown_classes() -> None:
+def test_state_is_refused_when_malformed() -> None:
     state = mi.stream.sma(timeperiod=3).state()
-    with pytest.raises(ValueError, match="not a MoonLight stream"):
-        Stream.from_state({**state, "class": "os:system"})
+    assert state["params"] == {"timeperiod": 3}
     with pytest.raises(ValueError, match="format"):
-        Stream.from_state({**state, "format": 99})
-    with pytest.raises(ValueError, match="is not a"):
-        Stream.from_state({**state, "class": "moonlight.indicators._define:Indicator"})
+        Stream.from_state({**state, "format": 1})
+    with pytest.raises(ValueError, match="no indicator named"):
+        Stream.from_state({**state, "indicator": "os.system"})
+    with pytest.raises(ValueError, match="not a stream"):
+        Stream.from_state({**state, "kind": "batched"})
+    with pytest.raises(ValueError, match="timeperiod"):
+        Stream.from_state({**state, "params": {"timeperiod": 0}})
+    with pytest.raises(ValueError, match="unknown parameter"):
+        Stream.from_state({**state, "params": {"timeperiod": 3, "extra": 1}})
+    with pytest.raises(ValueError, match="keeps 8 values"):
+        Stream.from_state({**state, "state": state["state"][:-1]})
+    with pytest.raises(ValueError, match="params must be a mapping"):
+        Stream.from_state({**state, "params": [3]})
+    ema = mi.stream.ema(timeperiod=3).state()
+    with pytest.raises(ValueError, match="unstable period unstable missing"):
+        Stream.from_state({**ema, "params": {"timeperiod": 3}})
+    with pytest.raises(ValueError, match="unstable"):
+        Stream.from_state({**ema, "params": {"timeperiod": 3, "unstable": -1}})
 
 
-def test_state_holds_arrays_and_tuples() -> None:
-    assert _define._decode(_define._encode((1.0, [2.0]))) == (1.0, [2.0])
-    array = np.arange(4.0)
-    decoded = _define._decode(json.loads(json.dumps(_define._encode(array))))
-    np.testing.assert_array_equal(decoded, array)
-    with pytest.raises(TypeError, match="cannot be saved"):
-        _define._encode(object())
+def test_an_unconvertible_bar_raises_and_changes_nothing() -> None:
+    stream = mi.stream.rsi(timeperiod=3)
+    stream.run(random_walk(10).close)
+    before = stream.state()
+    for bad in (None, [1.0], object()):
+        with pytest.raises(TypeError):
+            stream.update(bad)
+    assert stream.state() == before
+
+
+def test_stream_run_needs_one_array_per_input() -> None:
+    with pytest.raises(ValueError, match="needs 3 arrays"):
+        mi.stream.stoch().run(np.ones(4))
+    assert repr(mi.stream.sma(timeperiod=4)) == "<sma stream(timeperiod=4)>"
 
 
 def test_compiled_entry_point_equals_the_dispatcher() -> None:
-    state = np.array([0.0, 1.0, 2.0 / 11.0])  # dema_step: [e1, e2, k]
-    entry = _define.compiled(overlap._ma.dema_step, state, 0.0)
-    assert entry is _define.compiled(overlap._ma.dema_step, state, 1.0)
+    state = np.array(overlap._ma.dema_state(10))
+    entry = _streams.compiled(overlap._ma.dema_step, state, 0, 0.0)
+    assert entry is _streams.compiled(overlap._ma.dema_step, state, 0, 1.0)
     other = state.copy()
-    assert entry(state, 3.0) == overlap._ma.dema_step(other, 3.0)
+    for value in (1.0, 2.0, 3.0):
+        assert np.array_equal(
+            entry(state, 0, value), overlap._ma.dema_step(other, 0, value), equal_nan=True
+        )
     np.testing.assert_array_equal(state, other)
 
 

@@ -6,18 +6,24 @@ time behind the real uvicorn on 127.0.0.1. The test signs in through the one-tim
 waits for order events to arrive on the page's WebSocket and show up in the live table,
 pulls the kill-switch through the confirmation dialog, and inspects screenshots: the
 kill-switch badge turns from green to red, the P&L chart has a line, the page is not
-blank.
+blank. It also checks what a new user saw missing: order columns (time, direction,
+stake, expiry, p̂), open orders listed first, table headers on one line, the chart's
+axes (times and values), the empty alarms state, and a favicon instead of a 404.
+The full-page screenshot goes to ``MOONLIGHT_SCREENSHOTS/dashboard`` when set (the
+docs' picture), else the test's temporary directory.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.console.support import CHROMIUM_FLAGS, screenshot_dir
 from tests.server.png import count_near, read_png
 from tests.server.support import LiveServer, load, write_config
 
@@ -61,12 +67,14 @@ def test_dashboard_live_orders_and_kill_switch(live: LiveServer, tmp_path: Path)
     frames: list[dict[str, Any]] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), headless=True, args=["--no-sandbox"]
+            executable_path=_chromium(), headless=True, args=CHROMIUM_FLAGS
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors: list[str] = []
+            missing: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
             page.on(
                 "websocket",
                 lambda ws: ws.on(
@@ -90,6 +98,7 @@ def test_dashboard_live_orders_and_kill_switch(live: LiveServer, tmp_path: Path)
             page.locator("#orders-table tbody tr").first.wait_for(timeout=WAIT_MS)
             live_ids = _wait_for_live_order_rows(page, frames)
             assert live_ids
+            _check_layout_and_columns(page)
 
             # the kill-switch, with its confirmation dialog
             page.click("#kill-button")
@@ -102,10 +111,14 @@ def test_dashboard_live_orders_and_kill_switch(live: LiveServer, tmp_path: Path)
             after = read_png(page.locator("#kill-state").screenshot())
             assert count_near(after, RED, 40) > 20 and count_near(after, GREEN, 40) == 0
             text = page.inner_text("body")
-            shot = tmp_path / "dashboard.png"
+            assert page.locator("#alarms-empty").is_hidden()  # the kill-switch alarm
+            shot = screenshot_dir(tmp_path, "dashboard") / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
             chart = read_png(page.locator("#pnl-chart").screenshot())
+            favicon = page.request.get(f"{live.base_url}/favicon.ico")
+            assert favicon.status == 200 and favicon.body()[:4] == b"\x00\x00\x01\x00"
             assert not errors, errors
+            assert not missing, missing
         finally:
             browser.close()
 
@@ -139,3 +152,28 @@ def _wait_for_live_order_rows(page: Any, frames: list[dict[str, Any]]) -> set[st
             return streamed & shown
         page.wait_for_timeout(100)
     return set()
+
+
+def _check_layout_and_columns(page: Any) -> None:
+    """Order columns, open orders first, one-line headers, chart axes, alarms state."""
+    headers = page.locator("#orders-table thead th").all_inner_texts()
+    for column in ("time", "direction", "stake", "expiry", "p\u0302", "state", "P&L"):
+        assert column in headers, headers
+    states = [
+        row.locator("td").nth(7).inner_text()
+        for row in page.locator("#orders-table tbody tr").all()
+    ]
+    open_states = {"IDLE", "PREPARE", "SEND", "CONFIRM"}
+    first_closed = next((i for i, s in enumerate(states) if s not in open_states), len(states))
+    assert all(s not in open_states for s in states[first_closed:]), states
+    for cell in page.locator("#accounts-table th, #orders-table th").all():
+        box = cell.bounding_box()
+        assert box is not None and box["height"] < 30, cell.inner_text()  # one line
+    # the alarms panel says so when it is empty, and hides that once alarms exist
+    empty = page.locator("#alarms-empty").is_visible()
+    assert empty == (page.locator("#alarms-feed li").count() == 0)
+    expect(page.locator("#pnl-chart")).to_have_attribute(
+        "aria-label",
+        re.compile(r"cumulative P&L [+-]?[\d,.]+ \w+ from \d\d:\d\d(:\d\d)? to \d\d:\d\d"),
+        timeout=WAIT_MS,
+    )

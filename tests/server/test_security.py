@@ -28,6 +28,7 @@ AUTHENTICATED_GETS = [
     "/api/v1/results/export.csv",
     "/api/v1/alarms",
     "/api/v1/metrics/summary",
+    "/api/v1/calibration",
     "/api/v1/config",
     "/api/v1/overrides",
     "/api/v1/kill-switch",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Date, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from moonlight.core.ensemble.reliability import reliability_report
 from moonlight.core.storage.models import Alarm, Feature, Order, Result
 from moonlight.server import schemas
 
@@ -88,20 +89,25 @@ def _order_out(order: Order, result: Result | None) -> schemas.OrderOut:
     )
 
 
+OPEN_STATES = ("IDLE", "PREPARE", "SEND", "CONFIRM")
+"""Orders not yet settled or failed (the ones an operator watches)."""
+
+
 def _orders_statement(filters: OrderFilter) -> Select[Order, Result]:
     statement = select(Order, Result).outerjoin(Result, Result.order_id == Order.id)
     return filters.apply(statement, Order.created_at)
 
 
 def list_orders(
-    session: Session, filters: OrderFilter, *, limit: int, offset: int
+    session: Session, filters: OrderFilter, *, limit: int, offset: int, open_first: bool = False
 ) -> schemas.Page[schemas.OrderOut]:
-    """Newest orders first, with their outcome once settled."""
+    """Newest orders first (open ones before the rest with ``open_first``), with outcomes."""
     statement = _orders_statement(filters)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.execute(
-        statement.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).offset(offset)
-    ).all()
+    order_by: list[Any] = [Order.created_at.desc(), Order.id.desc()]
+    if open_first:
+        order_by.insert(0, case((Order.state.in_(OPEN_STATES), 0), else_=1))
+    rows = session.execute(statement.order_by(*order_by).limit(limit).offset(offset)).all()
     items = [_order_out(order, result) for order, result in rows]
     return schemas.Page[schemas.OrderOut](items=items, total=total, limit=limit, offset=offset)
 
@@ -318,4 +324,62 @@ def metrics_summary(
         by_instrument=_pnl_rows(session, Order.instrument, filters),
         latency=latency_stats(session, filters),
         guard_rejects=guard_rejects,
+    )
+
+
+# -------------------------------------------------------------------- calibration
+
+CALIBRATION_SAMPLE_MAX = 20_000
+"""Newest settled orders used for the reliability figures."""
+
+
+def _calibration_row(
+    instrument: str, p_hat: list[float], won: list[int], bins: int
+) -> schemas.CalibrationRow:
+    report = reliability_report(p_hat, won, bins=bins)
+    return schemas.CalibrationRow(
+        instrument=instrument,
+        samples=report.n_samples,
+        base_rate=report.base_rate,
+        brier=report.brier,
+        ece=report.ece,
+        bins=[
+            schemas.ReliabilityBinOut(
+                lower=row.lower,
+                upper=row.upper,
+                count=row.count,
+                mean_predicted=row.mean_predicted,
+                observed=row.observed,
+            )
+            for row in report.table
+        ],
+    )
+
+
+def calibration(session: Session, filters: OrderFilter, *, bins: int) -> schemas.CalibrationOut:
+    """p̂ against the outcome of settled orders (wins and losses), per instrument."""
+    statement = filters.apply(
+        select(Order.instrument, Order.p_hat, Result.outcome)
+        .select_from(Result)
+        .join(Order, Result.order_id == Order.id)
+        .where(Order.p_hat.is_not(None), Result.outcome.in_(("win", "lose"))),
+        Result.settled_at,
+    )
+    rows = session.execute(
+        statement.order_by(Result.settled_at.desc()).limit(CALIBRATION_SAMPLE_MAX)
+    ).all()
+    grouped: dict[str, tuple[list[float], list[int]]] = {}
+    for instrument, p_hat, outcome in rows:
+        p_list, won = grouped.setdefault(instrument, ([], []))
+        p_list.append(float(p_hat or 0.0))  # never None: filtered above
+        won.append(1 if outcome.value == "win" else 0)
+    every_p = [p for p_list, _ in grouped.values() for p in p_list]
+    every_won = [w for _, won in grouped.values() for w in won]
+    return schemas.CalibrationOut(
+        bins=bins,
+        overall=_calibration_row("all", every_p, every_won, bins) if every_p else None,
+        instruments=[
+            _calibration_row(name, p_list, won, bins)
+            for name, (p_list, won) in sorted(grouped.items())
+        ],
     )

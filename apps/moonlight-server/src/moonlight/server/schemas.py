@@ -347,6 +347,41 @@ class MetricsSummary(BaseModel):
     )
 
 
+# ---------------------------------------------------------------------- calibration
+
+
+class ReliabilityBinOut(BaseModel):
+    """One bin of a reliability diagram: predictions in ``[lower, upper)``."""
+
+    model_config = _OUT
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float = Field(description="Mean p̂ of the orders in the bin.")
+    observed: float = Field(description="Fraction of them that won.")
+
+
+class CalibrationRow(BaseModel):
+    """How honest p̂ was for one instrument (or ``all``): ECE, Brier, reliability bins."""
+
+    model_config = _OUT
+    instrument: str
+    samples: int = Field(description="Settled orders with a p̂ and a win or loss.")
+    base_rate: float = Field(description="Fraction of those that won.")
+    brier: float
+    ece: float = Field(description="Expected calibration error over the bins.")
+    bins: list[ReliabilityBinOut]
+
+
+class CalibrationOut(BaseModel):
+    """GET /calibration: p̂ against outcomes of the stored orders, per instrument."""
+
+    model_config = _OUT
+    bins: int
+    overall: CalibrationRow | None = Field(description="Every instrument together.")
+    instruments: list[CalibrationRow]
+
+
 # --------------------------------------------------------------------------- config
 
 

@@ -5,7 +5,9 @@ defaults, output order and warm-up NaN positions, so ``import moonlight.indicato
 talib`` works for the indicators both libraries have. Batch functions take 1-D arrays,
 2-D ``(bars, series)`` arrays (every column independently) and pandas objects;
 ``moonlight.indicators.stream.<name>(*history, **params)`` builds an O(1) incremental
-version; ``moonlight.indicators.catalog()`` lists every indicator's metadata.
+version, ``moonlight.indicators.batched.<name>(series, **params)`` the same for many
+series updated in one call; ``moonlight.indicators.catalog()`` lists every indicator's
+metadata.
 
 Importing compiles nothing: kernels compile (or load from Numba's on-disk cache) on
 their first call.
@@ -27,12 +29,12 @@ from moonlight.indicators import (  # noqa: F401  (each registers its indicators
 from moonlight.indicators._define import (
     ALIASES,
     REGISTRY,
-    Stream,
     get_threads,
     get_unstable_period,
     set_threads,
     set_unstable_period,
 )
+from moonlight.indicators._streams import BatchedStream, Stream
 
 #: The indicator modules, each registering its indicators through ``_define.define``.
 INDICATOR_MODULES: tuple[str, ...] = (
@@ -48,11 +50,13 @@ INDICATOR_MODULES: tuple[str, ...] = (
 globals().update({name: ind.spec.batch for name, ind in REGISTRY.items()})
 globals().update({alias: REGISTRY[name].spec.batch for alias, name in ALIASES.items()})
 
-from moonlight.indicators import stream  # noqa: E402  (needs the registry filled)
+from moonlight.indicators import batched, stream  # noqa: E402  (need the registry filled)
 from moonlight.indicators.catalog import catalog  # noqa: E402
 
 __all__ = [
+    "BatchedStream",
     "Stream",
+    "batched",
     "catalog",
     "get_threads",
     "get_unstable_period",

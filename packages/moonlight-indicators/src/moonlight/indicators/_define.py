@@ -1,9 +1,10 @@
-"""The machinery that turns one kernel + one stream class into a complete indicator.
+"""The machinery that turns one declaration into a complete indicator.
 
 How to declare an indicator (notes for everyone writing an indicator module)
 ============================================================================
 
-An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator:
+An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator, the
+computation only -- everything else is generated from one call to :func:`define`:
 
 1. ``<name>_kernel`` -- a ``@jit`` function (from ``moonlight.indicators._jit``) taking
    ``(*inputs, *params, *outputs)`` in that order: inputs and outputs are 1-D float64
@@ -15,37 +16,21 @@ An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator
    the C function on ``inputs[begin:]``. Mid-series NaN is not special-cased: do the C
    code's arithmetic in the C code's order and NaN propagates exactly as in TA-Lib.
    Kernels are public (strategies call them from their own ``@njit`` code).
-2. Optionally ``<name>_kernel_2d`` -- a ``@parallel_jit`` driver with the same signature
-   on 2-D ``(bars, series)`` arrays::
+2. The stream, as a *step* and its *state*:
 
-       @parallel_jit
-       def sma_kernel_2d(real, timeperiod, out):
-           for j in prange(real.shape[1]):
-               sma_kernel(real[:, j], timeperiod, out[:, j])
+   * ``<name>_step(st, at, *bar)`` -- a ``@jit`` function advancing the indicator by one
+     bar (one float per input) with all its state in ``st[at:]`` (a float64 array), and
+     returning the bar's output (a float, or a tuple in output order) -- bit-identical
+     to the kernel at every bar, NaN warm-up included, so do the same floating-point
+     operations in the same order. It allocates nothing. Steps compose: a step calls
+     another step on its own part of ``st`` (the MA steps of ``_ma`` serve bbands,
+     stoch, stochrsi...). Leading bars with a NaN input never reach the step: the
+     generated gate skips them as TA-Lib's wrapper does.
+   * ``<name>_state(**params) -> list[float]`` -- the initial ``st[at:]`` for these
+     parameters (and unstable periods, see below): ring buffers sized by the periods,
+     counters at zero, constants the step reads back. Document the layout next to it.
 
-   (Numba cannot cache a generic driver that takes the kernel as an argument, so each
-   indicator has its own four lines.) Without it, 2-D input loops the 1-D kernel over
-   columns from Python -- correct, slower.
-3. A stream class: subclass of :class:`Stream` with ``__slots__``; ``__init__`` takes
-   the parameters as keyword arguments (already validated); ``update(*bar)`` takes one
-   float per input and returns the bar's output (a float, or a tuple in output order),
-   bit-identical to the kernel at every bar, NaN warm-up included -- so do the same
-   floating-point operations in the same order as the kernel. Keep state in slots as
-   floats/ints/bools/None, lists or tuples of those (ring buffers), 1-D numeric numpy
-   arrays, or nested :class:`Stream` objects: :meth:`Stream.state` /
-   :meth:`Stream.from_state` and pickling work from the slots, nothing else to write.
-   No allocation per update (preallocate lists/arrays).
-
-   Speed (measured on this machine, Python 3.11): a CPython float operation costs
-   ~20 ns, so a pure-Python update with more than ~8-10 float operations loses to a
-   ``@jit`` step function taking a float64 state array (``step(st, x) -> value``),
-   called through :func:`compiled` (the overload's entry point, skipping Numba's type
-   dispatch) from a method costs ~0.25 us in total -- close to TA-Lib's ``talib.stream``
-   update. Pattern used in overlap.py: a general warm-up class in Python, and on the
-   first visible value ``self.__class__ = _Steady`` (a subclass with ``__slots__ = ()``)
-   whose ``update`` is the bare recurrence (Python for tiny ones, a jitted step on
-   ``self._st`` for heavy ones).
-4. One call to :func:`define`::
+3. One call to :func:`define`::
 
        sma = define(
            "sma",
@@ -56,27 +41,37 @@ An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator
            params=(int_param("timeperiod", 30, 2),),
            lookback=lambda timeperiod: timeperiod - 1,
            kernel=sma_kernel,
-           kernel_2d=sma_kernel_2d,
-           stream=SmaStream,
+           state=sma_state,
+           step=sma_step,
            source="TA-Lib 0.6 ta_SMA.c (Python wrapper ta-lib 0.8.2)",
        )
 
    ``define`` generates the public batch function with TA-Lib's exact signature
-   (``sma(real, timeperiod=30)``), registers the ``IndicatorSpec`` (catalogue, plugin
-   hook), the stream factory ``moonlight.indicators.stream.sma(*history, **params)``
-   and aliases. ``lookback`` is TA-Lib's ``TA_<NAME>_Lookback`` as a function of ALL the
-   parameters by keyword: the number of leading NaN on clean input. ``check`` (optional)
-   receives the validated parameters by keyword and raises ``ValueError`` for
-   combinations the ranges cannot express. ``int_outputs`` names outputs that are int32
-   (TA-Lib's integer outputs, 0 during warm-up).
+   (``sma(real, timeperiod=30)``) and its pandas/2-D handling, the 2-D ``prange``
+   driver over the kernel, the stream factory
+   ``moonlight.indicators.stream.sma(*history, **params)`` (a
+   :class:`~moonlight.indicators._streams.Stream`), the batched factory
+   ``moonlight.indicators.batched.sma(series, **params)`` (a
+   :class:`~moonlight.indicators._streams.BatchedStream`), registers the
+   ``IndicatorSpec`` (catalogue, plugin hook) and aliases. The Numba drivers are
+   written as source by :mod:`._codegen` and compiled on first use.
+   ``lookback`` is TA-Lib's ``TA_<NAME>_Lookback`` as a function of ALL the parameters
+   by keyword: the number of leading NaN on clean input. ``check`` (optional) receives
+   the validated parameters by keyword and raises ``ValueError`` for combinations the
+   ranges cannot express. ``int_outputs`` names outputs that are int32 (TA-Lib's
+   integer outputs, 0 during warm-up).
 
    Unstable period (TA-Lib's ``set_unstable_period``): ``unstable=("ATR",)`` names the
    TA-Lib function ids whose setting the indicator follows. Their current values
    (:func:`get_unstable_period`) are passed, in that order, as extra int arguments to the
    kernel right after the parameters (before the outputs), and as keyword arguments to
-   the stream class and to ``lookback``: named ``unstable`` when one id is declared,
+   the state function and to ``lookback``: named ``unstable`` when one id is declared,
    ``<id lower-case>_unstable`` (``ema_unstable``, ``atr_unstable``) when several are;
    pass a mapping ``{"kwarg_name": "ID"}`` to choose the names yourself.
+
+Speed: a stream's ``update`` is the compiled entry point of the generated gate + step,
+bound to the stream's state array -- one C call a bar (~0.2 us, TA-Lib's
+``talib.stream`` update takes about as long), whatever the step does in Python terms.
 
 Two traps found while porting (TA-Lib 0.8.2 bundles a recent C library): some functions
 rebuild running sums periodically (WMA every ``8*period`` outputs, LINEARREG and the
@@ -88,29 +83,28 @@ does not track dependencies across modules, so after editing a shared helper (``
 ``moonlight/indicators/__init__.py`` imports every indicator module and exposes every
 registered name (and alias) as ``moonlight.indicators.<name>``; the test suite
 ``tests/indicators/test_catalog_contract.py`` then checks each indicator against this
-contract (metadata, invalid parameters, 2-D, pandas, stream == batch, state round trip).
+contract (metadata, invalid parameters, 2-D, pandas, stream == batch, batched == single
+streams, state round trip).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from moonlight.core.plugins import IndicatorSpec, ParamSpec
-from moonlight.indicators import _inputs
+from moonlight.indicators import _codegen, _inputs
+from moonlight.indicators._streams import KERNELS, BatchedStream, Stream, StreamKernel
 
 __all__ = [
     "REGISTRY",
     "UNSTABLE_IDS",
     "Indicator",
-    "Stream",
-    "compiled",
     "define",
     "float_param",
     "get_threads",
@@ -213,208 +207,6 @@ def _unstable_names(unstable: Sequence[str] | Mapping[str, str]) -> dict[str, st
 
 
 # ---------------------------------------------------------------------------------------
-# Compiled entry points for stream steps
-# ---------------------------------------------------------------------------------------
-
-_ENTRY_POINTS: dict[tuple[Any, ...], Callable[..., Any]] = {}
-
-
-def compiled(dispatcher: Any, *example: Any) -> Callable[..., Any]:
-    """The machine-code entry point of a ``@jit`` function for these argument types.
-
-    Calling a Numba dispatcher costs ~0.45 us of type dispatch; the compiled overload's
-    entry point, called directly, ~0.2 us. Stream steady states keep it as a class
-    attribute. Compiles (or loads from cache) on first use; with
-    ``NUMBA_DISABLE_JIT=1`` the plain Python function is returned.
-    """
-    if not hasattr(dispatcher, "overloads"):
-        return dispatcher  # type: ignore[no-any-return]
-    from numba import typeof
-
-    signature = tuple(typeof(value) for value in example)  # type: ignore[no-untyped-call]
-    key = (dispatcher, signature)
-    entry = _ENTRY_POINTS.get(key)
-    if entry is None:
-        dispatcher.compile(signature)
-        entry = dispatcher.overloads[signature].entry_point
-        _ENTRY_POINTS[key] = entry
-    return entry
-
-
-# ---------------------------------------------------------------------------------------
-# Streams
-# ---------------------------------------------------------------------------------------
-
-_STATE_FORMAT = 1
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, Stream):
-        return value.state()
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
-    if isinstance(value, tuple):
-        return {"tuple": [_encode(item) for item in value]}
-    if isinstance(value, np.ndarray):
-        if value.ndim != 1 or value.dtype.kind not in "iuf":
-            raise TypeError(
-                f"stream slot array must be 1-D numeric, got {value.dtype} {value.shape}"
-            )
-        return {"ndarray": value.tolist(), "dtype": value.dtype.str}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise TypeError(
-        f"stream slot value of type {type(value).__name__} cannot be saved: use floats, "
-        "ints, bools, None, lists, tuples, 1-D numeric arrays or nested Stream objects"
-    )
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "ndarray" in value:
-            return np.array(value["ndarray"], dtype=np.dtype(value["dtype"]))
-        if "tuple" in value:
-            return tuple(_decode(item) for item in value["tuple"])
-        return Stream.from_state(value)
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    return value
-
-
-def _slot_names(cls: type) -> tuple[str, ...]:
-    names: list[str] = []
-    for klass in reversed(cls.__mro__):
-        slots = klass.__dict__.get("__slots__", ())
-        if isinstance(slots, str):
-            slots = (slots,)
-        names.extend(s for s in slots if s not in names)
-    return tuple(names)
-
-
-def _restore(state: Mapping[str, Any]) -> Stream:
-    """Pickle support: rebuild a stream from :meth:`Stream.state`."""
-    return Stream.from_state(state)
-
-
-class Stream:
-    """Base of every incremental indicator: one ``update`` per bar, O(1), no allocation.
-
-    Subclasses declare ``__slots__`` for all their state and define
-    ``update(<one float per input>)`` returning the bar's output (a float, or a tuple
-    in output order); its parameters are named after the inputs, hence typed here as
-    any callable. The base class derives ``state()``/``from_state()``/pickling/
-    ``copy()`` from the slots, so a worker can persist an indicator and resume it after
-    a restart without recomputing history.
-    """
-
-    __slots__ = ()
-
-    #: The registered indicator name (set by :func:`define`; "" for helper streams).
-    indicator: ClassVar[str] = ""
-
-    #: Consume one bar (one float per input) and return that bar's output.
-    update: Callable[..., Any]
-
-    def run(self, *inputs: Iterable[float]) -> Any:
-        """Feed whole arrays bar by bar; return the outputs as arrays shaped like the batch.
-
-        Useful to warm a stream from history and in tests. Integer outputs come back as
-        int32 arrays, float outputs as float64.
-        """
-        columns = [np.asarray(values, dtype=np.float64).tolist() for values in inputs]
-        # ``self.update`` is looked up per bar: the leading-NaN gate swaps the class.
-        results = [self.update(*bar) for bar in zip(*columns, strict=True)]
-        if results and isinstance(results[0], tuple):
-            return tuple(_column(list(col)) for col in zip(*results, strict=True))
-        return _column(results)
-
-    def state(self) -> dict[str, Any]:
-        """A JSON-ready snapshot: ``{"format", "class", "indicator", "leading", "slots"}``.
-
-        ``leading`` is true while the stream is still skipping leading NaN bars.
-        """
-        cls = type(self)
-        leading = cls in _UNGATED
-        if leading:
-            cls = _UNGATED[cls]
-        return {
-            "format": _STATE_FORMAT,
-            "class": f"{cls.__module__}:{cls.__qualname__}",
-            "indicator": cls.indicator,
-            "leading": leading,
-            "slots": {name: _encode(getattr(self, name)) for name in _slot_names(cls)},
-        }
-
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> Self:
-        """Rebuild a stream from :meth:`state` (on the base class or the exact class)."""
-        if state.get("format") != _STATE_FORMAT:
-            raise ValueError(f"state: unknown format {state.get('format')!r}")
-        module_name, _, qualname = str(state["class"]).partition(":")
-        if not module_name.startswith("moonlight."):
-            raise ValueError(f"state: class {state['class']!r} is not a MoonLight stream")
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
-        if not (isinstance(target, type) and issubclass(target, cls)):
-            raise ValueError(f"state: {state['class']!r} is not a {cls.__name__}")
-        if state.get("leading"):
-            target = _GATED[target]
-        obj = target.__new__(target)
-        slots = state["slots"]
-        for name in _slot_names(target):
-            setattr(obj, name, _decode(slots[name]))
-        return obj  # type: ignore[no-any-return]
-
-    def copy(self) -> Self:
-        """An independent copy (same state, no shared buffers)."""
-        return type(self).from_state(self.state())
-
-    def __reduce__(self) -> tuple[Callable[[Mapping[str, Any]], Stream], tuple[Any, ...]]:
-        return (_restore, (self.state(),))
-
-
-#: stream class -> its leading-NaN gate subclass, and back.
-_GATED: dict[type[Stream], type[Stream]] = {}
-_UNGATED: dict[type[Stream], type[Stream]] = {}
-
-
-def _make_gate(cls: type[Stream], lead_value: Any) -> type[Stream]:
-    """A subclass that skips leading bars with any NaN input, then becomes ``cls``.
-
-    TA-Lib's wrapper starts the computation at the first bar where no input is NaN; the
-    gate returns the warm-up value (NaN, 0 for integer outputs) for those bars and, on
-    the first complete bar, reassigns ``__class__`` to ``cls`` (same slot layout) so
-    every later update runs the indicator's own code with no extra test.
-    """
-    base_update = cls.update
-
-    def update(self: Stream, *bar: float) -> Any:
-        for value in bar:
-            if value != value:
-                return lead_value
-        self.__class__ = cls
-        return base_update(self, *bar)
-
-    gate = type(
-        f"{cls.__name__}Leading",
-        (cls,),
-        {"__slots__": (), "update": update, "__module__": cls.__module__},
-    )
-    _GATED[cls] = gate
-    _UNGATED[gate] = cls
-    return gate
-
-
-def _column(values: list[Any]) -> npt.NDArray[Any]:
-    if values and isinstance(values[0], int) and not isinstance(values[0], bool):
-        return np.asarray(values, dtype=np.int32)
-    return np.asarray(values, dtype=np.float64)
-
-
-# ---------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------
 
@@ -426,13 +218,13 @@ class Indicator:
     spec: IndicatorSpec
     group: str
     kernel: Callable[..., None]
-    kernel_2d: Callable[..., None] | None
-    stream_class: type[Stream]
+    stream: StreamKernel
     int_outputs: frozenset[str]
     check: Callable[..., None] | None
     validate: Callable[..., dict[str, Any]] = field(repr=False)
     #: kwarg name -> TA-Lib unstable-period id, in kernel-argument order.
     unstable: Mapping[str, str] = field(default_factory=dict)
+    _generated: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def unstable_values(self) -> dict[str, int]:
         """The current unstable periods this indicator follows, by kwarg name."""
@@ -441,6 +233,16 @@ class Indicator:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def kernel_2d(self) -> Callable[..., None]:
+        """The generated ``prange`` driver running :attr:`kernel` on every column."""
+        found = self._generated.get("kernel_2d")
+        if found is None:
+            spec = self.spec
+            found = _codegen.kernel_2d(self.kernel, len(spec.inputs), len(spec.outputs))
+            self._generated["kernel_2d"] = found
+        return found  # type: ignore[no-any-return]
 
 
 #: name -> Indicator, in declaration order (aliases are not keys here).
@@ -565,15 +367,8 @@ def _general(ind: Indicator, values: tuple[object, ...], params: tuple[Any, ...]
     ]
     if prepared.ndim == 1:
         ind.kernel(*arrays, *params, *outs)
-    elif ind.kernel_2d is not None:
-        _run_2d(ind.kernel_2d, *arrays, *params, *outs)
     else:
-        for j in range(shape[1]):
-            columns = [np.ascontiguousarray(a[:, j]) for a in arrays]
-            col_outs = [np.empty(shape[0], dtype=o.dtype) for o in outs]
-            ind.kernel(*columns, *params, *col_outs)
-            for o, c in zip(outs, col_outs, strict=True):
-                o[:, j] = c
+        _run_2d(ind.kernel_2d, *arrays, *params, *outs)
     return _inputs.wrap(prepared, outs, spec.outputs)
 
 
@@ -635,7 +430,7 @@ def _make_batch(
 
 
 # ---------------------------------------------------------------------------------------
-# Stream factory
+# Stream and batched-stream factories
 # ---------------------------------------------------------------------------------------
 
 
@@ -643,9 +438,21 @@ def _is_array_like(value: object) -> bool:
     return not isinstance(value, int | float | np.number | bool)
 
 
-def _make_factory(ind_holder: dict[str, Any], name: str) -> Callable[..., Stream]:
+def _bind(ind: Indicator, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Positional and keyword parameters of a factory call, validated, with defaults."""
+    names = [p.name for p in ind.spec.params]
+    if len(args) > len(names):
+        raise ValueError(f"{ind.name}: too many positional parameters ({len(args)})")
+    for pname, value in zip(names, args, strict=False):
+        if pname in kwargs:
+            raise ValueError(f"{ind.name}: parameter {pname} given twice")
+        kwargs[pname] = value
+    return {**ind.validate(**kwargs), **ind.unstable_values()}
+
+
+def _make_stream_factory(holder: dict[str, Any], name: str) -> Callable[..., Stream]:
     def factory(*args: Any, **kwargs: Any) -> Stream:
-        ind: Indicator = ind_holder["indicator"]
+        ind: Indicator = holder["indicator"]
         n_inputs = len(ind.spec.inputs)
         history: tuple[Any, ...] = ()
         if args and _is_array_like(args[0]):
@@ -655,15 +462,7 @@ def _make_factory(ind_holder: dict[str, Any], name: str) -> Callable[..., Stream
                     f"({', '.join(ind.spec.inputs)}), got {len(args)}"
                 )
             history, args = args[:n_inputs], args[n_inputs:]
-        names = [p.name for p in ind.spec.params]
-        if len(args) > len(names):
-            raise ValueError(f"{name}: too many positional parameters ({len(args)})")
-        for pname, value in zip(names, args, strict=False):
-            if pname in kwargs:
-                raise ValueError(f"{name}: parameter {pname} given twice")
-            kwargs[pname] = value
-        params = ind.validate(**kwargs)
-        stream = _GATED[ind.stream_class](**params, **ind.unstable_values())
+        stream = Stream(ind.stream, _bind(ind, args, kwargs))
         if history:
             prepared = _inputs.prepare(ind.spec.inputs, history)
             if prepared.ndim != 1:
@@ -674,6 +473,59 @@ def _make_factory(ind_holder: dict[str, Any], name: str) -> Callable[..., Stream
     factory.__name__ = name
     factory.__qualname__ = name
     return factory
+
+
+def _make_batched_factory(holder: dict[str, Any], name: str) -> Callable[..., BatchedStream]:
+    def factory(series: int, *args: Any, **kwargs: Any) -> BatchedStream:
+        ind: Indicator = holder["indicator"]
+        return BatchedStream(ind.stream, _bind(ind, args, kwargs), series)
+
+    factory.__name__ = name
+    factory.__qualname__ = name
+    return factory
+
+
+def _signature(params: Sequence[ParamSpec], first: inspect.Parameter) -> inspect.Signature:
+    return inspect.Signature(
+        [first]
+        + [
+            inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+            for p in params
+        ]
+    )
+
+
+def _stream_kernel(
+    name: str,
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+    int_outputs: frozenset[str],
+    state: Callable[..., Sequence[float]],
+    step: Any,
+    validate: Callable[..., dict[str, Any]],
+    unstable: Mapping[str, str],
+) -> StreamKernel:
+    """The indicator's :class:`StreamKernel`; its ``initial_state`` re-validates the
+    parameters, so a snapshot from elsewhere cannot build a malformed state."""
+
+    def initial_state(params: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+        given = dict(params)
+        periods = {}
+        for kw in unstable:
+            if kw not in given:
+                raise ValueError(f"{name}: unstable period {kw} missing from the parameters")
+            periods[kw] = _inputs.check_int(kw, given.pop(kw), 0, 2**31 - 1)
+        cells = np.asarray(state(**validate(**given), **periods), dtype=np.float64)
+        return np.concatenate((np.zeros(1), cells))
+
+    return StreamKernel(
+        indicator=name,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        int_outputs=int_outputs,
+        step=step,
+        initial_state=initial_state,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -690,16 +542,24 @@ def define(
     outputs: Sequence[str],
     params: Sequence[ParamSpec],
     lookback: Callable[..., int],
-    kernel: Callable[..., None],
-    stream: type[Stream],
+    state: Callable[..., Sequence[float]],
+    step: Any,
     source: str,
-    kernel_2d: Callable[..., None] | None = None,
+    kernel: Callable[..., None] | None = None,
+    core: Callable[..., Any] | None = None,
     aliases: Sequence[str] = (),
     int_outputs: Sequence[str] = (),
     check: Callable[..., None] | None = None,
     unstable: Sequence[str] | Mapping[str, str] = (),
 ) -> Callable[..., Any]:
-    """Declare one indicator; return its public batch function (see the module notes)."""
+    """Declare one indicator; return its public batch function (see the module notes).
+
+    Give the ``kernel``, or -- for a one-input, one-output indicator computed by a
+    TA-Lib-style ``core(x, start, end, *params, *unstable, out)`` -- the ``core``, and the
+    kernel (``batch.kernel``) is generated around it.
+    """
+    if (kernel is None) == (core is None):
+        raise ValueError(f"{name}: give exactly one of kernel= and core=")
     if name in REGISTRY or name in ALIASES:
         raise ValueError(f"indicator {name!r} is already defined")
     for alias in aliases:
@@ -723,6 +583,11 @@ def define(
         return values
 
     unstable_named = _unstable_names(unstable)
+    if kernel is None:
+        if tuple(inputs) != ("real",) or len(outputs) != 1:
+            raise ValueError(f"{name}: core= serves one input named real and one output")
+        arguments = [*(p.name for p in params), *unstable_named]
+        kernel = _codegen.core_kernel(name, core, lookback, arguments, summary + ".")
 
     def warmup(**given: Any) -> int:
         """Leading NaN bars on clean input, at the current unstable-period settings."""
@@ -734,28 +599,39 @@ def define(
         name, inputs, outputs, params, frozenset(int_outputs), holder, unstable_named
     )
     batch.__doc__ = _docstring(name, summary, inputs, outputs, params, source)
-    batch.__module__ = stream.__module__
-    factory = _make_factory(holder, name)
-    factory.__doc__ = (
+    batch.__module__ = getattr(kernel, "__module__", __name__)
+    stream_factory = _make_stream_factory(holder, name)
+    returns = "value." if len(outputs) == 1 else "(" + ", ".join(outputs) + ")."
+    stream_factory.__doc__ = (
         f"Streaming {summary.lower()}: ``{name}(*history, "
         + ", ".join(f"{p.name}={p.default!r}" for p in params)
         + ")``; history arrays optional. Returns a stream whose ``update("
         + ", ".join(inputs)
         + ")`` returns the bar's "
-        + ("value." if len(outputs) == 1 else "(" + ", ".join(outputs) + ").")
+        + returns
     )
-    factory.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("history", inspect.Parameter.VAR_POSITIONAL)]
-        + [
-            inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
-            for p in params
-        ]
+    stream_factory.__signature__ = _signature(  # type: ignore[attr-defined]
+        params, inspect.Parameter("history", inspect.Parameter.VAR_POSITIONAL)
     )
-    factory.__module__ = "moonlight.indicators.stream"
+    stream_factory.__module__ = "moonlight.indicators.stream"
+    batched_factory = _make_batched_factory(holder, name)
+    batched_factory.__doc__ = (
+        f"{summary} streamed for many series: ``{name}(series, "
+        + ", ".join(f"{p.name}={p.default!r}" for p in params)
+        + ")``. Returns a batched stream whose ``update("
+        + ", ".join(inputs)
+        + ", index=None)`` takes one array per input (one value per series) and returns "
+        + "the bar's "
+        + ("values." if len(outputs) == 1 else "(" + ", ".join(outputs) + ") arrays.")
+    )
+    batched_factory.__signature__ = _signature(  # type: ignore[attr-defined]
+        params, inspect.Parameter("series", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+    batched_factory.__module__ = "moonlight.indicators.batched"
     spec = IndicatorSpec(
         name=name,
         batch=batch,
-        stream=factory,
+        stream=stream_factory,
         inputs=tuple(inputs),
         outputs=tuple(outputs),
         params=params,
@@ -767,27 +643,58 @@ def define(
             "group": group,
             "int_outputs": tuple(int_outputs),
             "unstable": tuple(unstable_named.values()),
+            "batched": batched_factory,
         },
+    )
+    stream_kernel = _stream_kernel(
+        name, inputs, outputs, frozenset(int_outputs), state, step, validate, unstable_named
     )
     indicator = Indicator(
         spec=spec,
         group=group,
         kernel=kernel,
-        kernel_2d=kernel_2d,
-        stream_class=stream,
+        stream=stream_kernel,
         int_outputs=frozenset(int_outputs),
         check=check,
         validate=validate,
         unstable=unstable_named,
     )
     holder["indicator"] = indicator
-    stream.indicator = name
-    float_lead = float("nan")
-    leads = tuple(0 if out in int_outputs else float_lead for out in outputs)
-    _make_gate(stream, leads[0] if len(leads) == 1 else leads)
     batch.kernel = kernel  # type: ignore[attr-defined]
     batch.spec = spec  # type: ignore[attr-defined]
     REGISTRY[name] = indicator
+    KERNELS[name] = stream_kernel
     for alias in aliases:
         ALIASES[alias] = name
     return batch
+
+
+# ---------------------------------------------------------------------------------------
+# The factory modules (``moonlight.indicators.stream`` and ``.batched``)
+# ---------------------------------------------------------------------------------------
+
+
+def factories(kind: str) -> dict[str, Callable[..., Any]]:
+    """Every indicator's (and alias's) ``"stream"`` or ``"batched"`` factory by name."""
+
+    def pick(ind: Indicator) -> Callable[..., Any]:
+        factory: Callable[..., Any] = (
+            ind.spec.stream if kind == "stream" else ind.spec.extra["batched"]
+        )
+        return factory
+
+    found = {name: pick(ind) for name, ind in REGISTRY.items()}
+    found.update({alias: pick(REGISTRY[name]) for alias, name in ALIASES.items()})
+    return found
+
+
+def factory_lookup(module: str, kind: str) -> Callable[[str], Callable[..., Any]]:
+    """A module ``__getattr__`` serving indicators registered after the module's import."""
+
+    def lookup_factory(name: str) -> Callable[..., Any]:
+        found = factories(kind)
+        if name in found:
+            return found[name]
+        raise AttributeError(f"module {module!r} has no indicator named {name!r}")
+
+    return lookup_factory

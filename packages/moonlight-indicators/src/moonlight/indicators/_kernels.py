@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import config as numba_config
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -25,6 +25,12 @@ from numba.extending import intrinsic
 from moonlight.indicators._jit import jit
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def py_func(dispatcher: Any) -> Any:
+    """The Python body of a ``@jit`` function (itself under ``NUMBA_DISABLE_JIT=1``), so
+    metadata and stream states are computed without compiling anything."""
+    return getattr(dispatcher, "py_func", dispatcher)
 
 
 @jit
@@ -117,5 +123,5 @@ def fma_py(a: float, b: float, c: float) -> float:
 #: into one fused operation (KAMA's smoothing, for one); kernels that port such a line
 #: call this to stay bit-identical. Python's version under ``NUMBA_DISABLE_JIT=1``.
 fma: Callable[[float, float, float], float] = (
-    fma_py if numba_config.DISABLE_JIT else _llvm_fma  # type: ignore[attr-defined]
+    fma_py if numba_config.DISABLE_JIT else _llvm_fma  # type: ignore[attr-defined, assignment]
 )

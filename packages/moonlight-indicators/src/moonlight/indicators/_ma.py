@@ -7,21 +7,19 @@ Every ``*_core(x, start, end, period, out)`` is a port of TA-Lib's ``TA_<MA>_Ung
 indicators (bbands, stoch, macd, kc...) call :func:`ma_core` with the ``matype`` codes
 0..8 of TA-Lib (see :data:`MA_NAMES`) the way TA-Lib calls ``TA_MA``.
 
-The stream classes next to each core do the same floating-point operations in the same
-order, so a stream and a batch call give bit-identical values; :func:`ma_stream` builds
-the stream for an ``matype``.
+The stream steps next to the cores (``<ma>_state``/``<ma>_step``) do the same
+floating-point operations in the same order, so a stream and a batch call give
+bit-identical values; :func:`ma_state`/:func:`ma_step` are the stream twin of
+:func:`ma_core` for any ``matype``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import Stream, compiled
 from moonlight.indicators._jit import jit
-from moonlight.indicators._kernels import fma, fma_py
+from moonlight.indicators._kernels import fma, py_func
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,12 +57,6 @@ def check_matype(name: str, matype: int) -> None:
         raise ValueError(f"{name}=7 (MAMA) is not supported by moonlight.indicators; use 0..6 or 8")
 
 
-def _py(function: Any) -> Any:
-    """The Python body of a ``@jit`` function (itself under ``NUMBA_DISABLE_JIT=1``),
-    so metadata and stream warm-ups never trigger a compilation."""
-    return getattr(function, "py_func", function)
-
-
 # ---------------------------------------------------------------------------------------
 # Lookbacks (TA_<MA>_Lookback, TA_MA_Lookback)
 # ---------------------------------------------------------------------------------------
@@ -94,7 +86,7 @@ def ma_lookback_py(
     period: int, matype: int, ema_unstable: int = 0, kama_unstable: int = 0, t3_unstable: int = 0
 ) -> int:
     """:func:`ma_lookback` for Python callers (metadata), without compiling it."""
-    result: int = _py(ma_lookback)(period, matype, ema_unstable, kama_unstable, t3_unstable)
+    result: int = py_func(ma_lookback)(period, matype, ema_unstable, kama_unstable, t3_unstable)
     return result
 
 
@@ -153,13 +145,15 @@ def sma_core(x: FloatArray, start: int, end: int, period: int, out: FloatArray) 
 
 @jit
 def ema_core(
-    x: FloatArray, start: int, end: int, period: int, k: float, unstable: int, out: FloatArray
+    x: FloatArray, start: int, end: int, period: int, unstable: int, out: FloatArray
 ) -> tuple[int, int]:
-    """``TA_INT_EMA``: seeded with the SMA of the first ``period`` bars.
+    """``TA_INT_EMA``: ``k = 2 / (period + 1)``, seeded with the SMA of the first ``period``
+    bars.
 
     ``unstable`` is TA-Lib's EMA unstable period: the seed stays where it is and the
     first ``unstable`` values are computed but not written.
     """
+    k = 2.0 / (period + 1)
     lookback = period - 1 + unstable
     if start < lookback:
         start = lookback
@@ -424,16 +418,6 @@ def _kama_window_sum(x: FloatArray, today: int, period: int) -> float:
     return total
 
 
-def _kama_factor_py(sum_roc1: float, period_roc: float) -> float:
-    """:func:`_kama_factor` in Python with an exact fused multiply-add (stream warm-up)."""
-    if sum_roc1 <= period_roc or (-KAMA_EPSILON < sum_roc1 < KAMA_EPSILON):
-        ratio = 1.0
-    else:
-        ratio = abs(period_roc / sum_roc1)
-    sc = fma_py(ratio, KAMA_DIFF, KAMA_MAX)
-    return sc * sc
-
-
 @jit
 def kama_core(
     x: FloatArray, start: int, end: int, period: int, unstable: int, out: FloatArray
@@ -617,7 +601,7 @@ def ma_core(
     if matype == 0:
         return sma_core(x, start, end, period, out)
     if matype == 1:
-        return ema_core(x, start, end, period, 2.0 / (period + 1), ema_unstable, out)
+        return ema_core(x, start, end, period, ema_unstable, out)
     if matype == 2:
         return wma_core(x, start, end, period, out)
     if matype == 3:
@@ -632,504 +616,261 @@ def ma_core(
 
 
 # ---------------------------------------------------------------------------------------
-# Streams: the same operations, one bar at a time.
+# Streams: each MA as a step on a float64 state (``_define`` explains steps and states).
+# Every step does its core's floating-point operations in the core's order, so a stream
+# and a batch call give bit-identical values.
 # ---------------------------------------------------------------------------------------
 
 
-# Each stream has a warm-up class (general, branchy) and a steady-state subclass with the
-# same slots whose ``update`` is the bare recurrence; the warm-up code reassigns
-# ``__class__`` once the first visible value is produced, so steady bars pay for no
-# warm-up test. Period 1 (a copy in TA-Lib for most MAs) swaps to an identity class.
-
-
-class CopyStream(Stream):
-    """Period 1 of any MA: the input itself, after ``hidden`` unstable bars."""
-
-    __slots__ = ("_hidden",)
-
-    def __init__(self, hidden: int = 0) -> None:
-        self._hidden = hidden
-
-    def update(self, real: float) -> float:
-        if self._hidden:
-            self._hidden -= 1
-            return NAN
-        self.__class__ = _CopySteady
-        return real
-
-
-class _CopySteady(CopyStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-class SmaStream(Stream):
-    """Incremental SMA: ring buffer of the window, the same running sum as the core."""
-
-    __slots__ = ("_buf", "_count", "_period", "_pos", "_total")
-
-    def __init__(self, timeperiod: int) -> None:
-        self._period = timeperiod
-        self._buf = [0.0] * timeperiod
-        self._pos = 0
-        self._count = 0
-        self._total = 0.0
-
-    def update(self, real: float) -> float:
-        if self._count < self._period - 1:
-            pos = self._pos
-            self._buf[pos] = real
-            self._pos = pos + 1
-            self._total += real
-            self._count += 1
-            return NAN
-        self.__class__ = _SmaSteady
-        return _SmaSteady.update(self, real)  # type: ignore[arg-type]
-
-
-class _SmaSteady(SmaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos == self._period:
-            pos = 0
-        self._pos = pos
-        total = self._total + real
-        # buf[pos] now holds the bar period-1 bars back: TA-Lib's trailing value.
-        self._total = total - buf[pos]
-        return total / self._period
-
-
-class EmaStream(Stream):
-    """Incremental EMA: SMA seed over the first ``period`` bars, then ``(x-prev)*k+prev``.
-
-    ``unstable`` values after the seed are computed but reported as NaN (TA-Lib's EMA
-    unstable period); period 1 is a copy of the input.
-    """
-
-    __slots__ = ("_count", "_hidden", "_k", "_period", "_prev")
-
-    def __init__(self, timeperiod: int, unstable: int = 0, k: float | None = None) -> None:
-        self._period = timeperiod
-        self._k = 2.0 / (timeperiod + 1) if k is None else k
-        self._hidden = unstable
-        self._count = 0
-        self._prev = 0.0
-
-    def update(self, real: float) -> float:
-        if self._period == 1:
-            prev = real
-        elif self._count >= self._period:
-            prev = self._prev
-            prev = (real - prev) * self._k + prev
-            self._prev = prev
-        else:
-            prev = self._prev + real
-            self._count += 1
-            if self._count < self._period:
-                self._prev = prev
-                return NAN
-            prev = prev / self._period
-            self._prev = prev
-        if self._hidden:
-            self._hidden -= 1
-            return NAN
-        self.__class__ = _EmaCopy if self._period == 1 else _EmaSteady
-        return prev
-
-
-class _EmaSteady(EmaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        prev = self._prev
-        prev = (real - prev) * self._k + prev
-        self._prev = prev
-        return prev
-
-
-class _EmaCopy(EmaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-class WmaStream(Stream):
-    """Incremental WMA: running sum and sub-sum, trailing value from a ring buffer.
-
-    Like TA-Lib, both totals are rebuilt from the window every ``8 * period`` bars.
-    """
-
-    __slots__ = (
-        "_buf",
-        "_count",
-        "_divider",
-        "_period",
-        "_pos",
-        "_reseed",
-        "_st",
-        "_sub",
-        "_sum",
-        "_trail",
-    )
-
-    def __init__(self, timeperiod: int) -> None:
-        self._period = timeperiod
-        self._st = np.zeros(0)
-        self._reseed = WMA_RESEED * timeperiod
-        self._divider = (timeperiod * (timeperiod + 1)) >> 1
-        self._buf = [0.0] * timeperiod
-        self._pos = 0
-        self._count = 0
-        self._sub = 0.0
-        self._sum = 0.0
-        self._trail = 0.0
-
-    def update(self, real: float) -> float:
-        period = self._period
-        if period == 1:
-            self.__class__ = _WmaCopy
-            return real
-        if self._count < period - 1:
-            pos = self._pos
-            self._buf[pos] = real
-            self._pos = pos + 1
-            self._count += 1
-            self._sub += real
-            self._sum += real * self._count
-            return NAN
-        header = [self._pos, self._sub, self._sum, self._trail, self._reseed, self._divider]
-        self._st = np.array([*header, period, *self._buf], dtype=np.float64)
-        self.__class__ = _WmaSteady
-        return wma_step(self._st, real)
-
-
-class _WmaSteady(WmaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _WmaSteady._step = staticmethod(compiled(wma_step, st, 0.0))  # type: ignore[method-assign]
-        return wma_step(st, x)
+def sma_state(timeperiod: int) -> list[float]:
+    """SMA: ``[period, count, pos, total, ring(period)]``."""
+    return [float(timeperiod), 0.0, 0.0, 0.0, *([0.0] * timeperiod)]
 
 
 @jit
-def wma_step(st: FloatArray, x: float) -> float:
-    """One steady WMA bar on ``st = [pos, sub, sum, trail, reseed, divider, period, buf..]``."""
-    period = int(st[6])
-    pos = int(st[0])
-    st[7 + pos] = x
+def sma_step(st: FloatArray, at: int, x: float) -> float:
+    """One SMA bar: TA_INT_SMA's running sum, the window in a ring."""
+    s = st[at:]
+    period = int(s[0])
+    count = int(s[1])
+    if count < period - 1:
+        s[4 + count] = x
+        s[1] = count + 1
+        s[2] = count + 1
+        s[3] += x
+        return NAN
+    pos = int(s[2])
+    s[4 + pos] = x
     pos += 1
     if pos == period:
         pos = 0
-    st[0] = pos
-    sub = st[1] + x
-    sub -= st[3]
-    total = st[2] + x * period
-    reseed = st[4] - 1
-    if reseed <= 0:
-        reseed = WMA_RESEED * period
+    s[2] = pos
+    total = s[3] + x
+    # The ring slot at pos now holds the bar period-1 bars back: TA-Lib's trailing value.
+    s[3] = total - s[4 + pos]
+    return total / period  # type: ignore[no-any-return]
+
+
+def ema_state(timeperiod: int, unstable: int = 0) -> list[float]:
+    """EMA: ``[period, k, hidden, count, prev]``."""
+    return [float(timeperiod), 2.0 / (timeperiod + 1), float(unstable), 0.0, 0.0]
+
+
+@jit
+def ema_step(st: FloatArray, at: int, x: float) -> float:
+    """One EMA bar: SMA seed over ``period`` bars, then ``(x - prev) * k + prev``.
+
+    The ``hidden`` (unstable) values after the seed are computed but reported as NaN;
+    period 1 copies the input.
+    """
+    s = st[at:]
+    period = int(s[0])
+    if period == 1:
+        value = x
+    elif s[3] >= period:
+        prev = s[4]
+        value = (x - prev) * s[1] + prev
+        s[4] = value
+    else:
+        value = s[4] + x
+        count = s[3] + 1.0
+        s[3] = count
+        if count < period:
+            s[4] = value
+            return NAN
+        value = value / period
+        s[4] = value
+    if s[2] > 0.0:
+        s[2] -= 1.0
+        return NAN
+    return value
+
+
+def wma_state(timeperiod: int) -> list[float]:
+    """WMA: ``[period, count, pos, sub, sum, trail, reseed, divider, ring(period)]``."""
+    divider = (timeperiod * (timeperiod + 1)) >> 1
+    header = [float(timeperiod), 0.0, 0.0, 0.0, 0.0, 0.0, float(WMA_RESEED * timeperiod)]
+    return [*header, float(divider), *([0.0] * timeperiod)]
+
+
+@jit
+def wma_step(st: FloatArray, at: int, x: float) -> float:
+    """One WMA bar: running sum and sub-sum, both rebuilt every ``8 * period`` bars."""
+    s = st[at:]
+    period = int(s[0])
+    if period == 1:
+        return x
+    count = int(s[1])
+    if count < period - 1:
+        s[8 + count] = x
+        count += 1
+        s[1] = count
+        s[2] = count
+        s[3] += x
+        s[4] += x * count
+        return NAN
+    pos = int(s[2])
+    s[8 + pos] = x
+    pos += 1
+    if pos == period:
+        pos = 0
+    s[2] = pos
+    sub = s[3] + x
+    sub -= s[5]
+    total = s[4] + x * period
+    reseed = s[6] - 1.0
+    if reseed <= 0.0:
+        reseed = float(WMA_RESEED * period)
         sub = 0.0
         total = 0.0
         for weight in range(1, period + 1):
-            value = st[7 + (pos + weight - 1) % period]
+            value = s[8 + (pos + weight - 1) % period]
             sub += value
             total += value * weight
-    st[4] = reseed
-    st[3] = st[7 + pos]
-    value = total / st[5]
-    st[2] = total - sub
-    st[1] = sub
+    s[6] = reseed
+    s[5] = s[8 + pos]
+    value = total / s[7]
+    s[4] = total - sub
+    s[3] = sub
     return value  # type: ignore[no-any-return]
 
 
-class _WmaCopy(WmaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-class _CascadeEma(Stream):
-    """DEMA/TEMA warm-up: ``levels`` EMAs, each seeded from the previous one's values.
-
-    Level ``j`` (0-based) starts at bar ``j * (period - 1 + unstable)`` with the
-    previous level's value of that bar, seeds over ``period`` values (sum from 0.0,
-    divided once), then follows ``(v - e) * k + e`` -- TA-Lib's lockstep order.
-    """
-
-    __slots__ = (
-        "_bar",
-        "_e",
-        "_e1",
-        "_e2",
-        "_e3",
-        "_k",
-        "_levels",
-        "_out_from",
-        "_period",
-        "_span",
-        "_st",
-        "_sums",
-    )
-
-    def __init__(self, timeperiod: int, unstable: int, levels: int) -> None:
-        self._period = timeperiod
-        self._k = 2.0 / (timeperiod + 1)
-        self._levels = levels
-        self._span = timeperiod - 1 + unstable
-        self._out_from = levels * self._span
-        self._bar = 0
-        self._e = [0.0] * levels
-        self._sums = [0.0] * levels
-        self._e1 = 0.0
-        self._e2 = 0.0
-        self._e3 = 0.0
-        self._st = np.zeros(0)
-
-    def _advance(self, real: float) -> bool:
-        """One warm-up bar of every level; True once the first output bar is reached."""
-        bar = self._bar
-        period = self._period
-        k = self._k
-        e = self._e
-        sums = self._sums
-        value = real
-        for j in range(self._levels):
-            begin = j * self._span
-            if bar < begin:
-                break
-            if bar < begin + period:
-                sums[j] += value
-                if bar == begin + period - 1:
-                    e[j] = sums[j] / period
-                else:
-                    break
-            else:
-                e[j] = (value - e[j]) * k + e[j]
-            value = e[j]
-        self._bar = bar + 1
-        if bar < self._out_from:
-            return False
-        self._e1 = e[0]
-        self._e2 = e[1]
-        if self._levels == 3:
-            self._e3 = e[2]
-        return True
+def _cascade_state(timeperiod: int, unstable: int, levels: int) -> list[float]:
+    """DEMA/TEMA: ``[period, k, levels, span, out_from, bar, e(3), sums(3)]``."""
+    span = timeperiod - 1 + unstable
+    header = [float(timeperiod), 2.0 / (timeperiod + 1), float(levels), float(span)]
+    return [*header, float(levels * span), 0.0, *([0.0] * 6)]
 
 
-class DemaStream(_CascadeEma):
-    """Incremental DEMA: 2*EMA1 - EMA2 (TA-Lib ``TA_DEMA``); period 1 copies."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, 2)
-
-    def update(self, real: float) -> float:
-        if not self._advance(real):
-            return NAN
-        if self._period == 1:
-            self.__class__ = _DemaCopy
-            return real
-        self._st = np.array([self._e1, self._e2, self._k], dtype=np.float64)
-        self.__class__ = _DemaSteady
-        return 2.0 * self._e1 - self._e2
+def dema_state(timeperiod: int, unstable: int = 0) -> list[float]:
+    return _cascade_state(timeperiod, unstable, 2)
 
 
-class _DemaSteady(DemaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _DemaSteady._step = staticmethod(compiled(dema_step, st, 0.0))  # type: ignore[method-assign]
-        return dema_step(st, x)
+def tema_state(timeperiod: int, unstable: int = 0) -> list[float]:
+    return _cascade_state(timeperiod, unstable, 3)
 
 
 @jit
-def dema_step(st: FloatArray, x: float) -> float:
-    """One steady DEMA bar on ``st = [e1, e2, k]``."""
-    k = st[2]
-    e1 = st[0]
-    e1 = (x - e1) * k + e1
-    e2 = st[1]
-    e2 = (e1 - e2) * k + e2
-    st[0] = e1
-    st[1] = e2
+def _cascade_warmup(s: FloatArray, x: float) -> bool:
+    """One warm-up bar of every cascaded EMA level; True from the first output bar on.
+
+    Level ``j`` starts at bar ``j * span`` with the previous level's value of that bar,
+    seeds over ``period`` values (a sum from 0.0 divided once), then follows
+    ``(v - e) * k + e`` -- TA-Lib's lockstep order.
+    """
+    period = int(s[0])
+    k = s[1]
+    span = int(s[3])
+    bar = int(s[5])
+    value = x
+    for j in range(int(s[2])):
+        begin = j * span
+        if bar < begin:
+            break
+        if bar < begin + period:
+            s[9 + j] += value
+            if bar != begin + period - 1:
+                break
+            s[6 + j] = s[9 + j] / period
+        else:
+            s[6 + j] = (value - s[6 + j]) * k + s[6 + j]
+        value = s[6 + j]
+    s[5] = bar + 1
+    return bar >= s[4]  # type: ignore[no-any-return]
+
+
+@jit
+def dema_step(st: FloatArray, at: int, x: float) -> float:
+    """One DEMA bar: ``2 * EMA1 - EMA2`` (TA-Lib ``TA_DEMA``); period 1 copies."""
+    s = st[at:]
+    if s[5] <= s[4]:
+        if not _cascade_warmup(s, x):
+            return NAN
+        return x if s[0] == 1.0 else 2.0 * s[6] - s[7]
+    if s[0] == 1.0:
+        return x
+    k = s[1]
+    e1 = (x - s[6]) * k + s[6]
+    e2 = (e1 - s[7]) * k + s[7]
+    s[6] = e1
+    s[7] = e2
     return 2.0 * e1 - e2  # type: ignore[no-any-return]
 
 
-class _DemaCopy(DemaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-class TemaStream(_CascadeEma):
-    """Incremental TEMA: EMA3 + (3*EMA1 - 3*EMA2) (TA-Lib ``TA_TEMA``); period 1 copies."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, 3)
-
-    def update(self, real: float) -> float:
-        if not self._advance(real):
-            return NAN
-        if self._period == 1:
-            self.__class__ = _TemaCopy
-            return real
-        self._st = np.array([self._e1, self._e2, self._e3, self._k], dtype=np.float64)
-        self.__class__ = _TemaSteady
-        return self._e3 + (3.0 * self._e1 - 3.0 * self._e2)
-
-
-class _TemaSteady(TemaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _TemaSteady._step = staticmethod(compiled(tema_step, st, 0.0))  # type: ignore[method-assign]
-        return tema_step(st, x)
-
-
 @jit
-def tema_step(st: FloatArray, x: float) -> float:
-    """One steady TEMA bar on ``st = [e1, e2, e3, k]``."""
-    k = st[3]
-    e1 = st[0]
-    e1 = (x - e1) * k + e1
-    e2 = st[1]
-    e2 = (e1 - e2) * k + e2
-    e3 = st[2]
-    e3 = (e2 - e3) * k + e3
-    st[0] = e1
-    st[1] = e2
-    st[2] = e3
+def tema_step(st: FloatArray, at: int, x: float) -> float:
+    """One TEMA bar: ``EMA3 + (3 * EMA1 - 3 * EMA2)`` (TA-Lib ``TA_TEMA``); period 1 copies."""
+    s = st[at:]
+    if s[5] <= s[4]:
+        if not _cascade_warmup(s, x):
+            return NAN
+        return x if s[0] == 1.0 else s[8] + (3.0 * s[6] - 3.0 * s[7])
+    if s[0] == 1.0:
+        return x
+    k = s[1]
+    e1 = (x - s[6]) * k + s[6]
+    e2 = (e1 - s[7]) * k + s[7]
+    e3 = (e2 - s[8]) * k + s[8]
+    s[6] = e1
+    s[7] = e2
+    s[8] = e3
     return e3 + (3.0 * e1 - 3.0 * e2)  # type: ignore[no-any-return]
 
 
-class _TemaCopy(TemaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-class TrimaStream(Stream):
-    """Incremental TRIMA: TA-Lib's numerator with its add/sub running sums."""
-
-    __slots__ = (
-        "_add",
-        "_buf",
-        "_count",
-        "_factor",
-        "_half",
-        "_num",
-        "_odd",
-        "_period",
-        "_pos",
-        "_st",
-        "_sub",
-        "_trail",
-    )
-
-    def __init__(self, timeperiod: int) -> None:
-        self._period = timeperiod
-        self._st = np.zeros(0)
-        half = timeperiod >> 1
-        self._half = half
-        self._odd = timeperiod % 2 == 1
-        self._factor = 1.0 / ((half + 1) * (half + 1)) if self._odd else 1.0 / (half * (half + 1))
-        self._buf = [0.0] * timeperiod
-        self._pos = 0
-        self._count = 0
-        self._num = 0.0
-        self._sub = 0.0
-        self._add = 0.0
-        self._trail = 0.0
-
-    def update(self, real: float) -> float:
-        """Warm-up: buffer the first window, then the C code's two initial sums."""
-        period = self._period
-        buf = self._buf
-        buf[self._count] = real
-        self._count += 1
-        if self._count < period:
-            return NAN
-        half = self._half
-        middle = half if self._odd else half - 1
-        numerator = 0.0
-        sub = 0.0
-        for i in range(middle, -1, -1):
-            sub += buf[i]
-            numerator += sub
-        add = 0.0
-        for i in range(middle + 1, period):
-            add += buf[i]
-            numerator += add
-        self._num = numerator
-        self._sub = sub
-        self._add = add
-        self._trail = buf[0]
-        self._pos = 0
-        header = [0, numerator, sub, add, buf[0], self._factor, half, period, float(self._odd)]
-        self._st = np.array([*header, *buf], dtype=np.float64)
-        self.__class__ = _TrimaSteady
-        return numerator * self._factor
-
-
-class _TrimaSteady(TrimaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _TrimaSteady._step = staticmethod(compiled(trima_step, st, 0.0))  # type: ignore[method-assign]
-        return trima_step(st, x)
+def trima_state(timeperiod: int) -> list[float]:
+    """TRIMA: ``[period, half, odd, factor, count, pos, numerator, sub, add, trail,
+    ring(period)]``."""
+    half = timeperiod >> 1
+    odd = timeperiod % 2 == 1
+    factor = 1.0 / ((half + 1) * (half + 1)) if odd else 1.0 / (half * (half + 1))
+    header = [float(timeperiod), float(half), 1.0 if odd else 0.0, factor]
+    return [*header, *([0.0] * 6), *([0.0] * timeperiod)]
 
 
 @jit
-def trima_step(st: FloatArray, x: float) -> float:
-    """One steady TRIMA bar on
-    ``st = [pos, numerator, sub, add, trail, factor, half, period, odd, buf..]``."""
-    period = int(st[7])
-    half = int(st[6])
-    pos = int(st[0])
-    st[9 + pos] = x
-    middle_value = st[9 + (pos - half) % period]
+def trima_step(st: FloatArray, at: int, x: float) -> float:
+    """One TRIMA bar: TA-Lib's numerator with its add/sub running sums.
+
+    The first window is buffered, then summed as the C code's two initial loops do.
+    """
+    s = st[at:]
+    period = int(s[0])
+    half = int(s[1])
+    count = int(s[4])
+    if count < period:
+        s[10 + count] = x
+        count += 1
+        s[4] = count
+        if count < period:
+            return NAN
+        middle = half if s[2] != 0.0 else half - 1
+        numerator = 0.0
+        sub = 0.0
+        for i in range(middle, -1, -1):
+            sub += s[10 + i]
+            numerator += sub
+        add = 0.0
+        for i in range(middle + 1, period):
+            add += s[10 + i]
+            numerator += add
+        s[5] = 0.0
+        s[6] = numerator
+        s[7] = sub
+        s[8] = add
+        s[9] = s[10]
+        return numerator * s[3]  # type: ignore[no-any-return]
+    pos = int(s[5])
+    s[10 + pos] = x
+    middle_value = s[10 + (pos - half) % period]
     pos += 1
     if pos == period:
         pos = 0
-    st[0] = pos
-    numerator = st[1] - st[2]
-    sub = st[2] - st[4]
+    s[5] = pos
+    numerator = s[6] - s[7]
+    sub = s[7] - s[9]
     sub += middle_value
-    add = st[3]
-    if st[8] != 0.0:
+    add = s[8]
+    if s[2] != 0.0:
         numerator += add
         add -= middle_value
     else:
@@ -1137,280 +878,184 @@ def trima_step(st: FloatArray, x: float) -> float:
         numerator += add
     add += x
     numerator += x
-    st[4] = st[9 + pos]
-    st[1] = numerator
-    st[2] = sub
-    st[3] = add
-    return numerator * st[5]  # type: ignore[no-any-return]
+    s[9] = s[10 + pos]
+    s[6] = numerator
+    s[7] = sub
+    s[8] = add
+    return numerator * s[3]  # type: ignore[no-any-return]
 
 
-class KamaStream(Stream):
-    """Incremental KAMA: sum of 1-bar changes over the window, adaptive EMA."""
-
-    __slots__ = (
-        "_buf",
-        "_count",
-        "_hidden",
-        "_last",
-        "_period",
-        "_pos",
-        "_prev",
-        "_st",
-        "_sum",
-        "_trail",
-    )
-
-    def __init__(self, timeperiod: int, unstable: int = 0) -> None:
-        self._period = timeperiod
-        self._st = np.zeros(0)
-        self._hidden = unstable
-        self._buf = [0.0] * (timeperiod + 1)
-        self._pos = 0
-        self._count = 0
-        self._sum = 0.0
-        self._prev = 0.0
-        self._last = 0.0
-        self._trail = 0.0
-
-    def update(self, real: float) -> float:
-        period = self._period
-        if period == 1:
-            if self._hidden:
-                self._hidden -= 1
-                return NAN
-            self.__class__ = _KamaCopy
-            return real
-        count = self._count
-        if count < period:
-            # Bars 0..period-1: accumulate |x[i] - x[i+1]| as the C seed loop does.
-            self._buf[count] = real
-            self._pos = count + 1
-            if count > 0:
-                self._sum += abs(self._last - real)
-            self._last = real
-            self._count = count + 1
-            return NAN
-        if count == period:
-            self._count = count + 1
-            buf = self._buf
-            buf[period] = real
-            self._pos = 0
-            oldest = buf[0]  # x[t - period]
-            self._sum += abs(self._last - real)
-            sc = _kama_factor_py(self._sum, real - oldest)
-            prev = self._last
-            prev = fma_py(real - prev, sc, prev)
-            self._trail = oldest
-            self._last = real
-            self._prev = prev
-            header = [self._pos, self._sum, prev, real, oldest, period]
-            self._st = np.array([*header, *buf], dtype=np.float64)
-        else:
-            prev = kama_step(self._st, real)
-        if self._hidden:
-            self._hidden -= 1
-            return NAN
-        self.__class__ = _KamaSteady
-        return prev
-
-
-class _KamaSteady(KamaStream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _KamaSteady._step = staticmethod(compiled(kama_step, st, 0.0))  # type: ignore[method-assign]
-        return kama_step(st, x)
+def kama_state(timeperiod: int, unstable: int = 0) -> list[float]:
+    """KAMA: ``[period, hidden, count, pos, sum, prev, last, trail, ring(period + 1)]``."""
+    return [float(timeperiod), float(unstable), *([0.0] * 6), *([0.0] * (timeperiod + 1))]
 
 
 @jit
-def kama_step(st: FloatArray, x: float) -> float:
-    """One steady KAMA bar on ``st = [pos, sum, prev, last, trail, period, buf(period+1)..]``."""
-    period = int(st[5])
-    pos = int(st[0])
-    st[6 + pos] = x
-    pos += 1
-    if pos > period:
-        pos = 0
-    st[0] = pos
-    oldest = st[6 + pos]  # x[t - period]
-    period_roc = x - oldest
-    departing = abs(st[4] - oldest)
-    total = st[1] - departing
-    total += abs(x - st[3])
-    if departing > KAMA_REBUILD * total:
-        # Rebuild from the ring (period + 1 values, oldest at pos), oldest change first.
-        total = 0.0
-        size = period + 1
-        before = oldest
-        for j in range(1, size):
-            value = st[6 + (pos + j) % size]
-            total += abs(value - before)
-            before = value
-    st[1] = total
-    if total <= period_roc or -KAMA_EPSILON < total < KAMA_EPSILON:
-        ratio = 1.0
+def kama_step(st: FloatArray, at: int, x: float) -> float:
+    """One KAMA bar: sum of 1-bar changes over the window, adaptive (fused) EMA step."""
+    s = st[at:]
+    period = int(s[0])
+    count = int(s[2])
+    if period == 1:
+        value = x
+    elif count < period:
+        # Bars 0..period-1: accumulate |x[i] - x[i+1]| as the C seed loop does.
+        s[8 + count] = x
+        s[3] = count + 1
+        if count > 0:
+            s[4] += abs(s[6] - x)
+        s[6] = x
+        s[2] = count + 1
+        return NAN
     else:
-        ratio = abs(period_roc / total)
-    sc = fma(ratio, KAMA_DIFF, KAMA_MAX)
-    sc *= sc
-    prev = st[2]
-    prev = fma(x - prev, sc, prev)
-    st[4] = oldest
-    st[3] = x
-    st[2] = prev
-    return prev  # type: ignore[no-any-return]
+        if count == period:
+            s[2] = count + 1
+            s[8 + period] = x
+            s[3] = 0.0
+            oldest = s[8]
+            total = s[4] + abs(s[6] - x)
+        else:
+            pos = int(s[3])
+            s[8 + pos] = x
+            pos += 1
+            if pos > period:
+                pos = 0
+            s[3] = pos
+            oldest = s[8 + pos]  # x[t - period]
+            departing = abs(s[7] - oldest)
+            total = s[4] - departing
+            total += abs(x - s[6])
+            if departing > KAMA_REBUILD * total:
+                # Rebuild from the ring (period + 1 values, oldest at pos).
+                total = 0.0
+                size = period + 1
+                before = oldest
+                for j in range(1, size):
+                    later = s[8 + (pos + j) % size]
+                    total += abs(later - before)
+                    before = later
+        s[4] = total
+        sc = _kama_factor(total, x - oldest)
+        prev = s[5] if count > period else s[6]
+        value = fma(x - prev, sc, prev)
+        s[7] = oldest
+        s[6] = x
+        s[5] = value
+    if s[1] > 0.0:
+        s[1] -= 1.0
+        return NAN
+    return value
 
 
-class _KamaCopy(KamaStream):
-    __slots__ = ()
+def t3_state(timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> list[float]:
+    """T3: ``[period, k, 1 - k, c1, c2, c3, c4, hidden, bar, total, e(6)]``."""
+    k = 2.0 / (timeperiod + 1.0)
+    coefficients = py_func(t3_coefficients)(vfactor)
+    return [float(timeperiod), k, 1.0 - k, *coefficients, float(unstable), *([0.0] * 8)]
 
-    def update(self, real: float) -> float:
-        return real
+
+@jit
+def _t3_seed(s: FloatArray, x: float) -> bool:
+    """Bars 0..6*(period-1): the C code's six seeding loops, one bar at a time.
+
+    Returns True on the bar that completes the sixth EMA's seed.
+    """
+    period = int(s[0])
+    bar = int(s[8])
+    if bar < period:
+        s[9] = x if bar == 0 else s[9] + x
+        if bar == period - 1:
+            s[10] = s[9] / period
+            s[9] = s[10]
+        return False
+    k = s[1]
+    omk = s[2]
+    level = (bar - period) // (period - 1) + 1  # seeding e[level], 1..5
+    s[10] = k * x + omk * s[10]
+    for j in range(1, level):
+        s[10 + j] = k * s[9 + j] + omk * s[10 + j]
+    s[9] += s[9 + level]
+    if (bar - period + 1) % (period - 1) != 0:
+        return False
+    s[10 + level] = s[9] / period
+    s[9] = s[10 + level]
+    return level == 5
 
 
-class T3Stream(Stream):
-    """Incremental T3: six EMAs seeded in cascade, Tillson's c1..c4 combination."""
-
-    __slots__ = (
-        "_bar",
-        "_c1",
-        "_c2",
-        "_c3",
-        "_c4",
-        "_e",
-        "_hidden",
-        "_k",
-        "_omk",
-        "_period",
-        "_st",
-        "_total",
-    )
-
-    def __init__(self, timeperiod: int, vfactor: float = 0.7, unstable: int = 0) -> None:
-        self._period = timeperiod
-        self._k = 2.0 / (timeperiod + 1.0)
-        self._omk = 1.0 - self._k
-        self._c1, self._c2, self._c3, self._c4 = _py(t3_coefficients)(vfactor)
-        self._hidden = unstable
-        self._bar = 0
-        self._e = [0.0] * 6
-        self._total = 0.0
-        self._st = np.zeros(0)
-
-    def update(self, real: float) -> float:
-        if self._period == 1:
-            value = real
-        elif self._bar <= 6 * (self._period - 1):
-            ready = self._seed(real)
-            self._bar += 1
+@jit
+def t3_step(st: FloatArray, at: int, x: float) -> float:
+    """One T3 bar: six cascaded ``k*x + (1-k)*e`` EMAs, Tillson's c1..c4 combination."""
+    s = st[at:]
+    period = int(s[0])
+    if period == 1:
+        value = x
+    else:
+        if s[8] <= 6 * (period - 1):
+            ready = _t3_seed(s, x)
+            s[8] += 1.0
             if not ready:
                 return NAN
-            e = self._e
-            coefficients = [self._k, self._omk, self._c1, self._c2, self._c3, self._c4]
-            self._st = np.array([*e, *coefficients], dtype=np.float64)
-            value = self._c1 * e[5] + self._c2 * e[4] + self._c3 * e[3]
-            value += self._c4 * e[2]
         else:
-            value = t3_step(self._st, real)
-        if self._hidden:
-            self._hidden -= 1
-            return NAN
-        self.__class__ = _T3Copy if self._period == 1 else _T3Steady
-        return value
-
-    def _seed(self, real: float) -> bool:
-        """Bars 0..6*(period-1): the C code's six seeding loops, one bar at a time.
-
-        Returns True on the bar that completes the sixth EMA's seed.
-        """
-        period = self._period
-        bar = self._bar
-        e = self._e
-        if bar < period:
-            self._total = real if bar == 0 else self._total + real
-            if bar == period - 1:
-                e[0] = self._total / period
-                self._total = e[0]
-            return False
-        k = self._k
-        omk = self._omk
-        level = (bar - period) // (period - 1) + 1  # seeding e[level], 1..5
-        e[0] = k * real + omk * e[0]
-        for j in range(1, level):
-            e[j] = k * e[j - 1] + omk * e[j]
-        self._total += e[level - 1]
-        if (bar - period + 1) % (period - 1) != 0:
-            return False
-        e[level] = self._total / period
-        self._total = e[level]
-        return level == 5
+            k = s[1]
+            omk = s[2]
+            s[10] = k * x + omk * s[10]
+            for j in range(11, 16):
+                s[j] = k * s[j - 1] + omk * s[j]
+        value = s[3] * s[15] + s[4] * s[14] + s[5] * s[13] + s[6] * s[12]
+    if s[7] > 0.0:
+        s[7] -= 1.0
+        return NAN
+    return value
 
 
-class _T3Steady(T3Stream):
-    __slots__ = ()
+def ma_state(
+    period: int, matype: int, ema_unstable: int = 0, kama_unstable: int = 0, t3_unstable: int = 0
+) -> list[float]:
+    """The state of :func:`ma_step` for one ``matype`` (``TA_MA``): ``[kind, ...]``.
 
-    def update(self, real: float) -> float:
-        return self._step(self._st, real)  # type: ignore[no-any-return]
+    Kind -1 is period 1 (TA_MA copies the input, with no unstable bars).
+    """
+    if period == 1:
+        return [-1.0]
+    states = {
+        0: lambda: sma_state(period),
+        1: lambda: ema_state(period, ema_unstable),
+        2: lambda: wma_state(period),
+        3: lambda: dema_state(period, ema_unstable),
+        4: lambda: tema_state(period, ema_unstable),
+        5: lambda: trima_state(period),
+        6: lambda: kama_state(period, kama_unstable),
+        8: lambda: t3_state(period, 0.7, t3_unstable),
+    }
+    if matype not in states:
+        raise ValueError(f"matype={matype}: not supported (MAMA is refused, valid codes 0..8)")
+    return [float(matype), *states[matype]()]
 
-    @staticmethod
-    def _step(st: FloatArray, x: float) -> Any:
-        """First call: replace this shim by the compiled entry point (see ``compiled``)."""
-        _T3Steady._step = staticmethod(compiled(t3_step, st, 0.0))  # type: ignore[method-assign]
-        return t3_step(st, x)
+
+def ma_size(period: int, matype: int) -> int:
+    """Length of :func:`ma_state` (composite steps place what follows after it)."""
+    return len(ma_state(period, matype))
 
 
 @jit
-def t3_step(st: FloatArray, x: float) -> float:
-    """One steady T3 bar on ``st = [e1..e6, k, 1-k, c1, c2, c3, c4]``."""
-    k = st[6]
-    omk = st[7]
-    e1 = k * x + omk * st[0]
-    e2 = k * e1 + omk * st[1]
-    e3 = k * e2 + omk * st[2]
-    e4 = k * e3 + omk * st[3]
-    e5 = k * e4 + omk * st[4]
-    e6 = k * e5 + omk * st[5]
-    st[0] = e1
-    st[1] = e2
-    st[2] = e3
-    st[3] = e4
-    st[4] = e5
-    st[5] = e6
-    return st[8] * e6 + st[9] * e5 + st[10] * e4 + st[11] * e3  # type: ignore[no-any-return]
-
-
-class _T3Copy(T3Stream):
-    __slots__ = ()
-
-    def update(self, real: float) -> float:
-        return real
-
-
-def ma_stream(
-    period: int, matype: int, ema_unstable: int = 0, kama_unstable: int = 0, t3_unstable: int = 0
-) -> Stream:
-    """The stream equivalent of :func:`ma_core` (``TA_MA``) for one ``matype``."""
-    if period == 1:
-        return CopyStream()
-    if matype == 0:
-        return SmaStream(period)
-    if matype == 1:
-        return EmaStream(period, ema_unstable)
-    if matype == 2:
-        return WmaStream(period)
-    if matype == 3:
-        return DemaStream(period, ema_unstable)
-    if matype == 4:
-        return TemaStream(period, ema_unstable)
-    if matype == 5:
-        return TrimaStream(period)
-    if matype == 6:
-        return KamaStream(period, kama_unstable)
-    if matype == 8:
-        return T3Stream(period, 0.7, t3_unstable)
-    raise ValueError(f"matype={matype}: not supported (MAMA is refused, valid codes 0..8)")
+def ma_step(st: FloatArray, at: int, x: float) -> float:
+    """One bar of the MA whose :func:`ma_state` starts at ``at`` (``TA_MA``'s dispatch)."""
+    kind = st[at]
+    inner = at + 1
+    if kind == 0.0:
+        return sma_step(st, inner, x)
+    if kind == 1.0:
+        return ema_step(st, inner, x)
+    if kind == 2.0:
+        return wma_step(st, inner, x)
+    if kind == 3.0:
+        return dema_step(st, inner, x)
+    if kind == 4.0:
+        return tema_step(st, inner, x)
+    if kind == 5.0:
+        return trima_step(st, inner, x)
+    if kind == 6.0:
+        return kama_step(st, inner, x)
+    if kind == 8.0:
+        return t3_step(st, inner, x)
+    return x

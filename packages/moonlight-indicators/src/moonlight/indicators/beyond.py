@@ -18,32 +18,29 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 
-from moonlight.indicators._define import Stream, define, float_param, int_param
-from moonlight.indicators._jit import jit, parallel_jit
-from moonlight.indicators._kernels import begin3, fill_nan
-from moonlight.indicators.volatility import LazyEntry
+from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._jit import jit
+from moonlight.indicators._kernels import begin3, fill_nan, py_func
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 NAN = math.nan
 
 # ---------------------------------------------------------------------------------------------
 # ichimoku
 # ---------------------------------------------------------------------------------------------
-#
-# State layout (``ist``: int64, ``fst``: float64), built by ``_ichimoku_state``:
-#   ist[0..4]  tenkanperiod, kijunperiod, senkouperiod, displacement, lookback
-#   ist[5]     bars seen since the first valid bar (t of the next bar)
-#   ist[6]     last bar with a NaN high or low (-1: none)
-#   ist[7..18] head and size of the six deques: tenkan max/min, kijun max/min, senkou max/min
-#   ist[19..24] offset of each deque's bar-index ring in ist (capacity = window + 1)
-#   ist[25..30] offset of each deque's value ring in fst
-#   ist[31], ist[32] offsets in fst of the senkou A and senkou B displacement rings
+# State layout, one float64 array (bar numbers and offsets are whole floats), built by
+# ``ichimoku_init``:
+#   [0..4]   tenkanperiod, kijunperiod, senkouperiod, displacement, lookback
+#   [5]      bars seen since the first valid bar (t of the next bar)
+#   [6]      last bar with a NaN high or low (-1: none)
+#   [7..18]  head and size of the six deques: tenkan max/min, kijun max/min, senkou max/min
+#   [19..24] offset of each deque's bar-number ring (capacity = window + 1)
+#   [25..30] offset of each deque's value ring
+#   [31, 32] offsets of the senkou A and senkou B displacement rings
 _HEADER = 33
-_WINDOW_OF_DEQUE = (0, 0, 1, 1, 2, 2)  # deque j watches window ist[_WINDOW_OF_DEQUE[j]]
+_WINDOW_OF_DEQUE = (0, 0, 1, 1, 2, 2)  # deque j watches window s[_WINDOW_OF_DEQUE[j]]
 
 
 def ichimoku_lookback(
@@ -53,55 +50,65 @@ def ichimoku_lookback(
     return max(tenkanperiod, kijunperiod, senkouperiod) - 1 + displacement
 
 
-def _ichimoku_state(
-    tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int
-) -> tuple[FloatArray, IntArray]:
-    """Fresh ``(fst, ist)`` state arrays for the given parameters (see the layout above)."""
-    windows = (tenkanperiod, kijunperiod, senkouperiod)
-    caps = [windows[w] + 1 for w in _WINDOW_OF_DEQUE]
-    int_size = _HEADER + sum(caps)
-    float_size = sum(caps) + 2 * displacement
-    ist = np.zeros(int_size, dtype=np.int64)
-    fst = np.full(max(float_size, 1), NAN, dtype=np.float64)
-    ist[0] = tenkanperiod
-    ist[1] = kijunperiod
-    ist[2] = senkouperiod
-    ist[3] = displacement
-    ist[4] = ichimoku_lookback(tenkanperiod, kijunperiod, senkouperiod, displacement)
-    ist[6] = -1
-    int_off = _HEADER
-    float_off = 0
-    for j, cap in enumerate(caps):
-        ist[19 + j] = int_off
-        ist[25 + j] = float_off
-        int_off += cap
-        float_off += cap
-    ist[31] = float_off
-    ist[32] = float_off + displacement
-    return fst, ist
+@jit
+def ichimoku_size(tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int) -> int:
+    """Length of the Ichimoku state: the header, two rings per deque, two span rings."""
+    return _HEADER + 4 * (tenkanperiod + kijunperiod + senkouperiod + 3) + 2 * displacement
 
 
 @jit
-def _deque_push(
-    fst: FloatArray, ist: IntArray, j: int, t: int, value: float, is_max: bool
-) -> float:
+def ichimoku_init(
+    s: FloatArray, tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int
+) -> None:
+    """Write a fresh Ichimoku state into ``s`` (see the layout above)."""
+    windows = (tenkanperiod, kijunperiod, senkouperiod)
+    s[:] = 0.0
+    s[0] = tenkanperiod
+    s[1] = kijunperiod
+    s[2] = senkouperiod
+    s[3] = displacement
+    s[4] = max(tenkanperiod, max(kijunperiod, senkouperiod)) - 1 + displacement
+    s[6] = -1.0
+    offset = _HEADER
+    for j in range(6):
+        cap = windows[_WINDOW_OF_DEQUE[j]] + 1
+        s[19 + j] = offset
+        s[25 + j] = offset + cap
+        offset += 2 * cap
+    s[31] = offset
+    s[32] = offset + displacement
+    s[offset:] = NAN
+
+
+def ichimoku_state(
+    tenkanperiod: int = 9, kijunperiod: int = 26, senkouperiod: int = 52, displacement: int = 26
+) -> list[float]:
+    """A fresh Ichimoku stream state (see the layout above)."""
+    periods = (tenkanperiod, kijunperiod, senkouperiod, displacement)
+    state = np.empty(py_func(ichimoku_size)(*periods))
+    py_func(ichimoku_init)(state, *periods)
+    return list(state)
+
+
+@jit
+def _deque_push(s: FloatArray, j: int, t: int, value: float, is_max: bool) -> float:
     """Push bar ``t`` (NaN skipped) into deque ``j``, drop the expired bar, return its extreme.
 
     Returns NaN when no non-NaN bar is left in the window (only while the window is all
     NaN, a case the caller reports as NaN anyway).
     """
-    window = ist[_WINDOW_OF_DEQUE[j]]
+    window = int(s[_WINDOW_OF_DEQUE[j]])
     cap = window + 1
-    head = ist[7 + 2 * j]
-    size = ist[8 + 2 * j]
-    ioff = ist[19 + j]
-    foff = ist[25 + j]
+    head = int(s[7 + 2 * j])
+    size = int(s[8 + 2 * j])
+    bars = int(s[19 + j])
+    values = int(s[25 + j])
     if value == value:
         while size > 0:
             back = head + size - 1
             if back >= cap:
                 back -= cap
-            worse = fst[foff + back] <= value if is_max else fst[foff + back] >= value
+            worse = s[values + back] <= value if is_max else s[values + back] >= value
             if worse:
                 size -= 1
             else:
@@ -109,64 +116,65 @@ def _deque_push(
         slot = head + size
         if slot >= cap:
             slot -= cap
-        ist[ioff + slot] = t
-        fst[foff + slot] = value
+        s[bars + slot] = t
+        s[values + slot] = value
         size += 1
-    if size > 0 and ist[ioff + head] <= t - window:
+    if size > 0 and s[bars + head] <= t - window:
         head += 1
         if head == cap:
             head = 0
         size -= 1
-    ist[7 + 2 * j] = head
-    ist[8 + 2 * j] = size
+    s[7 + 2 * j] = head
+    s[8 + 2 * j] = size
     if size == 0:
         return NAN
-    return float(fst[foff + head])
+    return s[values + head]  # type: ignore[no-any-return]
 
 
 @jit
 def ichimoku_step(
-    fst: FloatArray, ist: IntArray, high: float, low: float, close: float
+    st: FloatArray, at: int, high: float, low: float, close: float
 ) -> tuple[float, float, float, float, float]:
     """Advance the Ichimoku state by one bar; return (tenkan, kijun, senkou_a, senkou_b, chikou).
 
     The batch kernel calls this for every bar and the stream for every update, so the two
     are the same computation.
     """
-    t = ist[5]
-    ist[5] = t + 1
+    s = st[at:]
+    t = int(s[5])
+    s[5] = t + 1
     if high != high or low != low:
-        ist[6] = t
-    last_nan = ist[6]
-    hi_t = _deque_push(fst, ist, 0, t, high, True)
-    lo_t = _deque_push(fst, ist, 1, t, low, False)
-    hi_k = _deque_push(fst, ist, 2, t, high, True)
-    lo_k = _deque_push(fst, ist, 3, t, low, False)
-    hi_s = _deque_push(fst, ist, 4, t, high, True)
-    lo_s = _deque_push(fst, ist, 5, t, low, False)
+        s[6] = t
+    last_nan = s[6]
+    hi_t = _deque_push(s, 0, t, high, True)
+    lo_t = _deque_push(s, 1, t, low, False)
+    hi_k = _deque_push(s, 2, t, high, True)
+    lo_k = _deque_push(s, 3, t, low, False)
+    hi_s = _deque_push(s, 4, t, high, True)
+    lo_s = _deque_push(s, 5, t, low, False)
     tenkan = NAN
-    if t >= ist[0] - 1 and last_nan <= t - ist[0]:
+    if t >= s[0] - 1 and last_nan <= t - s[0]:
         tenkan = (hi_t + lo_t) / 2.0
     kijun = NAN
-    if t >= ist[1] - 1 and last_nan <= t - ist[1]:
+    if t >= s[1] - 1 and last_nan <= t - s[1]:
         kijun = (hi_k + lo_k) / 2.0
     span_b = NAN
-    if t >= ist[2] - 1 and last_nan <= t - ist[2]:
+    if t >= s[2] - 1 and last_nan <= t - s[2]:
         span_b = (hi_s + lo_s) / 2.0
     span_a = (tenkan + kijun) / 2.0
-    displacement = ist[3]
+    displacement = int(s[3])
     if displacement > 0:
         slot = t % displacement
-        ring_a = ist[31] + slot
-        ring_b = ist[32] + slot
-        senkou_a = fst[ring_a]
-        senkou_b = fst[ring_b]
-        fst[ring_a] = span_a
-        fst[ring_b] = span_b
+        ring_a = int(s[31]) + slot
+        ring_b = int(s[32]) + slot
+        senkou_a = s[ring_a]
+        senkou_b = s[ring_b]
+        s[ring_a] = span_a
+        s[ring_b] = span_b
     else:
         senkou_a = span_a
         senkou_b = span_b
-    if t < ist[4]:
+    if t < s[4]:
         return NAN, NAN, NAN, NAN, NAN
     return tenkan, kijun, senkou_a, senkou_b, close
 
@@ -199,94 +207,15 @@ def ichimoku_kernel(
     fill_nan(senkou_a, first)
     fill_nan(senkou_b, first)
     fill_nan(chikou, first)
-    windows = (tenkanperiod, kijunperiod, senkouperiod)
-    int_size = _HEADER
-    float_size = 2 * displacement
-    for j in range(6):
-        int_size += windows[_WINDOW_OF_DEQUE[j]] + 1
-        float_size += windows[_WINDOW_OF_DEQUE[j]] + 1
-    ist = np.zeros(int_size, dtype=np.int64)
-    fst = np.full(float_size, NAN)
-    ist[0] = tenkanperiod
-    ist[1] = kijunperiod
-    ist[2] = senkouperiod
-    ist[3] = displacement
-    ist[4] = max(tenkanperiod, max(kijunperiod, senkouperiod)) - 1 + displacement
-    ist[6] = -1
-    int_off = _HEADER
-    float_off = 0
-    for j in range(6):
-        cap = windows[_WINDOW_OF_DEQUE[j]] + 1
-        ist[19 + j] = int_off
-        ist[25 + j] = float_off
-        int_off += cap
-        float_off += cap
-    ist[31] = float_off
-    ist[32] = float_off + displacement
+    state = np.empty(ichimoku_size(tenkanperiod, kijunperiod, senkouperiod, displacement))
+    ichimoku_init(state, tenkanperiod, kijunperiod, senkouperiod, displacement)
     for t in range(first, n):
-        a, b, c, d, e = ichimoku_step(fst, ist, high[t], low[t], close[t])
+        a, b, c, d, e = ichimoku_step(state, 0, high[t], low[t], close[t])
         tenkan[t] = a
         kijun[t] = b
         senkou_a[t] = c
         senkou_b[t] = d
         chikou[t] = e
-
-
-@parallel_jit
-def ichimoku_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    tenkanperiod: int,
-    kijunperiod: int,
-    senkouperiod: int,
-    displacement: int,
-    tenkan: FloatArray,
-    kijun: FloatArray,
-    senkou_a: FloatArray,
-    senkou_b: FloatArray,
-    chikou: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        ichimoku_kernel(
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            tenkanperiod,
-            kijunperiod,
-            senkouperiod,
-            displacement,
-            tenkan[:, j],
-            kijun[:, j],
-            senkou_a[:, j],
-            senkou_b[:, j],
-            chikou[:, j],
-        )
-
-
-class IchimokuStream(Stream):
-    """Incremental Ichimoku: the kernel's state arrays advanced by :func:`ichimoku_step`.
-
-    The very step the batch kernel loops over, called through its compiled entry point
-    (about 0.35 us an update on this machine, against 1.5 us for the same deques in
-    Python). The two state arrays are slots, so ``state()`` and pickling carry them.
-    """
-
-    __slots__ = ("_fst", "_ist")
-
-    _step = LazyEntry(ichimoku_step)
-
-    def __init__(
-        self, tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int
-    ) -> None:
-        self._fst, self._ist = _ichimoku_state(
-            tenkanperiod, kijunperiod, senkouperiod, displacement
-        )
-
-    def update(
-        self, high: float, low: float, close: float
-    ) -> tuple[float, float, float, float, float]:
-        return self._step(self._fst, self._ist, high, low, close)  # type: ignore[no-any-return]
 
 
 ichimoku = define(
@@ -303,8 +232,8 @@ ichimoku = define(
     ),
     lookback=ichimoku_lookback,
     kernel=ichimoku_kernel,
-    kernel_2d=ichimoku_kernel_2d,
-    stream=IchimokuStream,
+    state=ichimoku_state,
+    step=ichimoku_step,
     source=(
         "Hosoda Goichi, Ichimoku Kinko Hyo (1969); formulas as in StockCharts' ChartSchool "
         "'Ichimoku Cloud' and backtrader's Ichimoku (spans shifted 26 bars forward)"
@@ -421,72 +350,46 @@ def anchored_vwap_kernel(
         out[i] = sum_pv / sum_v if sum_v > 0.0 else NAN
 
 
-@parallel_jit
-def anchored_vwap_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    volume: FloatArray,
-    timestamp: FloatArray,
-    anchor: int,
-    offset_s: float,
-    gap_s: float,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        anchored_vwap_kernel(
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            volume[:, j],
-            timestamp[:, j],
-            anchor,
-            offset_s,
-            gap_s,
-            out[:, j],
-        )
+def anchored_vwap_state(
+    anchor: int = 1, offset_s: float = 0.0, gap_s: float = 3600.0
+) -> list[float]:
+    """Anchored VWAP stream: ``[anchor, offset_s, gap_s, period key, previous timestamp,
+    sum_pv, sum_v]``."""
+    return [float(anchor), offset_s, gap_s, NAN, NAN, 0.0, 0.0]
 
 
-class AnchoredVwapStream(Stream):
-    """Incremental anchored VWAP: two running sums reset when the anchor period changes."""
-
-    __slots__ = ("_anchor", "_gap_s", "_key", "_offset_s", "_prev_ts", "_sum_pv", "_sum_v")
-
-    def __init__(self, anchor: int, offset_s: float, gap_s: float) -> None:
-        self._anchor = anchor
-        self._offset_s = offset_s
-        self._gap_s = gap_s
-        self._key = NAN
-        self._prev_ts = NAN
-        self._sum_pv = 0.0
-        self._sum_v = 0.0
-
-    def update(
-        self, high: float, low: float, close: float, volume: float, timestamp: float
-    ) -> float:
-        if math.isfinite(timestamp):
-            anchor = self._anchor
-            if anchor == 0:
-                if not (timestamp - self._prev_ts <= self._gap_s):
-                    self._sum_pv = 0.0
-                    self._sum_v = 0.0
-                self._prev_ts = timestamp
-            else:
-                if anchor == 2:
-                    key = math.floor((timestamp - self._offset_s - _MONDAY_S) / _WEEK_S)
-                else:
-                    key = math.floor((timestamp - self._offset_s) / _DAY_S)
-                if key != self._key:
-                    self._sum_pv = 0.0
-                    self._sum_v = 0.0
-                    self._key = float(key)
-        typical = (high + low + close) / 3.0
-        pv = typical * volume
-        if math.isfinite(typical) and math.isfinite(volume):
-            self._sum_pv += pv
-            self._sum_v += volume
-        sum_v = self._sum_v
-        return self._sum_pv / sum_v if sum_v > 0.0 else NAN
+@jit
+def anchored_vwap_step(
+    st: FloatArray,
+    at: int,
+    high: float,
+    low: float,
+    close: float,
+    volume: float,
+    timestamp: float,
+) -> float:
+    """One anchored-VWAP bar: the two running sums, reset when the anchor period changes."""
+    s = st[at:]
+    if math.isfinite(timestamp):
+        anchor = int(s[0])
+        if anchor == 0:
+            if not (timestamp - s[4] <= s[2]):
+                s[5] = 0.0
+                s[6] = 0.0
+            s[4] = timestamp
+        else:
+            key = _period_key(timestamp, anchor, s[1])
+            if key != s[3]:
+                s[5] = 0.0
+                s[6] = 0.0
+                s[3] = key
+    typical = (high + low + close) / 3.0
+    pv = typical * volume
+    if math.isfinite(typical) and math.isfinite(volume):
+        s[5] += pv
+        s[6] += volume
+    sum_v = s[6]
+    return s[5] / sum_v if sum_v > 0.0 else NAN
 
 
 _WEEK_LIMIT_S = 7 * 86400.0
@@ -504,8 +407,8 @@ anchored_vwap = define(
     ),
     lookback=lambda anchor, offset_s, gap_s: 0,
     kernel=anchored_vwap_kernel,
-    kernel_2d=anchored_vwap_kernel_2d,
-    stream=AnchoredVwapStream,
+    state=anchored_vwap_state,
+    step=anchored_vwap_step,
     source=(
         "Brian Shannon, 'Maximum Trading Gains With Anchored VWAP' (2023); session VWAP "
         "as in TA-Lib 0.8's VWAP notes (sum(typical price * volume) / sum(volume))"

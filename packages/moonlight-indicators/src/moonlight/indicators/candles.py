@@ -19,10 +19,9 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 
-from moonlight.indicators._define import Stream, define
-from moonlight.indicators._jit import jit, parallel_jit
+from moonlight.indicators._define import define
+from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin4, fill_nan
 
 FloatArray = npt.NDArray[np.float64]
@@ -88,67 +87,38 @@ def ha_kernel(
         hcs[i] = ha_close
 
 
-@parallel_jit
-def ha_kernel_2d(
-    open_: FloatArray,
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    unstable: int,
-    haopen: FloatArray,
-    hahigh: FloatArray,
-    halow: FloatArray,
-    haclose: FloatArray,
-) -> None:
-    for j in prange(open_.shape[1]):
-        ha_kernel(
-            open_[:, j],
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            unstable,
-            haopen[:, j],
-            hahigh[:, j],
-            halow[:, j],
-            haclose[:, j],
-        )
+def ha_state(unstable: int = 0) -> list[float]:
+    """Heikin-Ashi stream: ``[unstable, count, previous haopen, previous haclose]``."""
+    return [float(unstable), 0.0, 0.0, 0.0]
 
 
-class HaStream(Stream):
-    """Incremental Heikin-Ashi: the previous HA open and close, as the kernel carries them."""
-
-    __slots__ = ("_count", "_ha_close", "_ha_open", "_unstable")
-
-    def __init__(self, unstable: int = 0) -> None:
-        self._unstable = unstable
-        self._count = 0
-        self._ha_open = 0.0
-        self._ha_close = 0.0
-
-    def update(
-        self, open: float, high: float, low: float, close: float
-    ) -> tuple[float, float, float, float]:
-        i = self._count
-        ha_open = (open + close) / 2.0 if i == 0 else (self._ha_open + self._ha_close) / 2.0
-        ha_close = (open + high + low + close) / 4.0
-        self._ha_open = ha_open
-        self._ha_close = ha_close
-        if i < self._unstable:
-            self._count = i + 1
-            return NAN, NAN, NAN, NAN
-        if i == 0:
-            self._count = 1
-        hi = high
-        if ha_open > hi:
-            hi = ha_open
-        if ha_close > hi:
-            hi = ha_close
-        lo = low
-        if ha_open < lo:
-            lo = ha_open
-        if ha_close < lo:
-            lo = ha_close
-        return ha_open, hi, lo, ha_close
+@jit
+def ha_step(
+    st: FloatArray, at: int, open: float, high: float, low: float, close: float
+) -> tuple[float, float, float, float]:
+    """One Heikin-Ashi candle from the previous HA open and close, as the kernel carries them."""
+    s = st[at:]
+    i = s[1]
+    ha_open = (open + close) / 2.0 if i == 0.0 else (s[2] + s[3]) / 2.0
+    ha_close = (open + high + low + close) / 4.0
+    s[2] = ha_open
+    s[3] = ha_close
+    if i < s[0]:
+        s[1] = i + 1.0
+        return NAN, NAN, NAN, NAN
+    if i == 0.0:
+        s[1] = 1.0
+    hi = high
+    if ha_open > hi:
+        hi = ha_open
+    if ha_close > hi:
+        hi = ha_close
+    lo = low
+    if ha_open < lo:
+        lo = ha_open
+    if ha_close < lo:
+        lo = ha_close
+    return ha_open, hi, lo, ha_close
 
 
 ha = define(
@@ -160,8 +130,8 @@ ha = define(
     params=(),
     lookback=lambda unstable=0: unstable,
     kernel=ha_kernel,
-    kernel_2d=ha_kernel_2d,
-    stream=HaStream,
+    state=ha_state,
+    step=ha_step,
     aliases=("heikin_ashi",),
     unstable=("HA",),
     source="TA-Lib C 0.8.1 ta_HA.c via the ta-lib 0.8.2 Python wrapper",

@@ -20,7 +20,7 @@ for operation, so values match TA-Lib bit for bit:
 
 Leading bars where any input is NaN are skipped as TA-Lib's wrapper does. Kernels are
 plain loops over 1-D float64 arrays writing into caller-supplied outputs, importable
-from a strategy's own ``@njit`` code; each stream class performs the same floating-point
+from a strategy's own ``@njit`` code; each stream step performs the same floating-point
 operations in the same order, so stream and batch agree bit for bit.
 """
 
@@ -30,15 +30,15 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 from numba import uint64 as U
 
-from moonlight.indicators._define import Stream, define, float_param, int_param
-from moonlight.indicators._jit import jit, parallel_jit
-from moonlight.indicators._kernels import FloatArray, begin2, begin3, fill_nan
-from moonlight.indicators.volatility import fma, fused
+from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._jit import jit
+from moonlight.indicators._kernels import FloatArray, begin2, begin3, fill_nan, fma
+from moonlight.indicators.volatility import true_range
 
 NAN = math.nan
+NAN2 = (NAN, NAN)
 
 IndexArray = npt.NDArray[np.int64]
 
@@ -55,30 +55,6 @@ _WILDER = "J. W. Wilder, New Concepts in Technical Trading Systems (1978)"
 
 
 @jit
-def true_range(high: float, low: float, prev_close: float) -> float:
-    """TA-Lib's true range: ``high - low``, replaced by a strictly larger close gap."""
-    value = high - low
-    t = abs(high - prev_close)
-    if t > value:
-        value = t
-    t = abs(low - prev_close)
-    if t > value:
-        value = t
-    return value
-
-
-def _true_range(high: float, low: float, prev_close: float) -> float:
-    value = high - low
-    t = abs(high - prev_close)
-    if t > value:
-        value = t
-    t = abs(low - prev_close)
-    if t > value:
-        value = t
-    return value
-
-
-@jit
 def _dx(minus_dm: float, plus_dm: float, tr: float) -> tuple[bool, float]:
     """``(defined, DX)`` of the smoothed sums; an undefined DX leaves the ADX unchanged."""
     if tr > 0.0:
@@ -88,16 +64,6 @@ def _dx(minus_dm: float, plus_dm: float, tr: float) -> tuple[bool, float]:
         if not (-EPSILON < total < EPSILON):
             return True, 100.0 * (abs(minus_di - plus_di) / total)
     return False, 0.0
-
-
-def _dx_py(minus_dm: float, plus_dm: float, tr: float) -> float | None:
-    if tr > 0.0:
-        minus_di = 100.0 * (minus_dm / tr)
-        plus_di = 100.0 * (plus_dm / tr)
-        total = minus_di + plus_di
-        if not (-EPSILON < total < EPSILON):
-            return 100.0 * (abs(minus_di - plus_di) / total)
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,91 +136,74 @@ def adx_kernel(
             out[U(today)] = adx
 
 
-@parallel_jit
-def adx_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        adx_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+def adx_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    """ADX stream: ``[period, warmup, bars, prev_high, prev_low, prev_close, minus_dm,
+    plus_dm, tr, sum_dx, adx]``."""
+    return [float(timeperiod), float(2 * timeperiod - 1 + unstable), -1.0, *([0.0] * 8)]
 
 
-class AdxStream(Stream):
-    """Incremental ADX: ``update(high, low, close)`` returns the bar's ADX."""
+@jit
+def _directional_bar(
+    s: FloatArray, high: float, low: float, close: float
+) -> tuple[float, float, float, float]:
+    """Count the bar and move the previous bar on, for the ADX/DI steps' shared header
+    ``[period, warmup, bars, prev_high, prev_low, prev_close]``.
 
-    __slots__ = (
-        "_adx",
-        "_bars",
-        "_minus_dm",
-        "_p",
-        "_plus_dm",
-        "_prev_close",
-        "_prev_high",
-        "_prev_low",
-        "_sum_dx",
-        "_tr",
-        "_warmup",
-    )
+    Returns ``(k, +DM1 difference, -DM1 difference, true range)``; ``k`` is the bar's
+    number from 0 (saturating after the warm-up), and bar 0 only stores its prices.
+    """
+    k = s[2] + 1.0
+    if k <= s[1]:
+        s[2] = k
+    if k == 0.0:
+        s[3] = high
+        s[4] = low
+        s[5] = close
+        return k, 0.0, 0.0, 0.0
+    diff_p = high - s[3]
+    s[3] = high
+    diff_m = s[4] - low
+    s[4] = low
+    t = true_range(high, low, s[5])
+    s[5] = close
+    return k, diff_p, diff_m, t
 
-    def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
-        self._p = timeperiod
-        self._warmup = 2 * timeperiod - 1 + unstable
-        self._bars = -1
-        self._prev_high = 0.0
-        self._prev_low = 0.0
-        self._prev_close = 0.0
-        self._minus_dm = 0.0
-        self._plus_dm = 0.0
-        self._tr = 0.0
-        self._sum_dx = 0.0
-        self._adx = 0.0
 
-    def update(self, high: float, low: float, close: float) -> float:
-        k = self._bars + 1
-        self._bars = k
-        if k == 0:
-            self._prev_high = high
-            self._prev_low = low
-            self._prev_close = close
-            return NAN
-        p = self._p
-        diff_p = high - self._prev_high
-        self._prev_high = high
-        diff_m = self._prev_low - low
-        self._prev_low = low
-        minus_dm = self._minus_dm
-        plus_dm = self._plus_dm
-        if k >= p:
-            minus_dm -= minus_dm / p
-            plus_dm -= plus_dm / p
-        if diff_m > 0 and diff_p < diff_m:
-            minus_dm += diff_m
-        elif diff_p > 0 and diff_p > diff_m:
-            plus_dm += diff_p
-        self._minus_dm = minus_dm
-        self._plus_dm = plus_dm
-        t = _true_range(high, low, self._prev_close)
-        tr = self._tr
-        tr = tr + t if k < p else tr - tr / p + t
-        self._tr = tr
-        self._prev_close = close
-        if k < p:
-            return NAN
-        dx = _dx_py(minus_dm, plus_dm, tr)
-        if k < 2 * p:
-            if dx is not None:
-                self._sum_dx += dx
-            if k == 2 * p - 1:
-                self._adx = self._sum_dx / p
-        elif dx is not None:
-            self._adx = (self._adx * (p - 1) + dx) / p
-        if k < self._warmup:
-            return NAN
-        return self._adx
+@jit
+def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One ADX bar: Wilder's +DM/-DM/TR sums, DX, then the smoothed ADX."""
+    s = st[at:]
+    k, diff_p, diff_m, t = _directional_bar(s, high, low, close)
+    if k == 0.0:
+        return NAN
+    p = int(s[0])
+    minus_dm = s[6]
+    plus_dm = s[7]
+    if k >= p:
+        minus_dm -= minus_dm / p
+        plus_dm -= plus_dm / p
+    if diff_m > 0 and diff_p < diff_m:
+        minus_dm += diff_m
+    elif diff_p > 0 and diff_p > diff_m:
+        plus_dm += diff_p
+    s[6] = minus_dm
+    s[7] = plus_dm
+    tr = s[8]
+    tr = tr + t if k < p else tr - tr / p + t
+    s[8] = tr
+    if k < p:
+        return NAN
+    defined, dx = _dx(minus_dm, plus_dm, tr)
+    if k < 2 * p:
+        if defined:
+            s[9] += dx
+        if k == 2 * p - 1:
+            s[10] = s[9] / p
+    elif defined:
+        s[10] = (s[10] * (p - 1) + dx) / p
+    if k < s[1]:
+        return NAN
+    return s[10]  # type: ignore[no-any-return]
 
 
 adx = define(
@@ -266,8 +215,8 @@ adx = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod, unstable: 2 * timeperiod - 1 + unstable,
     kernel=adx_kernel,
-    kernel_2d=adx_kernel_2d,
-    stream=AdxStream,
+    state=adx_state,
+    step=adx_step,
     source=_TA.format("ADX") + "; " + _WILDER,
     unstable=("ADX",),
 )
@@ -368,113 +317,51 @@ def minus_di_kernel(
     _di_kernel(high, low, close, timeperiod, unstable, False, out)
 
 
-@parallel_jit
-def plus_di_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        plus_di_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+def _di_state(timeperiod: int, unstable: int, plus: bool) -> list[float]:
+    """+DI/-DI stream: ``[period, warmup, bars, prev_high, prev_low, prev_close, plus,
+    dm, tr]``."""
+    warmup = timeperiod + unstable if timeperiod > 1 else 1
+    return [float(timeperiod), float(warmup), -1.0, 0.0, 0.0, 0.0, float(plus), 0.0, 0.0]
 
 
-@parallel_jit
-def minus_di_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        minus_di_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+def plus_di_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    return _di_state(timeperiod, unstable, True)
 
 
-class _DiStream(Stream):
-    """Stream twin of ``_di_kernel``."""
-
-    __slots__ = (
-        "_bars",
-        "_dm",
-        "_p",
-        "_plus",
-        "_prev_close",
-        "_prev_high",
-        "_prev_low",
-        "_tr",
-        "_warmup",
-    )
-
-    def __init__(self, timeperiod: int, unstable: int, plus: bool) -> None:
-        self._p = timeperiod
-        self._plus = plus
-        self._warmup = timeperiod + unstable if timeperiod > 1 else 1
-        self._bars = -1
-        self._prev_high = 0.0
-        self._prev_low = 0.0
-        self._prev_close = 0.0
-        self._dm = 0.0
-        self._tr = 0.0
-
-    def update(self, high: float, low: float, close: float) -> float:
-        k = self._bars + 1
-        self._bars = k
-        if k == 0:
-            self._prev_high = high
-            self._prev_low = low
-            self._prev_close = close
-            return NAN
-        diff_p = high - self._prev_high
-        self._prev_high = high
-        diff_m = self._prev_low - low
-        self._prev_low = low
-        if self._plus:
-            move = diff_p > 0 and diff_p > diff_m
-            step = diff_p
-        else:
-            move = diff_m > 0 and diff_p < diff_m
-            step = diff_m
-        t = _true_range(high, low, self._prev_close)
-        self._prev_close = close
-        p = self._p
-        if p == 1:
-            return step / t if move and t > 0.0 else 0.0
-        if k < p:
-            if move:
-                self._dm += step
-            self._tr += t
-            return NAN
-        dm = self._dm
-        dm = dm - dm / p + step if move else dm - dm / p
-        tr = self._tr
-        tr = tr - tr / p + t
-        self._dm = dm
-        self._tr = tr
-        if k < self._warmup:
-            return NAN
-        return 100.0 * (dm / tr) if tr > 0.0 else 0.0
+def minus_di_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    return _di_state(timeperiod, unstable, False)
 
 
-class PlusDiStream(_DiStream):
-    """Incremental +DI: ``update(high, low, close)``."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, True)
-
-
-class MinusDiStream(_DiStream):
-    """Incremental -DI: ``update(high, low, close)``."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, False)
+@jit
+def di_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One +DI (or -DI) bar: the stream twin of ``_di_kernel``."""
+    s = st[at:]
+    k, diff_p, diff_m, t = _directional_bar(s, high, low, close)
+    if k == 0.0:
+        return NAN
+    if s[6] != 0.0:
+        move = diff_p > 0 and diff_p > diff_m
+        change = diff_p
+    else:
+        move = diff_m > 0 and diff_p < diff_m
+        change = diff_m
+    p = int(s[0])
+    if p == 1:
+        return change / t if move and tr_nonzero(t) else 0.0
+    if k < p:
+        if move:
+            s[7] += change
+        s[8] += t
+        return NAN
+    dm = s[7]
+    dm = dm - dm / p + change if move else dm - dm / p
+    tr = s[8]
+    tr = tr - tr / p + t
+    s[7] = dm
+    s[8] = tr
+    if k < s[1]:
+        return NAN
+    return 100.0 * (dm / tr) if tr_nonzero(tr) else 0.0
 
 
 def _di_lookback(timeperiod: int, unstable: int) -> int:
@@ -490,8 +377,8 @@ plus_di = define(
     params=(int_param("timeperiod", 14, 1),),
     lookback=_di_lookback,
     kernel=plus_di_kernel,
-    kernel_2d=plus_di_kernel_2d,
-    stream=PlusDiStream,
+    state=plus_di_state,
+    step=di_step,
     source=_TA.format("PLUS_DI") + "; " + _WILDER,
     unstable=("PLUS_DI",),
 )
@@ -505,8 +392,8 @@ minus_di = define(
     params=(int_param("timeperiod", 14, 1),),
     lookback=_di_lookback,
     kernel=minus_di_kernel,
-    kernel_2d=minus_di_kernel_2d,
-    stream=MinusDiStream,
+    state=minus_di_state,
+    step=di_step,
     source=_TA.format("MINUS_DI") + "; " + _WILDER,
     unstable=("MINUS_DI",),
 )
@@ -642,108 +529,95 @@ def aroon_kernel(
         aroondown[U(t)] = factor * (p - (t - int(aroondown[U(t)])))
 
 
-@parallel_jit
-def aroon_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    timeperiod: int,
-    aroondown: FloatArray,
-    aroonup: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        aroon_kernel(high[:, j], low[:, j], timeperiod, aroondown[:, j], aroonup[:, j])
+def _tracker_state(period: int, high: bool) -> list[float]:
+    """One side of AROON's stream (twin of ``_aroon_side``): ``[high, today, head, size,
+    idx, value, ring(period + 1), deque(period + 2)]`` -- a ring of the window and a
+    circular deque of bar numbers."""
+    return [float(high), -1.0, 0.0, 0.0, -1.0, 0.0, *([0.0] * (2 * period + 3))]
 
 
-class _TrackedExtreme(Stream):
-    """Stream twin of ``_track`` for one side: ring of the window plus a circular deque."""
+def aroon_state(timeperiod: int = 14) -> list[float]:
+    """AROON stream: ``[period, factor, high side, low side]``."""
+    header = [float(timeperiod), 100.0 / timeperiod]
+    return [*header, *_tracker_state(timeperiod, True), *_tracker_state(timeperiod, False)]
 
-    __slots__ = ("_head", "_high", "_idx", "_p", "_q", "_ring", "_size", "_today", "_value")
 
-    def __init__(self, period: int, high: bool) -> None:
-        self._p = period
-        self._high = high
-        self._ring = [0.0] * (period + 1)
-        # the window holds period + 1 bars; a new bar is pushed before the oldest leaves
-        self._q = [0] * (period + 2)
-        self._head = 0
-        self._size = 0
-        self._today = -1
-        self._idx = -1
-        self._value = 0.0
+_AROON_SIDE = 6
 
-    def update(self, v: float) -> int:
-        """Add the next bar; return TA-Lib's tracked index (valid from bar ``period`` on)."""
-        today = self._today + 1
-        self._today = today
-        span = self._p + 1
-        ring = self._ring
-        ring[today % span] = v
-        q = self._q
-        cap = span + 1
-        head = self._head
-        size = self._size
-        high = self._high
-        if v == v:
-            while size > 0:
-                back = head + size - 1
-                if back >= cap:
-                    back -= cap
-                w = ring[q[back] % span]
-                if (w <= v) if high else (w >= v):
-                    size -= 1
-                else:
-                    break
-            back = head + size
+
+@jit
+def _tracked_extreme(s: FloatArray, p: int, v: float) -> float:
+    """Add the next bar to one side; return TA-Lib's tracked index (from bar ``p`` on).
+
+    The deque keeps the bars that can still become the extreme (NaN bars never enter);
+    TA-Lib's rescan when the extreme leaves the window -- including its quirk, a rescan
+    that starts on a NaN bar yields that bar -- becomes a look at the deque's front.
+    """
+    high = s[0] != 0.0
+    today = int(s[1]) + 1
+    s[1] = today
+    span = p + 1
+    ring = _AROON_SIDE
+    deque = _AROON_SIDE + span
+    s[ring + today % span] = v
+    cap = span + 1
+    head = int(s[2])
+    size = int(s[3])
+    if v == v:
+        while size > 0:
+            back = head + size - 1
             if back >= cap:
                 back -= cap
-            q[back] = today
-            size += 1
-        trail = today - self._p
-        if trail < 0:
-            self._head = head
-            self._size = size
-            return -1
-        while size > 0 and q[head] < trail:
-            head += 1
-            if head == cap:
-                head = 0
-            size -= 1
-        self._head = head
-        self._size = size
-        if self._idx < trail:
-            first = ring[trail % span]
-            if first != first:
-                self._idx = trail
-                self._value = first
+            w = s[ring + int(s[deque + back]) % span]
+            if (w <= v) if high else (w >= v):
+                size -= 1
             else:
-                self._idx = q[head]
-                self._value = ring[self._idx % span]
-        elif (v >= self._value) if high else (v <= self._value):
-            self._idx = today
-            self._value = v
-        return self._idx
+                break
+        back = head + size
+        if back >= cap:
+            back -= cap
+        s[deque + back] = today
+        size += 1
+    trail = today - p
+    if trail < 0:
+        s[2] = head
+        s[3] = size
+        return -1.0
+    while size > 0 and s[deque + head] < trail:
+        head += 1
+        if head == cap:
+            head = 0
+        size -= 1
+    s[2] = head
+    s[3] = size
+    if s[4] < trail:
+        first = s[ring + trail % span]
+        if first != first:
+            s[4] = trail
+            s[5] = first
+        else:
+            s[4] = s[deque + head]
+            s[5] = s[ring + int(s[4]) % span]
+    elif (v >= s[5]) if high else (v <= s[5]):
+        s[4] = today
+        s[5] = v
+    return s[4]  # type: ignore[no-any-return]
 
 
-class AroonStream(Stream):
-    """Incremental Aroon: ``update(high, low)`` returns ``(aroondown, aroonup)``."""
-
-    __slots__ = ("_factor", "_high", "_low", "_p")
-
-    def __init__(self, timeperiod: int = 14) -> None:
-        self._p = timeperiod
-        self._factor = 100.0 / timeperiod
-        self._high = _TrackedExtreme(timeperiod, True)
-        self._low = _TrackedExtreme(timeperiod, False)
-
-    def update(self, high: float, low: float) -> tuple[float, float]:
-        l_idx = self._low.update(low)
-        h_idx = self._high.update(high)
-        today = self._high._today
-        if today < self._p:
-            return NAN, NAN
-        p = self._p
-        factor = self._factor
-        return factor * (p - (today - l_idx)), factor * (p - (today - h_idx))
+@jit
+def aroon_step(st: FloatArray, at: int, high: float, low: float) -> tuple[float, float]:
+    """One Aroon bar: ``(aroondown, aroonup)`` from each side's tracked extreme."""
+    s = st[at:]
+    p = int(s[0])
+    high_side = 2
+    low_side = 2 + _AROON_SIDE + 2 * p + 3
+    low_idx = _tracked_extreme(s[low_side:], p, low)
+    high_idx = _tracked_extreme(s[high_side:], p, high)
+    today = s[high_side + 1]
+    if today < p:
+        return NAN2
+    factor = s[1]
+    return factor * (p - (today - low_idx)), factor * (p - (today - high_idx))
 
 
 aroon = define(
@@ -755,8 +629,8 @@ aroon = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod: timeperiod,
     kernel=aroon_kernel,
-    kernel_2d=aroon_kernel_2d,
-    stream=AroonStream,
+    state=aroon_state,
+    step=aroon_step,
     source=_TA.format("AROON") + "; T. Chande, Stocks & Commodities (1995)",
 )
 
@@ -856,132 +730,103 @@ def sar_kernel(
                 sar = new_high
 
 
-@parallel_jit
-def sar_kernel_2d(
-    high: FloatArray, low: FloatArray, acceleration: float, maximum: float, out: FloatArray
-) -> None:
-    for j in prange(high.shape[1]):
-        sar_kernel(high[:, j], low[:, j], acceleration, maximum, out[:, j])
+def sar_state(acceleration: float = 0.02, maximum: float = 0.2) -> list[float]:
+    """SAR stream: ``[step, maximum, af, bars, first_high, first_low, long, ep, sar,
+    new_high, new_low]``."""
+    step = acceleration if acceleration <= maximum else maximum
+    return [step, maximum, step, -1.0, *([0.0] * 7)]
 
 
-class SarStream(Stream):
-    """Incremental Parabolic SAR: ``update(high, low)`` returns the bar's SAR."""
-
-    __slots__ = (
-        "_af",
-        "_bars",
-        "_ep",
-        "_first_high",
-        "_first_low",
-        "_is_long",
-        "_maximum",
-        "_new_high",
-        "_new_low",
-        "_sar",
-        "_step",
-    )
-
-    def __init__(self, acceleration: float = 0.02, maximum: float = 0.2) -> None:
-        self._step = acceleration if acceleration <= maximum else maximum
-        self._maximum = maximum
-        self._af = self._step
-        self._bars = -1
-        self._first_high = 0.0
-        self._first_low = 0.0
-        self._is_long = True
-        self._ep = 0.0
-        self._sar = 0.0
-        self._new_high = 0.0
-        self._new_low = 0.0
-
-    def update(self, high: float, low: float) -> float:
-        bars = self._bars + 1
-        self._bars = bars
-        if bars == 0:
-            self._first_high = high
-            self._first_low = low
-            return NAN
-        if bars == 1:
-            diff_p = high - self._first_high
-            diff_m = self._first_low - low
-            self._is_long = not (diff_m > 0 and diff_p < diff_m)
-            if self._is_long:
-                self._ep = high
-                self._sar = self._first_low
-            else:
-                self._ep = low
-                self._sar = self._first_high
-            self._new_high = high
-            self._new_low = low
-        prev_low = self._new_low
-        prev_high = self._new_high
-        new_low = low
-        new_high = high
-        self._new_low = new_low
-        self._new_high = new_high
-        sar = self._sar
-        ep = self._ep
-        af = self._af
-        step = self._step
-        if self._is_long:
-            if new_low <= sar:
-                self._is_long = False
-                sar = ep
-                if sar < prev_high:
-                    sar = prev_high
-                if sar < new_high:
-                    sar = new_high
-                result = sar
-                af = step
-                ep = new_low
-                sar = fused(af, ep - sar, sar)
-                if sar < prev_high:
-                    sar = prev_high
-                if sar < new_high:
-                    sar = new_high
-            else:
-                result = sar
-                if new_high > ep:
-                    ep = new_high
-                    af += step
-                    if af > self._maximum:
-                        af = self._maximum
-                sar = fused(af, ep - sar, sar)
-                if sar > prev_low:
-                    sar = prev_low
-                if sar > new_low:
-                    sar = new_low
-        elif new_high >= sar:
-            self._is_long = True
+@jit
+def sar_step(st: FloatArray, at: int, high: float, low: float) -> float:
+    """One Parabolic SAR bar: the stream twin of :func:`sar_kernel`."""
+    s = st[at:]
+    bars = s[3] + 1.0
+    if bars <= 1.0:
+        s[3] = bars
+    if bars == 0.0:
+        s[4] = high
+        s[5] = low
+        return NAN
+    if bars == 1.0:
+        diff_p = high - s[4]
+        diff_m = s[5] - low
+        is_long = not (diff_m > 0 and diff_p < diff_m)
+        s[6] = 1.0 if is_long else 0.0
+        s[7] = high if is_long else low
+        s[8] = s[5] if is_long else s[4]
+        s[9] = high
+        s[10] = low
+    prev_low = s[10]
+    prev_high = s[9]
+    new_low = low
+    new_high = high
+    s[10] = new_low
+    s[9] = new_high
+    sar = s[8]
+    ep = s[7]
+    af = s[2]
+    step = s[0]
+    maximum = s[1]
+    if s[6] != 0.0:
+        if new_low <= sar:
+            s[6] = 0.0
             sar = ep
-            if sar > prev_low:
-                sar = prev_low
-            if sar > new_low:
-                sar = new_low
-            result = sar
-            af = step
-            ep = new_high
-            sar = fused(af, ep - sar, sar)
-            if sar > prev_low:
-                sar = prev_low
-            if sar > new_low:
-                sar = new_low
-        else:
-            result = sar
-            if new_low < ep:
-                ep = new_low
-                af += step
-                if af > self._maximum:
-                    af = self._maximum
-            sar = fused(af, ep - sar, sar)
             if sar < prev_high:
                 sar = prev_high
             if sar < new_high:
                 sar = new_high
-        self._sar = sar
-        self._ep = ep
-        self._af = af
-        return result
+            result = sar
+            af = step
+            ep = new_low
+            sar = fma(af, ep - sar, sar)
+            if sar < prev_high:
+                sar = prev_high
+            if sar < new_high:
+                sar = new_high
+        else:
+            result = sar
+            if new_high > ep:
+                ep = new_high
+                af += step
+                if af > maximum:
+                    af = maximum
+            sar = fma(af, ep - sar, sar)
+            if sar > prev_low:
+                sar = prev_low
+            if sar > new_low:
+                sar = new_low
+    elif new_high >= sar:
+        s[6] = 1.0
+        sar = ep
+        if sar > prev_low:
+            sar = prev_low
+        if sar > new_low:
+            sar = new_low
+        result = sar
+        af = step
+        ep = new_high
+        sar = fma(af, ep - sar, sar)
+        if sar > prev_low:
+            sar = prev_low
+        if sar > new_low:
+            sar = new_low
+    else:
+        result = sar
+        if new_low < ep:
+            ep = new_low
+            af += step
+            if af > maximum:
+                af = maximum
+        sar = fma(af, ep - sar, sar)
+        if sar < prev_high:
+            sar = prev_high
+        if sar < new_high:
+            sar = new_high
+    s[8] = sar
+    s[7] = ep
+    s[2] = af
+    return result  # type: ignore[no-any-return]
 
 
 sar = define(
@@ -993,7 +838,7 @@ sar = define(
     params=(float_param("acceleration", 0.02, 0.0), float_param("maximum", 0.2, 0.0)),
     lookback=lambda acceleration, maximum: 1,
     kernel=sar_kernel,
-    kernel_2d=sar_kernel_2d,
-    stream=SarStream,
+    state=sar_state,
+    step=sar_step,
     source=_TA.format("SAR") + "; " + _WILDER,
 )

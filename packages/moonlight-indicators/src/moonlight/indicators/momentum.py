@@ -21,7 +21,7 @@ Leading bars where any input is NaN are skipped as TA-Lib's wrapper does (warm-u
 from the first complete bar). Kernels are plain loops over 1-D float64 arrays writing
 into caller-supplied outputs; they are importable so a strategy's own ``@njit`` code can
 call them. CCI, MFI, ULTOSC and WILLR allocate one ring buffer of ``timeperiod`` floats
-before their loop, as TA-Lib does. Each stream class performs the same floating-point
+before their loop, as TA-Lib does. Each stream step performs the same floating-point
 operations in the same order as its kernel, so stream and batch agree bit for bit.
 """
 
@@ -30,15 +30,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 from numba import uint64 as U
 
 from moonlight.indicators import _ma
-from moonlight.indicators._define import Stream, define, int_param
-from moonlight.indicators._jit import jit, parallel_jit
+from moonlight.indicators._define import define, int_param
+from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import FloatArray, begin1, begin3, begin4, fill_nan
 
 NAN = math.nan
+NAN2 = (NAN, NAN)
 
 #: TA-Lib's ``TA_EPSILON`` (1e-14): the width of its relative "is zero" bands.
 EPSILON = 1e-14
@@ -134,96 +134,65 @@ def rsi_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray
     _wilder_gain_loss(real, timeperiod, unstable, False, out)
 
 
-@parallel_jit
-def rsi_kernel_2d(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    for j in prange(real.shape[1]):
-        rsi_kernel(real[:, j], timeperiod, unstable, out[:, j])
-
-
 @jit
 def cmo_kernel(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
     """Chande Momentum Oscillator on Wilder averages: 100 * (gain - loss) / (gain + loss)."""
     _wilder_gain_loss(real, timeperiod, unstable, True, out)
 
 
-@parallel_jit
-def cmo_kernel_2d(real: FloatArray, timeperiod: int, unstable: int, out: FloatArray) -> None:
-    for j in prange(real.shape[1]):
-        cmo_kernel(real[:, j], timeperiod, unstable, out[:, j])
+def _gain_loss_state(timeperiod: int, unstable: int, cmo: bool) -> list[float]:
+    """RSI/CMO stream: ``[period, 1/period, warmup, cmo, bars, prev, gain, loss]``."""
+    warmup = float(timeperiod + unstable)
+    return [float(timeperiod), 1.0 / timeperiod, warmup, float(cmo), -1.0, 0.0, 0.0, 0.0]
 
 
-class _WilderGainLossStream(Stream):
-    """Stream twin of ``_wilder_gain_loss``: ``update(real)``."""
+def rsi_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    return _gain_loss_state(timeperiod, unstable, False)
 
-    __slots__ = ("_bars", "_cmo", "_gain", "_loss", "_p", "_prev", "_recip", "_warmup")
 
-    def __init__(self, timeperiod: int, unstable: int, cmo: bool) -> None:
-        self._p = timeperiod
-        self._recip = 1.0 / timeperiod
-        self._warmup = timeperiod + unstable
-        self._cmo = cmo
-        self._bars = -1
-        self._prev = 0.0
-        self._gain = 0.0
-        self._loss = 0.0
+def cmo_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    return _gain_loss_state(timeperiod, unstable, True)
 
-    def update(self, real: float) -> float:
-        bars = self._bars + 1
-        self._bars = bars
-        if bars == 0:
-            self._prev = real
-            return NAN
-        diff = real - self._prev
-        self._prev = real
-        p = self._p
-        gain = self._gain
-        loss = self._loss
-        if bars > p:
-            loss *= p - 1
-            gain *= p - 1
-        if self._cmo:
-            if diff < 0.0:
-                loss -= diff
-            else:
-                gain += diff
-            if bars >= p:
-                loss /= p
-                gain /= p
+
+@jit
+def gain_loss_step(st: FloatArray, at: int, real: float) -> float:
+    """One RSI (or CMO) bar: the stream twin of ``_wilder_gain_loss``."""
+    s = st[at:]
+    bars = s[4] + 1.0
+    if bars <= s[2]:
+        s[4] = bars
+    if bars == 0.0:
+        s[5] = real
+        return NAN
+    diff = real - s[5]
+    s[5] = real
+    p = int(s[0])
+    gain = s[6]
+    loss = s[7]
+    if bars > p:
+        loss *= p - 1
+        gain *= p - 1
+    cmo = s[3] != 0.0
+    if cmo:
+        if diff < 0.0:
+            loss -= diff
         else:
-            up = diff if diff > 0.0 else 0.0
-            gain += up
-            loss += up - diff
-            if bars >= p:
-                loss *= self._recip
-                gain *= self._recip
-        self._gain = gain
-        self._loss = loss
-        if bars < self._warmup:
-            return NAN
-        total = gain + loss
-        if total > 0.0:
-            if self._cmo:
-                return 100.0 * ((gain - loss) / total)
-            return 100.0 * (gain / total)
-        return 0.0
-
-
-class RsiStream(_WilderGainLossStream):
-    """Incremental RSI: ``update(real)`` returns the bar's RSI (NaN during warm-up)."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, False)
-
-
-class CmoStream(_WilderGainLossStream):
-    """Incremental CMO: ``update(real)`` returns the bar's CMO (NaN during warm-up)."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 14, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable, True)
+            gain += diff
+        if bars >= p:
+            loss /= p
+            gain /= p
+    else:
+        up = diff if diff > 0.0 else 0.0
+        gain += up
+        loss += up - diff
+        if bars >= p:
+            loss *= s[1]
+            gain *= s[1]
+    s[6] = gain
+    s[7] = loss
+    if bars < s[2]:
+        return NAN
+    return _ratio(gain, loss, cmo)
 
 
 rsi = define(
@@ -235,8 +204,8 @@ rsi = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod, unstable: timeperiod + unstable,
     kernel=rsi_kernel,
-    kernel_2d=rsi_kernel_2d,
-    stream=RsiStream,
+    state=rsi_state,
+    step=gain_loss_step,
     source=_TA.format("RSI") + "; J. W. Wilder, New Concepts in Technical Trading Systems",
     unstable=("RSI",),
 )
@@ -250,8 +219,8 @@ cmo = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod, unstable: timeperiod + unstable,
     kernel=cmo_kernel,
-    kernel_2d=cmo_kernel_2d,
-    stream=CmoStream,
+    state=cmo_state,
+    step=gain_loss_step,
     source=_TA.format("CMO") + "; T. Chande, The New Technical Trader",
     unstable=("CMO",),
 )
@@ -274,12 +243,6 @@ def mom_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
         out[U(today)] = real[U(today)] - real[U(today - timeperiod)]
 
 
-@parallel_jit
-def mom_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    for j in prange(real.shape[1]):
-        mom_kernel(real[:, j], timeperiod, out[:, j])
-
-
 @jit
 def roc_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
     """Rate of change in percent: ``(real[U(t)] / real[U(t - n)] - 1) * 100``; 0 on a zero base."""
@@ -296,68 +259,42 @@ def roc_kernel(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
             out[U(today)] = 0.0
 
 
-@parallel_jit
-def roc_kernel_2d(real: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    for j in prange(real.shape[1]):
-        roc_kernel(real[:, j], timeperiod, out[:, j])
+def lag_state(timeperiod: int = 10) -> list[float]:
+    """MOM/ROC stream: ``[period, count, pos, ring(period + 1)]``."""
+    return [float(timeperiod), 0.0, 0.0, *([0.0] * (timeperiod + 1))]
 
 
-class _LagStream(Stream):
-    """Ring buffer of the last ``timeperiod + 1`` values, shared by MOM and ROC."""
-
-    __slots__ = ("_buf", "_count", "_p", "_pos")
-
-    def __init__(self, timeperiod: int) -> None:
-        self._p = timeperiod
-        self._buf = [0.0] * (timeperiod + 1)
-        self._pos = 0
-        self._count = 0
-
-    def _push(self, real: float) -> float | None:
-        """Store the bar; return the value ``timeperiod`` bars back once there is one."""
-        buf = self._buf
-        pos = self._pos
-        buf[pos] = real
-        pos += 1
-        if pos == len(buf):
-            pos = 0
-        self._pos = pos
-        if self._count < self._p:
-            self._count += 1
-            return None
-        return buf[pos]
+@jit
+def _lagged(s: FloatArray, real: float) -> float:
+    """Store the bar; return the value ``period`` bars back (NaN until there is one)."""
+    size = int(s[0]) + 1
+    pos = int(s[2])
+    s[3 + pos] = real
+    pos += 1
+    if pos == size:
+        pos = 0
+    s[2] = pos
+    if s[1] < s[0]:
+        s[1] += 1.0
+        return NAN
+    return s[3 + pos]  # type: ignore[no-any-return]
 
 
-class MomStream(_LagStream):
-    """Incremental MOM: ``update(real)`` returns ``real - real[timeperiod bars ago]``."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 10) -> None:
-        super().__init__(timeperiod)
-
-    def update(self, real: float) -> float:
-        base = self._push(real)
-        if base is None:
-            return NAN
-        return real - base
+@jit
+def mom_step(st: FloatArray, at: int, real: float) -> float:
+    """One MOM bar: ``real - real[timeperiod bars ago]``."""
+    return real - _lagged(st[at:], real)
 
 
-class RocStream(_LagStream):
-    """Incremental ROC: ``update(real)`` returns the bar's rate of change in percent."""
-
-    __slots__ = ()
-
-    def __init__(self, timeperiod: int = 10) -> None:
-        super().__init__(timeperiod)
-
-    def update(self, real: float) -> float:
-        base = self._push(real)
-        if base is None:
-            return NAN
-        if base != 0.0:
-            return (real / base - 1.0) * 100.0
-        return 0.0
+@jit
+def roc_step(st: FloatArray, at: int, real: float) -> float:
+    """One ROC bar in percent; 0 on a zero base."""
+    base = _lagged(st[at:], real)
+    if base != base:
+        return NAN
+    if base != 0.0:
+        return (real / base - 1.0) * 100.0
+    return 0.0
 
 
 mom = define(
@@ -369,8 +306,8 @@ mom = define(
     params=(int_param("timeperiod", 10, 1),),
     lookback=lambda timeperiod: timeperiod,
     kernel=mom_kernel,
-    kernel_2d=mom_kernel_2d,
-    stream=MomStream,
+    state=lag_state,
+    step=mom_step,
     source=_TA.format("MOM"),
 )
 
@@ -383,8 +320,8 @@ roc = define(
     params=(int_param("timeperiod", 10, 1),),
     lookback=lambda timeperiod: timeperiod,
     kernel=roc_kernel,
-    kernel_2d=roc_kernel_2d,
-    stream=RocStream,
+    state=lag_state,
+    step=roc_step,
     source=_TA.format("ROC"),
 )
 
@@ -401,7 +338,7 @@ def flat_range(highest: float, lowest: float) -> bool:
 
 
 @jit
-def _extreme_value(highest: float, lowest: float, close: float, willr: bool) -> float:
+def extreme_value(highest: float, lowest: float, close: float, willr: bool) -> float:
     """Williams' %R (``willr``) or stochastic %K from the window extremes; 0 when flat.
 
     Clamped into [-100, 0] / [0, 100] as TA-Lib 0.8.1 does: a close outside the window's
@@ -464,7 +401,7 @@ def _block_scan(
                 lo = t
             suf_high[U(i - block)] = hi
             suf_low[U(i - block)] = lo
-        out[U(today)] = _extreme_value(suf_high[0], suf_low[0], close[U(today)], willr)
+        out[U(today)] = extreme_value(suf_high[0], suf_low[0], close[U(today)], willr)
         today += 1
         nxt = block + p
         avail = min(n - nxt, p - 1)
@@ -484,98 +421,64 @@ def _block_scan(
             lo = suf_low[U(m)]
             if pre_lo < lo:
                 lo = pre_lo
-            out[U(bar)] = _extreme_value(hi, lo, close[U(bar)], willr)
+            out[U(bar)] = extreme_value(hi, lo, close[U(bar)], willr)
         today += avail
         block = nxt
 
 
-class BlockExtremes(Stream):
-    """Stream twin of ``_block_scan``'s extremes for one (high, low) pair.
+def extremes_state(period: int) -> list[float]:
+    """Window extremes (stream twin of ``_block_scan``): ``[period, count, pre_high,
+    pre_low, block_high(period), block_low(period), suffix_high(period),
+    suffix_low(period)]``."""
+    return [float(period), 0.0, 0.0, 0.0, *([0.0] * (4 * period))]
 
-    ``update(high, low)`` takes bar k (k = 0 at the first valid bar) and, from bar
-    ``period - 1`` on, returns the window's highest and lowest exactly as the batch scan
-    combines them (None before). O(1) a bar, plus one O(period) backward scan when a
-    block completes -- amortised O(1).
+
+@jit
+def extremes_step(st: FloatArray, at: int, high: float, low: float) -> tuple[bool, float, float]:
+    """Take bar k (k = 0 at the first valid bar); from bar ``period - 1`` on return
+    ``(True, highest, lowest)`` exactly as the batch block scan combines them.
+
+    O(1) a bar, plus one O(period) backward scan when a block completes.
     """
-
-    __slots__ = (
-        "_block_high",
-        "_block_low",
-        "_count",
-        "_p",
-        "_pre_high",
-        "_pre_low",
-        "_suf_high",
-        "_suf_low",
-    )
-
-    def __init__(self, period: int) -> None:
-        self._p = period
-        self._block_high = [0.0] * period
-        self._block_low = [0.0] * period
-        self._suf_high = [0.0] * period
-        self._suf_low = [0.0] * period
-        self._pre_high = 0.0
-        self._pre_low = 0.0
-        self._count = 0
-
-    def update(self, high: float, low: float) -> tuple[float, float] | None:
-        p = self._p
-        k = self._count
-        self._count = k + 1
-        pos = k % p
-        if pos == p - 1:
-            block_high = self._block_high
-            block_low = self._block_low
-            suf_high = self._suf_high
-            suf_low = self._suf_low
-            hi = high
-            lo = low
-            suf_high[p - 1] = hi
-            suf_low[p - 1] = lo
-            for i in range(p - 2, -1, -1):
-                t = block_high[i]
-                if t > hi:
-                    hi = t
-                t = block_low[i]
-                if t < lo:
-                    lo = t
-                suf_high[i] = hi
-                suf_low[i] = lo
-            return hi, lo
-        self._block_high[pos] = high
-        self._block_low[pos] = low
-        if k < p:
-            return None
-        if pos == 0 or high > self._pre_high:
-            self._pre_high = high
-        if pos == 0 or low < self._pre_low:
-            self._pre_low = low
-        hi = self._suf_high[pos + 1]
-        if self._pre_high > hi:
-            hi = self._pre_high
-        lo = self._suf_low[pos + 1]
-        if self._pre_low < lo:
-            lo = self._pre_low
-        return hi, lo
-
-
-def _extreme_value_py(highest: float, lowest: float, close: float, willr: bool) -> float:
-    if abs(highest - lowest) <= EPSILON * (abs(highest) + abs(lowest)):
-        return 0.0
-    if willr:
-        value = -100.0 * ((highest - close) / (highest - lowest))
-        if value > 0.0:
-            return 0.0
-        if value < -100.0:
-            return -100.0
-        return value
-    value = 100.0 * ((close - lowest) / (highest - lowest))
-    if value < 0.0:
-        return 0.0
-    if value > 100.0:
-        return 100.0
-    return value
+    s = st[at:]
+    p = int(s[0])
+    k = int(s[1])
+    s[1] = k + 1 if k + 1 < 2 * p else k + 1 - p
+    pos = k % p
+    block_high = 4
+    block_low = 4 + p
+    suffix_high = 4 + 2 * p
+    suffix_low = 4 + 3 * p
+    if pos == p - 1:
+        hi = high
+        lo = low
+        s[suffix_high + p - 1] = hi
+        s[suffix_low + p - 1] = lo
+        for i in range(p - 2, -1, -1):
+            t = s[block_high + i]
+            if t > hi:
+                hi = t
+            t = s[block_low + i]
+            if t < lo:
+                lo = t
+            s[suffix_high + i] = hi
+            s[suffix_low + i] = lo
+        return True, hi, lo
+    s[block_high + pos] = high
+    s[block_low + pos] = low
+    if k < p:
+        return False, NAN, NAN
+    if pos == 0 or high > s[2]:
+        s[2] = high
+    if pos == 0 or low < s[3]:
+        s[3] = low
+    hi = s[suffix_high + pos + 1]
+    if s[2] > hi:
+        hi = s[2]
+    lo = s[suffix_low + pos + 1]
+    if s[3] < lo:
+        lo = s[3]
+    return True, hi, lo
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,27 +499,18 @@ def willr_kernel(
     _block_scan(high, low, close, begin, timeperiod, True, out)
 
 
-@parallel_jit
-def willr_kernel_2d(
-    high: FloatArray, low: FloatArray, close: FloatArray, timeperiod: int, out: FloatArray
-) -> None:
-    for j in prange(high.shape[1]):
-        willr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, out[:, j])
+def willr_state(timeperiod: int = 14) -> list[float]:
+    """WILLR stream: the window extremes' state (:func:`extremes_state`)."""
+    return extremes_state(timeperiod)
 
 
-class WillrStream(Stream):
-    """Incremental Williams' %R: ``update(high, low, close)`` returns the bar's %R."""
-
-    __slots__ = ("_extremes",)
-
-    def __init__(self, timeperiod: int = 14) -> None:
-        self._extremes = BlockExtremes(timeperiod)
-
-    def update(self, high: float, low: float, close: float) -> float:
-        window = self._extremes.update(high, low)
-        if window is None:
-            return NAN
-        return _extreme_value_py(window[0], window[1], close, True)
+@jit
+def willr_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One Williams' %R bar from the window extremes."""
+    ready, highest, lowest = extremes_step(st, at, high, low)
+    if not ready:
+        return NAN
+    return extreme_value(highest, lowest, close, True)
 
 
 willr = define(
@@ -628,8 +522,8 @@ willr = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod: timeperiod - 1,
     kernel=willr_kernel,
-    kernel_2d=willr_kernel_2d,
-    stream=WillrStream,
+    state=willr_state,
+    step=willr_step,
     source=_TA.format("WILLR") + "; L. Williams, How I Made One Million Dollars (1979)",
 )
 
@@ -688,87 +582,53 @@ def stochrsi_kernel(
     fill_nan(fastd, first)
 
 
-@parallel_jit
-def stochrsi_kernel_2d(
-    real: FloatArray,
-    timeperiod: int,
-    fastk_period: int,
-    fastd_period: int,
-    fastd_matype: int,
-    unstable: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-    fastk: FloatArray,
-    fastd: FloatArray,
-) -> None:
-    for j in prange(real.shape[1]):
-        stochrsi_kernel(
-            real[:, j],
-            timeperiod,
-            fastk_period,
-            fastd_period,
-            fastd_matype,
-            unstable,
-            ema_unstable,
-            kama_unstable,
-            t3_unstable,
-            fastk[:, j],
-            fastd[:, j],
-        )
+def stochrsi_state(
+    timeperiod: int = 14,
+    fastk_period: int = 5,
+    fastd_period: int = 3,
+    fastd_matype: int = 0,
+    unstable: int = 0,
+    ema_unstable: int = 0,
+    kama_unstable: int = 0,
+    t3_unstable: int = 0,
+) -> list[float]:
+    """Stochastic RSI stream: ``[rsi_warmup, warmup, bar, extremes_at, ma_at, RSI state,
+    extremes of the RSI, %D MA state]``."""
+    rsi_warmup = timeperiod + unstable
+    ma_unstable = (ema_unstable, kama_unstable, t3_unstable)
+    warmup = (
+        rsi_warmup + fastk_period - 1 + _ma.ma_lookback_py(fastd_period, fastd_matype, *ma_unstable)
+    )
+    rsi = rsi_state(timeperiod, unstable)
+    extremes = extremes_state(fastk_period)
+    extremes_at = _STOCHRSI_RSI + len(rsi)
+    header = [float(rsi_warmup), float(warmup), 0.0, float(extremes_at)]
+    header.append(float(extremes_at + len(extremes)))
+    ma = _ma.ma_state(fastd_period, fastd_matype, *ma_unstable)
+    return [*header, *rsi, *extremes, *ma]
 
 
-def _ma_lookback(
-    period: int, matype: int, ema_unstable: int, kama_unstable: int, t3_unstable: int
-) -> int:
-    """``TA_MA_Lookback`` from Python (the jitted function also runs with the JIT off)."""
-    return int(_ma.ma_lookback(period, matype, ema_unstable, kama_unstable, t3_unstable))
+_STOCHRSI_RSI = 5
 
 
-class StochrsiStream(Stream):
-    """Incremental Stochastic RSI: ``update(real)`` returns ``(fastk, fastd)``."""
-
-    __slots__ = ("_bars", "_extremes", "_ma", "_rsi", "_rsi_warmup", "_warmup")
-
-    def __init__(
-        self,
-        timeperiod: int = 14,
-        fastk_period: int = 5,
-        fastd_period: int = 3,
-        fastd_matype: int = 0,
-        unstable: int = 0,
-        ema_unstable: int = 0,
-        kama_unstable: int = 0,
-        t3_unstable: int = 0,
-    ) -> None:
-        self._rsi = RsiStream(timeperiod, unstable)
-        self._extremes = BlockExtremes(fastk_period)
-        self._ma = _ma.ma_stream(
-            fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable
-        )
-        self._rsi_warmup = timeperiod + unstable
-        self._warmup = (
-            self._rsi_warmup
-            + fastk_period
-            - 1
-            + _ma_lookback(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
-        )
-        self._bars = 0
-
-    def update(self, real: float) -> tuple[float, float]:
-        bars = self._bars
-        self._bars = bars + 1
-        rsi_value = self._rsi.update(real)
-        if bars < self._rsi_warmup:
-            return NAN, NAN
-        window = self._extremes.update(rsi_value, rsi_value)
-        if window is None:
-            return NAN, NAN
-        k = _extreme_value_py(window[0], window[1], rsi_value, False)
-        d = self._ma.update(k)
-        if bars < self._warmup:
-            return NAN, NAN
-        return k, d
+@jit
+def stochrsi_step(st: FloatArray, at: int, real: float) -> tuple[float, float]:
+    """One Stochastic RSI bar: the RSI, its window extremes, %K, and %K's MA as %D."""
+    s = st[at:]
+    bar = s[2]
+    if bar <= s[1]:
+        s[2] = bar + 1.0
+    rsi = gain_loss_step(st, at + _STOCHRSI_RSI, real)
+    if bar < s[0]:
+        return NAN2
+    ready, highest, lowest = extremes_step(st, at + int(s[3]), rsi, rsi)
+    if not ready:
+        return NAN2
+    k = extreme_value(highest, lowest, rsi, False)
+    d = _ma.ma_step(st, at + int(s[4]), k)
+    if bar < s[1]:
+        return NAN2
+    return k, d
 
 
 def _stochrsi_lookback(
@@ -786,7 +646,7 @@ def _stochrsi_lookback(
         + unstable
         + fastk_period
         - 1
-        + _ma_lookback(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
+        + _ma.ma_lookback_py(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
     )
 
 
@@ -810,8 +670,8 @@ stochrsi = define(
     ),
     lookback=_stochrsi_lookback,
     kernel=stochrsi_kernel,
-    kernel_2d=stochrsi_kernel_2d,
-    stream=StochrsiStream,
+    state=stochrsi_state,
+    step=stochrsi_step,
     check=_stochrsi_check,
     source=_TA.format("STOCHRSI")
     + " (RSI then STOCHF); T. Chande and S. Kroll, Stocks & Commodities 11:5 (1993)",
@@ -877,49 +737,37 @@ def cci_kernel(
             slot = 0
 
 
-class CciStream(Stream):
-    """Incremental CCI: ``update(high, low, close)``; O(timeperiod) per bar like TA-Lib."""
-
-    __slots__ = ("_count", "_p", "_ring", "_slot")
-
-    def __init__(self, timeperiod: int = 14) -> None:
-        self._p = timeperiod
-        self._ring = [0.0] * timeperiod
-        self._slot = 0
-        self._count = 0
-
-    def update(self, high: float, low: float, close: float) -> float:
-        p = self._p
-        ring = self._ring
-        last = (high + low + close) / 3
-        slot = self._slot
-        ring[slot] = last
-        slot += 1
-        self._slot = 0 if slot > p - 1 else slot
-        self._count += 1
-        if self._count < p:
-            return NAN
-        average = 0.0
-        for value in ring:
-            average += value
-        average /= p
-        deviation = 0.0
-        for value in ring:
-            deviation += abs(value - average)
-        deviation /= p
-        delta = last - average
-        level = EPSILON * abs(average)
-        if abs(delta) <= level or abs(deviation) <= level:
-            return 0.0
-        return delta / (0.015 * deviation)
+def cci_state(timeperiod: int = 14) -> list[float]:
+    """CCI stream: ``[period, slot, count, ring(period)]`` of typical prices."""
+    return [float(timeperiod), 0.0, 0.0, *([0.0] * timeperiod)]
 
 
-@parallel_jit
-def cci_kernel_2d(
-    high: FloatArray, low: FloatArray, close: FloatArray, timeperiod: int, out: FloatArray
-) -> None:
-    for j in prange(high.shape[1]):
-        cci_kernel(high[:, j], low[:, j], close[:, j], timeperiod, out[:, j])
+@jit
+def cci_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One CCI bar; O(timeperiod) like TA-Lib (mean and deviation summed slot by slot)."""
+    s = st[at:]
+    p = int(s[0])
+    last = (high + low + close) / 3
+    slot = int(s[1])
+    s[3 + slot] = last
+    slot += 1
+    s[1] = 0 if slot > p - 1 else slot
+    if s[2] < p - 1:
+        s[2] += 1.0
+        return NAN
+    average = 0.0
+    for j in range(p):
+        average += s[3 + j]
+    average /= p
+    deviation = 0.0
+    for j in range(p):
+        deviation += abs(s[3 + j] - average)
+    deviation /= p
+    delta = last - average
+    level = EPSILON * abs(average)
+    if abs(delta) <= level or abs(deviation) <= level:
+        return 0.0
+    return delta / (0.015 * deviation)
 
 
 cci = define(
@@ -931,8 +779,8 @@ cci = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod: timeperiod - 1,
     kernel=cci_kernel,
-    kernel_2d=cci_kernel_2d,
-    stream=CciStream,
+    state=cci_state,
+    step=cci_step,
     source=_TA.format("CCI") + "; D. Lambert, Commodities magazine (1980)",
 )
 
@@ -1010,89 +858,62 @@ def mfi_kernel(
         today += 1
 
 
-class MfiStream(Stream):
-    """Incremental MFI: ``update(high, low, close, volume)`` returns the bar's MFI."""
-
-    __slots__ = (
-        "_count",
-        "_neg",
-        "_neg_ring",
-        "_null_run",
-        "_p",
-        "_pos",
-        "_pos_ring",
-        "_prev",
-        "_slot",
-    )
-
-    def __init__(self, timeperiod: int = 14) -> None:
-        self._p = timeperiod
-        self._pos_ring = [0.0] * timeperiod
-        self._neg_ring = [0.0] * timeperiod
-        self._slot = 0
-        self._count = -1
-        self._prev = 0.0
-        self._pos = 0.0
-        self._neg = 0.0
-        self._null_run = 0
-
-    def update(self, high: float, low: float, close: float, volume: float) -> float:
-        count = self._count
-        if count < 0:
-            self._count = 0
-            self._prev = (high + low + close) / 3.0
-            return NAN
-        count += 1
-        self._count = count
-        p = self._p
-        slot = self._slot
-        pos_sum = self._pos
-        neg_sum = self._neg
-        if count > p:
-            pos_sum -= self._pos_ring[slot]
-            neg_sum -= self._neg_ring[slot]
-        typical = (high + low + close) / 3.0
-        diff = typical - self._prev
-        scale = abs(typical) + abs(self._prev)
-        self._prev = typical
-        flow = typical * volume
-        money = 0.0 if abs(diff) <= EPSILON * scale else flow
-        pos_flow = 0.0 if diff < 0.0 else money
-        neg_flow = money if diff < 0.0 else 0.0
-        self._pos_ring[slot] = pos_flow
-        self._neg_ring[slot] = neg_flow
-        pos_sum += pos_flow
-        neg_sum += neg_flow
-        null_run = self._null_run + 1 if money == 0.0 else 0
-        if null_run >= p:
-            null_run = p
-            pos_sum = 0.0
-            neg_sum = 0.0
-        self._null_run = null_run
-        self._pos = pos_sum
-        self._neg = neg_sum
-        slot += 1
-        self._slot = 0 if slot > p - 1 else slot
-        if count < p:
-            return NAN
-        total = pos_sum + neg_sum
-        clamped = 0.0 if pos_sum < 0.0 else (total if pos_sum > total else pos_sum)
-        if total <= 0.0:
-            return 0.0
-        return 100.0 * (clamped / total)
+def mfi_state(timeperiod: int = 14) -> list[float]:
+    """MFI stream: ``[period, count, slot, prev, pos_sum, neg_sum, null_run,
+    pos_ring(period), neg_ring(period)]``."""
+    return [float(timeperiod), -1.0, *([0.0] * 5), *([0.0] * (2 * timeperiod))]
 
 
-@parallel_jit
-def mfi_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    volume: FloatArray,
-    timeperiod: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        mfi_kernel(high[:, j], low[:, j], close[:, j], volume[:, j], timeperiod, out[:, j])
+@jit
+def mfi_step(
+    st: FloatArray, at: int, high: float, low: float, close: float, volume: float
+) -> float:
+    """One MFI bar, TA-Lib 0.8 rules (see :func:`mfi_kernel`)."""
+    s = st[at:]
+    p = int(s[0])
+    count = s[1]
+    if count < 0.0:
+        s[1] = 0.0
+        s[3] = (high + low + close) / 3.0
+        return NAN
+    if count <= p:
+        count += 1.0
+        s[1] = count
+    slot = int(s[2])
+    pos_sum = s[4]
+    neg_sum = s[5]
+    if count > p:
+        pos_sum -= s[7 + slot]
+        neg_sum -= s[7 + p + slot]
+    typical = (high + low + close) / 3.0
+    diff = typical - s[3]
+    scale = abs(typical) + abs(s[3])
+    s[3] = typical
+    flow = typical * volume
+    money = 0.0 if abs(diff) <= EPSILON * scale else flow
+    pos_flow = 0.0 if diff < 0.0 else money
+    neg_flow = money if diff < 0.0 else 0.0
+    s[7 + slot] = pos_flow
+    s[7 + p + slot] = neg_flow
+    pos_sum += pos_flow
+    neg_sum += neg_flow
+    null_run = s[6] + 1.0 if money == 0.0 else 0.0
+    if null_run >= p:
+        null_run = float(p)
+        pos_sum = 0.0
+        neg_sum = 0.0
+    s[6] = null_run
+    s[4] = pos_sum
+    s[5] = neg_sum
+    slot += 1
+    s[2] = 0 if slot > p - 1 else slot
+    if count < p:
+        return NAN
+    total = pos_sum + neg_sum
+    clamped = 0.0 if pos_sum < 0.0 else (total if pos_sum > total else pos_sum)
+    if total <= 0.0:
+        return 0.0
+    return 100.0 * (clamped / total)  # type: ignore[no-any-return]
 
 
 mfi = define(
@@ -1104,8 +925,8 @@ mfi = define(
     params=(int_param("timeperiod", 14, 2),),
     lookback=lambda timeperiod: timeperiod,
     kernel=mfi_kernel,
-    kernel_2d=mfi_kernel_2d,
-    stream=MfiStream,
+    state=mfi_state,
+    step=mfi_step,
     source=_TA.format("MFI") + "; G. Quong and A. Soudack, Stocks & Commodities (1989)",
 )
 
@@ -1234,134 +1055,100 @@ def ultosc_kernel(
         out[U(today)] = 100.0 * (output / 7.0)
 
 
-class UltoscStream(Stream):
-    """Incremental Ultimate Oscillator: ``update(high, low, close)``."""
+def ultosc_state(timeperiod1: int = 7, timeperiod2: int = 14, timeperiod3: int = 28) -> list[float]:
+    """ULTOSC stream: ``[p1, p2, p3 (shortest first), count, prev_close, slot, trail1,
+    trail2, a(3), b(3), ring_a(p3), ring_b(p3)]``."""
+    p1, p2, p3 = sorted_periods(timeperiod1, timeperiod2, timeperiod3)
+    return [float(p1), float(p2), float(p3), -1.0, *([0.0] * 10), *([0.0] * (2 * p3))]
 
-    __slots__ = (
-        "_a",
-        "_b",
-        "_count",
-        "_p1",
-        "_p2",
-        "_p3",
-        "_prev_close",
-        "_ring_a",
-        "_ring_b",
-        "_slot",
-        "_trail1",
-        "_trail2",
-    )
 
-    def __init__(self, timeperiod1: int = 7, timeperiod2: int = 14, timeperiod3: int = 28) -> None:
-        self._p1, self._p2, self._p3 = sorted_periods(timeperiod1, timeperiod2, timeperiod3)
-        self._ring_a = [0.0] * self._p3
-        self._ring_b = [0.0] * self._p3
-        self._a = [0.0, 0.0, 0.0]
-        self._b = [0.0, 0.0, 0.0]
-        self._slot = 0
-        self._trail1 = 0
-        self._trail2 = 0
-        self._count = -1
-        self._prev_close = 0.0
+@jit
+def _ultosc_trails(s: FloatArray) -> None:
+    """Where the two shorter sums' trailing bars sit in the rings (the kernel's setup)."""
+    p3 = int(s[2])
+    trail = int(s[5]) + p3 - int(s[0]) + 1
+    s[6] = trail - p3 if trail >= p3 else trail
+    trail = int(s[5]) + p3 - int(s[1]) + 1
+    s[7] = trail - p3 if trail >= p3 else trail
 
-    def update(self, high: float, low: float, close: float) -> float:
-        count = self._count
-        if count < 0:
-            self._count = 0
-            self._prev_close = close
-            return NAN
-        count += 1
-        self._count = count
-        prev_close = self._prev_close
-        self._prev_close = close
-        true_low = low if low < prev_close else prev_close
-        buying = close - true_low
-        true_range = high - low
-        t = abs(prev_close - high)
-        if t > true_range:
-            true_range = t
-        t = abs(prev_close - low)
-        if t > true_range:
-            true_range = t
-        p1, p2, p3 = self._p1, self._p2, self._p3
-        a = self._a
-        b = self._b
-        slot = self._slot
-        self._ring_a[slot] = buying
-        self._ring_b[slot] = true_range
-        if count < p3:
-            if count >= p3 - p1 + 1:
-                a[0] += buying
-                b[0] += true_range
-            if count >= p3 - p2 + 1:
-                a[1] += buying
-                b[1] += true_range
-            a[2] += buying
-            b[2] += true_range
-            slot += 1
-            if slot > p3 - 1:
-                slot = 0
-            self._slot = slot
-            if count == p3 - 1:
-                self._init_trails()
-            return NAN
-        if count == p3 and p3 == 1:
-            self._init_trails()
-        a[0] += buying
-        a[1] += buying
-        a[2] += buying
-        b[0] += true_range
-        b[1] += true_range
-        b[2] += true_range
-        output = 0.0
-        if b[0] != 0.0 and b[0] == b[0]:
-            output += 4.0 * (a[0] / b[0])
-        if b[1] != 0.0 and b[1] == b[1]:
-            output += 2.0 * (a[1] / b[1])
-        if b[2] != 0.0 and b[2] == b[2]:
-            output += a[2] / b[2]
-        ring_a = self._ring_a
-        ring_b = self._ring_b
-        trail = self._trail1
-        a[0] -= ring_a[trail]
-        b[0] -= ring_b[trail]
-        trail += 1
-        self._trail1 = 0 if trail >= p3 else trail
-        trail = self._trail2
-        a[1] -= ring_a[trail]
-        b[1] -= ring_b[trail]
-        trail += 1
-        self._trail2 = 0 if trail >= p3 else trail
+
+@jit
+def ultosc_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One Ultimate Oscillator bar: three running sums over one pair of rings."""
+    s = st[at:]
+    count = s[3]
+    if count < 0.0:
+        s[3] = 0.0
+        s[4] = close
+        return NAN
+    p1 = int(s[0])
+    p2 = int(s[1])
+    p3 = int(s[2])
+    if count <= p3:
+        count += 1.0
+        s[3] = count
+    prev_close = s[4]
+    s[4] = close
+    true_low = low if low < prev_close else prev_close
+    buying = close - true_low
+    true_range = high - low
+    t = abs(prev_close - high)
+    if t > true_range:
+        true_range = t
+    t = abs(prev_close - low)
+    if t > true_range:
+        true_range = t
+    ring_a = 14
+    ring_b = 14 + p3
+    slot = int(s[5])
+    s[ring_a + slot] = buying
+    s[ring_b + slot] = true_range
+    if count < p3:
+        if count >= p3 - p1 + 1:
+            s[8] += buying
+            s[11] += true_range
+        if count >= p3 - p2 + 1:
+            s[9] += buying
+            s[12] += true_range
+        s[10] += buying
+        s[13] += true_range
         slot += 1
         if slot > p3 - 1:
             slot = 0
-        self._slot = slot
-        a[2] -= ring_a[slot]
-        b[2] -= ring_b[slot]
-        return 100.0 * (output / 7.0)
-
-    def _init_trails(self) -> None:
-        p3 = self._p3
-        trail = self._slot + p3 - self._p1 + 1
-        self._trail1 = trail - p3 if trail >= p3 else trail
-        trail = self._slot + p3 - self._p2 + 1
-        self._trail2 = trail - p3 if trail >= p3 else trail
-
-
-@parallel_jit
-def ultosc_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod1: int,
-    timeperiod2: int,
-    timeperiod3: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        ultosc_kernel(
-            high[:, j], low[:, j], close[:, j], timeperiod1, timeperiod2, timeperiod3, out[:, j]
-        )
+        s[5] = slot
+        if count == p3 - 1:
+            _ultosc_trails(s)
+        return NAN
+    if count == p3 and p3 == 1:
+        _ultosc_trails(s)
+    for j in range(8, 11):
+        s[j] += buying
+    for j in range(11, 14):
+        s[j] += true_range
+    output = 0.0
+    if nonzero(s[11]):
+        output += 4.0 * (s[8] / s[11])
+    if nonzero(s[12]):
+        output += 2.0 * (s[9] / s[12])
+    if nonzero(s[13]):
+        output += s[10] / s[13]
+    trail = int(s[6])
+    s[8] -= s[ring_a + trail]
+    s[11] -= s[ring_b + trail]
+    trail += 1
+    s[6] = 0 if trail >= p3 else trail
+    trail = int(s[7])
+    s[9] -= s[ring_a + trail]
+    s[12] -= s[ring_b + trail]
+    trail += 1
+    s[7] = 0 if trail >= p3 else trail
+    slot += 1
+    if slot > p3 - 1:
+        slot = 0
+    s[5] = slot
+    s[10] -= s[ring_a + slot]
+    s[13] -= s[ring_b + slot]
+    return 100.0 * (output / 7.0)
 
 
 ultosc = define(
@@ -1379,7 +1166,7 @@ ultosc = define(
         timeperiod1, timeperiod2, timeperiod3
     ),
     kernel=ultosc_kernel,
-    kernel_2d=ultosc_kernel_2d,
-    stream=UltoscStream,
+    state=ultosc_state,
+    step=ultosc_step,
     source=_TA.format("ULTOSC") + "; L. Williams, Stocks & Commodities (1985)",
 )

@@ -9,92 +9,40 @@ match bit for bit, not only within tolerance:
   high or low gives NaN, exactly as in C;
 * Wilder smoothing is TA-Lib 0.8's two-coefficient step ``beta * prev + alpha * tr`` with
   ``beta = (period - 1) / period`` and ``alpha = 1 - beta``, which the C build contracts
-  into one fused multiply-add (:func:`fma`); the seed is a sum from 0.0 divided once;
+  into one fused multiply-add (``_kernels.fma``); the seed is a sum from 0.0 divided once;
 * kc's EMA step ``(tp - prev) * k + prev`` is likewise one fused multiply-add;
 * the unstable periods (``set_unstable_period("ATR"/"NATR"/"EMA", n)``) lengthen the
   warm-up the way TA-Lib does.
 
 Kernels are plain loops over 1-D float64 arrays writing into caller-supplied outputs; they
-are importable so a strategy's own ``@njit`` code can call them. Each stream class does the
-same floating-point operations in the same order; the fused steps go through tiny jitted
-helpers (:func:`wilder_tr`, :func:`ema_step`) because Python has no fused multiply-add.
+are importable so a strategy's own ``@njit`` code can call them. Each stream step does the
+same floating-point operations in the same order, fused ones included.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from fractions import Fraction
-from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba import config as numba_config
-from numba import prange
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
-from moonlight.indicators._define import Stream, compiled, define, float_param, int_param
-from moonlight.indicators._jit import jit, parallel_jit
-from moonlight.indicators._kernels import begin2, begin3, fill_nan, fill_zero
+from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._jit import jit
+from moonlight.indicators._kernels import begin2, begin3, fill_nan, fill_zero, fma
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
 NAN = math.nan
+NAN3 = (NAN, NAN, NAN)
 #: TA-Lib's ``TA_REAL_MAX``: the upper bound of its real-valued parameters.
 TA_REAL_MAX = 3e37
 
 _SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
 # ---------------------------------------------------------------------------------------------
-# fused multiply-add and the shared True Range / Wilder steps
+# the shared True Range and Wilder coefficients
 # ---------------------------------------------------------------------------------------------
-
-
-@intrinsic
-def _llvm_fma(
-    typingctx: object, a: types.Type, b: types.Type, c: types.Type
-) -> tuple[object, object]:
-    """``llvm.fma.f64``: ``a * b + c`` rounded once, in compiled code."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context: object, builder: Any, signature: object, args: list[Any]) -> object:
-        fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()] * 3)
-        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-            builder.module, fnty, "llvm.fma.f64"
-        )
-        return builder.call(fn, args)
-
-    return sig, codegen
-
-
-def _python_fma(a: float, b: float, c: float) -> float:
-    """``a * b + c`` rounded once, in pure Python (for ``NUMBA_DISABLE_JIT=1`` runs)."""
-    if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
-        try:
-            return float(Fraction(a) * Fraction(b) + Fraction(c))
-        except OverflowError:
-            pass
-    return a * b + c
-
-
-#: ``fma(a, b, c)`` = ``a * b + c`` rounded once, for kernels. TA-Lib 0.8's C library is
-#: compiled with floating-point contraction, so an expression ``x * y + z`` written as one
-#: C statement is a fused multiply-add there; reproducing it bit for bit needs the same
-#: fused operation here (fastmath stays off everywhere else). With ``NUMBA_DISABLE_JIT=1``
-#: kernels run as Python and get an exact pure-Python equivalent.
-fma = cast(
-    Callable[[float, float, float], float],
-    _python_fma if numba_config.DISABLE_JIT else _llvm_fma,  # type: ignore[attr-defined]
-)
-
-
-@jit
-def fused(a: float, b: float, c: float) -> float:
-    """:func:`fma` callable from Python (streams): ``a * b + c`` rounded once."""
-    return fma(a, b, c)
 
 
 @jit
@@ -108,124 +56,6 @@ def true_range(high: float, low: float, prev_close: float) -> float:
     if val3 > greatest:
         greatest = val3
     return greatest
-
-
-def _true_range(high: float, low: float, prev_close: float) -> float:
-    """Pure-Python twin of :func:`true_range` (same operations, same NaN behaviour)."""
-    greatest = high - low
-    val2 = abs(prev_close - high)
-    if val2 > greatest:
-        greatest = val2
-    val3 = abs(prev_close - low)
-    if val3 > greatest:
-        greatest = val3
-    return greatest
-
-
-@jit
-def wilder_tr(
-    prev: float, high: float, low: float, prev_close: float, alpha: float, beta: float
-) -> float:
-    """One Wilder step of the ATR: ``fma(beta, prev, alpha * TR)`` (TA-Lib 0.8's order)."""
-    return fma(beta, prev, alpha * true_range(high, low, prev_close))
-
-
-@jit
-def ema_step(prev: float, value: float, k: float) -> float:
-    """One EMA step as TA-Lib 0.8 computes it: ``fma(value - prev, k, prev)``."""
-    return fma(value - prev, k, prev)
-
-
-@jit
-def atr_steady_step(st: FloatArray, high: float, low: float, close: float) -> float:
-    """One ATR/NATR bar for the stream's steady state, ``st = [atr, prev close, alpha, beta,
-    normalise]``: the fused Wilder step, then ``/ close * 100`` when ``normalise`` is set."""
-    atr = fma(st[3], st[0], st[2] * true_range(high, low, st[1]))
-    st[0] = atr
-    st[1] = close
-    if st[4] == 0.0:
-        return atr
-    return atr / close * 100.0 if close != 0.0 else 0.0
-
-
-@jit
-def kc_steady_step(
-    st: FloatArray, high: float, low: float, close: float
-) -> tuple[float, float, float]:
-    """One Keltner bar for the stream's steady state, ``st = [atr, ema, prev close, alpha,
-    beta, k, nbdev]``: the fused Wilder and EMA steps, then the bands (kernel's order)."""
-    prev_close = st[2]
-    atr = fma(st[4], st[0], st[3] * true_range(high, low, prev_close))
-    ema = st[1]
-    ema = fma((high + low + close) / 3.0 - ema, st[5], ema)
-    st[0] = atr
-    st[1] = ema
-    st[2] = close
-    width = atr * st[6]
-    return ema + width, ema, ema - width
-
-
-@jit
-def supertrend_steady_step(
-    st: FloatArray, high: float, low: float, close: float
-) -> tuple[float, int]:
-    """One SuperTrend bar for the stream's steady state, ``st = [atr, upper, lower, up,
-    prev close, alpha, beta, multiplier]``, in the kernel's order of operations."""
-    prev_close = st[4]
-    atr = fma(st[6], st[0], st[5] * true_range(high, low, prev_close))
-    st[0] = atr
-    median = (high + low) / 2.0
-    band = st[7] * atr
-    basic_upper = median + band
-    basic_lower = median - band
-    upper = st[1]
-    lower = st[2]
-    if basic_upper < upper or prev_close > upper:
-        upper = basic_upper
-    if basic_lower > lower or prev_close < lower:
-        lower = basic_lower
-    st[1] = upper
-    st[2] = lower
-    up = st[3] != 0.0
-    if up:
-        if close < lower:
-            up = False
-    elif close > upper:
-        up = True
-    st[3] = 1.0 if up else 0.0
-    st[4] = close
-    if up:
-        return lower, 1
-    return upper, -1
-
-
-class LazyEntry:
-    """A class attribute that resolves a jitted helper's entry point on first call.
-
-    Streams call helpers as ``self._helper(...)``; the first call swaps this descriptor on
-    the owning class for the compiled entry point (:func:`~moonlight.indicators._define.
-    compiled`, which skips Numba's type dispatch), so later calls go straight to it.
-    Nothing compiles at import, and ``state()`` never sees it (it is not a slot).
-    """
-
-    def __init__(self, dispatcher: Any) -> None:
-        self._dispatcher = dispatcher
-        self._name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._owner = owner
-        self._name = name
-
-    def __get__(self, instance: object, owner: type | None = None) -> Callable[..., Any]:
-        def first_call(*args: Any) -> Any:
-            # Scalars are compiled as float64 whatever the first caller passed (an int
-            # there must not turn every later float into an int); arrays keep their type.
-            example = [arg if isinstance(arg, np.ndarray) else 0.0 for arg in args]
-            entry = compiled(self._dispatcher, *example)
-            setattr(self._owner, self._name, staticmethod(entry))
-            return entry(*args)
-
-        return first_call
 
 
 def wilder_coefficients(timeperiod: int) -> tuple[float, float]:
@@ -295,28 +125,21 @@ def trange_kernel(high: FloatArray, low: FloatArray, close: FloatArray, out: Flo
         o[i] = true_range(h[i], lo[i], prev_close[i])
 
 
-@parallel_jit
-def trange_kernel_2d(high: FloatArray, low: FloatArray, close: FloatArray, out: FloatArray) -> None:
-    for j in prange(high.shape[1]):
-        trange_kernel(high[:, j], low[:, j], close[:, j], out[:, j])
+def trange_state() -> list[float]:
+    """TRANGE stream: ``[started, prev_close]``."""
+    return [0.0, NAN]
 
 
-class TrangeStream(Stream):
-    """Incremental True Range: NaN on the first bar, then the kernel's comparisons."""
-
-    __slots__ = ("_prev_close", "_started")
-
-    def __init__(self) -> None:
-        self._started = False
-        self._prev_close = NAN
-
-    def update(self, high: float, low: float, close: float) -> float:
-        prev_close = self._prev_close
-        self._prev_close = close
-        if not self._started:
-            self._started = True
-            return NAN
-        return _true_range(high, low, prev_close)
+@jit
+def trange_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One True Range bar: NaN on the first bar, then the kernel's comparisons."""
+    s = st[at:]
+    prev_close = s[1]
+    s[1] = close
+    if s[0] == 0.0:
+        s[0] = 1.0
+        return NAN
+    return true_range(high, low, prev_close)
 
 
 trange = define(
@@ -328,8 +151,8 @@ trange = define(
     params=(),
     lookback=lambda: 1,
     kernel=trange_kernel,
-    kernel_2d=trange_kernel_2d,
-    stream=TrangeStream,
+    state=trange_state,
+    step=trange_step,
     source=_SOURCE.format("TRANGE"),
 )
 
@@ -359,96 +182,66 @@ def atr_kernel(
     atr_into(high, low, close, timeperiod, start - lookback + 1, start, out)
 
 
-@parallel_jit
-def atr_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        atr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
+def atr_state(timeperiod: int = 14, unstable: int = 0) -> list[float]:
+    """ATR stream (also NATR's and SuperTrend's leg): ``[period, lookback, alpha, beta,
+    count, prev, prev_close]``.
 
-
-class _AtrCore(Stream):
-    """Shared state of the ATR-based streams: True Range seed, then Wilder steps.
-
-    Bar 0 (the first valid bar) only provides the previous close; bars 1..timeperiod seed;
-    the ``unstable`` bars after the seed are computed but reported as NaN. ``_count`` is
-    the number of bars seen, saturating at ``lookback + 1`` (from then on every bar has a
-    value).
+    Bar 0 (the first valid bar) only provides the previous close; bars 1..period seed
+    the average; the ``unstable`` bars after the seed are computed but reported as NaN.
+    ``count`` saturates at ``lookback + 1`` (from then on every bar has a value).
     """
+    alpha, beta = wilder_coefficients(timeperiod)
+    return [float(timeperiod), float(timeperiod + unstable), alpha, beta, 0.0, 0.0, NAN]
 
-    __slots__ = (
-        "_alpha",
-        "_beta",
-        "_count",
-        "_lookback",
-        "_period",
-        "_prev",
-        "_prev_close",
-        "_st",
-    )
 
-    _wilder = LazyEntry(wilder_tr)
+_ATR_SIZE = 7
 
-    def __init__(self, timeperiod: int, unstable: int = 0) -> None:
-        self._period = timeperiod
-        self._lookback = timeperiod + unstable
-        self._alpha, self._beta = wilder_coefficients(timeperiod)
-        self._count = 0
-        self._prev = 0.0
-        self._prev_close = NAN
-        self._st: FloatArray | None = None
 
-    def _step(self, high: float, low: float, close: float) -> float:
-        """Advance one bar; return the ATR (NaN before the seed bar)."""
-        i = self._count
-        prev_close = self._prev_close
-        self._prev_close = close
-        if i > self._period:
-            if i <= self._lookback:
-                self._count = i + 1
-            prev: float = self._wilder(self._prev, high, low, prev_close, self._alpha, self._beta)
-            self._prev = prev
-            return prev
-        self._count = i + 1
-        if i == 0:
-            return NAN
-        total = self._prev + _true_range(high, low, prev_close)
-        if i < self._period:
-            self._prev = total
-            return NAN
-        prev = total / self._period
-        self._prev = prev
+@jit
+def _atr_advance(s: FloatArray, high: float, low: float, close: float) -> float:
+    """Advance the ATR leg one bar; return the ATR (NaN before the seed bar)."""
+    period = int(s[0])
+    i = s[4]
+    prev_close = s[6]
+    s[6] = close
+    if i > period:
+        if i <= s[1]:
+            s[4] = i + 1.0
+        prev = fma(s[3], s[5], s[2] * true_range(high, low, prev_close))
+        s[5] = prev
         return prev
+    s[4] = i + 1.0
+    if i == 0.0:
+        return NAN
+    total = s[5] + true_range(high, low, prev_close)
+    if i < period:
+        s[5] = total
+        return NAN
+    prev = total / period
+    s[5] = prev
+    return prev  # type: ignore[no-any-return]
 
 
-class AtrStream(_AtrCore):
-    """Incremental ATR (see :class:`_AtrCore`); from the first value on, one jitted step."""
+@jit
+def atr_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One ATR bar: True Range seed, then TA-Lib 0.8's fused Wilder step."""
+    s = st[at:]
+    value = _atr_advance(s, high, low, close)
+    return NAN if s[4] <= s[1] else value
 
-    __slots__ = ()
 
-    def update(self, high: float, low: float, close: float) -> float:
-        value = self._step(high, low, close)
-        if self._count <= self._lookback:
-            return NAN
-        self._st = np.array([value, close, self._alpha, self._beta, 0.0])
-        self.__class__ = _AtrSteady
+@jit
+def natr_step(st: FloatArray, at: int, high: float, low: float, close: float) -> float:
+    """One NATR bar: the ATR over the bar's close, times 100 (period 1: the ATR itself)."""
+    s = st[at:]
+    value = _atr_advance(s, high, low, close)
+    if s[4] <= s[1]:
+        return NAN
+    if s[0] <= 1.0:
         return value
-
-
-class _AtrSteady(AtrStream):
-    """ATR (and NATR) after the first value: every update is :func:`atr_steady_step`."""
-
-    __slots__ = ()
-
-    _steady = LazyEntry(atr_steady_step)
-
-    def update(self, high: float, low: float, close: float) -> float:
-        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
+    if close != 0.0:
+        return value / close * 100.0
+    return 0.0
 
 
 atr = define(
@@ -460,8 +253,8 @@ atr = define(
     params=(int_param("timeperiod", 14, 1),),
     lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
     kernel=atr_kernel,
-    kernel_2d=atr_kernel_2d,
-    stream=AtrStream,
+    state=atr_state,
+    step=atr_step,
     unstable=("ATR",),
     source=_SOURCE.format("ATR"),
 )
@@ -498,49 +291,6 @@ def natr_kernel(
         o[i] = o[i] / c * 100.0 if c != 0.0 else 0.0
 
 
-@parallel_jit
-def natr_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        natr_kernel(high[:, j], low[:, j], close[:, j], timeperiod, unstable, out[:, j])
-
-
-class NatrStream(_AtrCore):
-    """Incremental NATR: the ATR stream divided by the bar's close, times 100."""
-
-    __slots__ = ()
-
-    def update(self, high: float, low: float, close: float) -> float:
-        value = self._step(high, low, close)
-        if self._count <= self._lookback:
-            return NAN
-        normalise = 1.0 if self._period > 1 else 0.0
-        self._st = np.array([value, close, self._alpha, self._beta, normalise])
-        self.__class__ = _NatrSteady
-        if self._period <= 1:
-            return value
-        if close != 0.0:
-            return value / close * 100.0
-        return 0.0
-
-
-class _NatrSteady(NatrStream):
-    """NATR after the first value: every update is :func:`atr_steady_step`."""
-
-    __slots__ = ()
-
-    _steady = LazyEntry(atr_steady_step)
-
-    def update(self, high: float, low: float, close: float) -> float:
-        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
-
-
 natr = define(
     "natr",
     group="volatility",
@@ -550,8 +300,8 @@ natr = define(
     params=(int_param("timeperiod", 14, 1),),
     lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
     kernel=natr_kernel,
-    kernel_2d=natr_kernel_2d,
-    stream=NatrStream,
+    state=atr_state,
+    step=natr_step,
     unstable=("NATR",),
     source=_SOURCE.format("NATR"),
 )
@@ -639,68 +389,61 @@ def supertrend_kernel(
         prev_close = c
 
 
-@parallel_jit
-def supertrend_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    multiplier: float,
-    unstable: int,
-    out: FloatArray,
-    trend: IntArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        supertrend_kernel(
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            timeperiod,
-            multiplier,
-            unstable,
-            out[:, j],
-            trend[:, j],
-        )
+def supertrend_state(
+    timeperiod: int = 10, multiplier: float = 3.0, unstable: int = 0
+) -> list[float]:
+    """SuperTrend stream: the ATR leg (:func:`atr_state`), then ``[multiplier, started,
+    upper, lower, up]``."""
+    return [*atr_state(timeperiod, unstable), multiplier, 0.0, 0.0, 0.0, 0.0]
 
 
-class SupertrendStream(_AtrCore):
-    """Incremental SuperTrend: the ATR warm-up in Python, then a jitted steady state.
+@jit
+def supertrend_step(
+    st: FloatArray, at: int, high: float, low: float, close: float
+) -> tuple[float, int]:
+    """One SuperTrend bar in the kernel's order of operations.
 
-    On the first output bar the bands are seeded and the stream turns into
-    :class:`_SupertrendSteady`, whose update is one call of
-    :func:`supertrend_steady_step` on the state array ``_st``.
+    On the first output bar the bands are seeded and the trend starts long; later the
+    bands ratchet toward price and the trend flips when the close crosses its band.
     """
-
-    __slots__ = ("_multiplier",)
-
-    def __init__(self, timeperiod: int, multiplier: float, unstable: int = 0) -> None:
-        super().__init__(timeperiod, unstable)
-        self._multiplier = multiplier
-
-    def update(self, high: float, low: float, close: float) -> tuple[float, int]:
-        i = self._count
-        atr_value = self._step(high, low, close)
-        if i < self._lookback:
+    s = st[at:]
+    bands = _ATR_SIZE
+    prev_close = s[6]
+    started = s[bands + 1] != 0.0
+    count = s[4]
+    atr = _atr_advance(s, high, low, close)
+    if not started:
+        if count < s[1]:
             return NAN, 0
+        s[bands + 1] = 1.0
         median = (high + low) / 2.0
-        band = self._multiplier * atr_value
-        lower = median - band
-        self._st = np.array(
-            [atr_value, median + band, lower, 1.0, close, self._alpha, self._beta, self._multiplier]
-        )
-        self.__class__ = _SupertrendSteady
+        band = s[bands] * atr
+        s[bands + 2] = median + band
+        s[bands + 3] = median - band
+        s[bands + 4] = 1.0
+        return s[bands + 3], 1
+    median = (high + low) / 2.0
+    band = s[bands] * atr
+    basic_upper = median + band
+    basic_lower = median - band
+    upper = s[bands + 2]
+    lower = s[bands + 3]
+    if basic_upper < upper or prev_close > upper:
+        upper = basic_upper
+    if basic_lower > lower or prev_close < lower:
+        lower = basic_lower
+    s[bands + 2] = upper
+    s[bands + 3] = lower
+    up = s[bands + 4] != 0.0
+    if up:
+        if close < lower:
+            up = False
+    elif close > upper:
+        up = True
+    s[bands + 4] = 1.0 if up else 0.0
+    if up:
         return lower, 1
-
-
-class _SupertrendSteady(SupertrendStream):
-    """SuperTrend after its first output: every update is one jitted step."""
-
-    __slots__ = ()
-
-    _steady = LazyEntry(supertrend_steady_step)
-
-    def update(self, high: float, low: float, close: float) -> tuple[float, int]:
-        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
+    return upper, -1
 
 
 supertrend = define(
@@ -715,8 +458,8 @@ supertrend = define(
     ),
     lookback=lambda timeperiod, multiplier, unstable=0: timeperiod + unstable,
     kernel=supertrend_kernel,
-    kernel_2d=supertrend_kernel_2d,
-    stream=SupertrendStream,
+    state=supertrend_state,
+    step=supertrend_step,
     int_outputs=("trend",),
     unstable=("ATR",),
     source=_SOURCE.format("SUPERTREND") + "; first trend long as in ta4j",
@@ -794,128 +537,59 @@ def kc_kernel(
         lows[i] = mid - width
 
 
-@parallel_jit
-def kc_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    atrperiod: int,
-    nbdev: float,
-    ema_unstable: int,
-    atr_unstable: int,
-    upper: FloatArray,
-    middle: FloatArray,
-    lower: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        kc_kernel(
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            timeperiod,
-            atrperiod,
-            nbdev,
-            ema_unstable,
-            atr_unstable,
-            upper[:, j],
-            middle[:, j],
-            lower[:, j],
-        )
+def kc_state(
+    timeperiod: int = 20,
+    atrperiod: int = 10,
+    nbdev: float = 2.0,
+    ema_unstable: int = 0,
+    atr_unstable: int = 0,
+) -> list[float]:
+    """Keltner stream: ``[timeperiod, atrperiod, nbdev, lookback, atr_start, atr_end,
+    ema_start, ema_end, alpha, beta, k, count, atr, ema, prev_close]``.
 
-
-class KcStream(Stream):
-    """Incremental Keltner Channels: an EMA leg and an ATR leg, each seeded at its own bar.
-
-    Bars are numbered from 0 at the first valid bar; with ``L`` the indicator's lookback,
-    the ATR leg sums True Ranges from bar ``L - atr_lookback + 1`` and the EMA leg sums
-    typical prices from bar ``L - ema_lookback``, exactly where the kernel seeds them.
+    Bars are numbered from 0 at the first valid bar; with ``L`` the indicator's
+    lookback, the ATR leg sums True Ranges from bar ``L - atr_lookback + 1`` and the EMA
+    leg sums typical prices from bar ``L - ema_lookback``, exactly where the kernel
+    seeds them.
     """
-
-    __slots__ = (
-        "_alpha",
-        "_atr",
-        "_atr_end",
-        "_atr_start",
-        "_atrperiod",
-        "_beta",
-        "_count",
-        "_ema",
-        "_ema_end",
-        "_ema_start",
-        "_k",
-        "_lookback",
-        "_nbdev",
-        "_prev_close",
-        "_st",
-        "_timeperiod",
-    )
-
-    def __init__(
-        self,
-        timeperiod: int,
-        atrperiod: int,
-        nbdev: float,
-        ema_unstable: int = 0,
-        atr_unstable: int = 0,
-    ) -> None:
-        lookback = kc_lookback(timeperiod, atrperiod, nbdev, ema_unstable, atr_unstable)
-        self._timeperiod = timeperiod
-        self._atrperiod = atrperiod
-        self._nbdev = nbdev
-        self._lookback = lookback
-        self._atr_start = lookback - atrperiod - atr_unstable + 1
-        self._atr_end = self._atr_start + atrperiod - 1  # bar of the ATR seed
-        self._ema_start = lookback - (timeperiod - 1 + ema_unstable)
-        self._ema_end = self._ema_start + timeperiod - 1  # bar of the EMA seed
-        self._alpha, self._beta = wilder_coefficients(atrperiod)
-        self._k = 2.0 / (timeperiod + 1)
-        self._count = 0
-        self._atr = 0.0
-        self._ema = 0.0
-        self._prev_close = NAN
-        self._st: FloatArray | None = None
-
-    _wilder = LazyEntry(wilder_tr)
-    _ema_step = LazyEntry(ema_step)
-
-    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
-        i = self._count
-        prev_close = self._prev_close
-        self._prev_close = close
-        self._count = i + 1
-        if i >= self._atr_start:
-            if i > self._atr_end:
-                self._atr = self._wilder(self._atr, high, low, prev_close, self._alpha, self._beta)
-            else:
-                total = self._atr + _true_range(high, low, prev_close)
-                self._atr = total / self._atrperiod if i == self._atr_end else total
-        if i >= self._ema_start:
-            typical = (high + low + close) / 3.0
-            if i > self._ema_end:
-                self._ema = self._ema_step(self._ema, typical, self._k)
-            else:
-                total = self._ema + typical
-                self._ema = total / self._timeperiod if i == self._ema_end else total
-        if i < self._lookback:
-            return NAN, NAN, NAN
-        ema = self._ema
-        width = self._atr * self._nbdev
-        st = [self._atr, ema, close, self._alpha, self._beta, self._k, self._nbdev]
-        self._st = np.array(st)
-        self.__class__ = _KcSteady
-        return ema + width, ema, ema - width
+    lookback = kc_lookback(timeperiod, atrperiod, nbdev, ema_unstable, atr_unstable)
+    atr_start = lookback - atrperiod - atr_unstable + 1
+    ema_start = lookback - (timeperiod - 1 + ema_unstable)
+    alpha, beta = wilder_coefficients(atrperiod)
+    legs = [atr_start, atr_start + atrperiod - 1, ema_start, ema_start + timeperiod - 1]
+    header = [float(timeperiod), float(atrperiod), nbdev, float(lookback)]
+    return [*header, *map(float, legs), alpha, beta, 2.0 / (timeperiod + 1), 0.0, 0.0, 0.0, NAN]
 
 
-class _KcSteady(KcStream):
-    """Keltner Channels after the first output: every update is one jitted step."""
-
-    __slots__ = ()
-
-    _steady = LazyEntry(kc_steady_step)
-
-    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
-        return self._steady(self._st, high, low, close)  # type: ignore[no-any-return]
+@jit
+def kc_step(
+    st: FloatArray, at: int, high: float, low: float, close: float
+) -> tuple[float, float, float]:
+    """One Keltner bar: the fused Wilder and EMA steps, then the bands (kernel's order)."""
+    s = st[at:]
+    i = s[11]
+    prev_close = s[14]
+    s[14] = close
+    if i <= s[3]:
+        s[11] = i + 1.0
+    if i >= s[4]:
+        if i > s[5]:
+            s[12] = fma(s[9], s[12], s[8] * true_range(high, low, prev_close))
+        else:
+            total = s[12] + true_range(high, low, prev_close)
+            s[12] = total / s[1] if i == s[5] else total
+    if i >= s[6]:
+        typical = (high + low + close) / 3.0
+        if i > s[7]:
+            s[13] = fma(typical - s[13], s[10], s[13])
+        else:
+            total = s[13] + typical
+            s[13] = total / s[0] if i == s[7] else total
+    if i < s[3]:
+        return NAN3
+    ema = s[13]
+    width = s[12] * s[2]
+    return ema + width, ema, ema - width
 
 
 kc = define(
@@ -932,8 +606,8 @@ kc = define(
     ),
     lookback=kc_lookback,
     kernel=kc_kernel,
-    kernel_2d=kc_kernel_2d,
-    stream=KcStream,
+    state=kc_state,
+    step=kc_step,
     aliases=("keltner",),
     unstable=("EMA", "ATR"),
     source=_SOURCE.format("KC"),
@@ -1110,142 +784,103 @@ def donchian_kernel(
         fill_nan(lower, start)
 
 
-@parallel_jit
-def donchian_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    timeperiod: int,
-    upper: FloatArray,
-    middle: FloatArray,
-    lower: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        donchian_kernel(high[:, j], low[:, j], timeperiod, upper[:, j], middle[:, j], lower[:, j])
-
-
-# Donchian stream state: ist = [period, t, h_head, h_tail, h_len, l_head, l_tail, l_len,
-# highest bar, lowest bar, then the two deques' bar rings (capacity period + 1 each)];
-# fst = [highest, lowest, then the two deques' value rings, then the raw high and low
-# rings of the window (period each)].
-_DONCHIAN_INTS = 10
-_DONCHIAN_FLOATS = 2
-
-
-def _donchian_state(timeperiod: int) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+def donchian_state(timeperiod: int = 20) -> list[float]:
+    """Donchian stream: ``[period, t, max deque head/tail/size, min deque head/tail/size,
+    highest bar, lowest bar, highest, lowest, deque bars (2 x (period + 1)), deque
+    values (2 x (period + 1)), raw high ring (period), raw low ring (period)]``."""
     cap = timeperiod + 1
-    ist = np.zeros(_DONCHIAN_INTS + 2 * cap, dtype=np.int64)
-    ist[0] = timeperiod
-    ist[8] = -1
-    ist[9] = -1
-    fst = np.zeros(_DONCHIAN_FLOATS + 2 * cap + 2 * timeperiod)
-    return fst, ist
+    header = [float(timeperiod), *([0.0] * 7), -1.0, -1.0, 0.0, 0.0]
+    return [*header, *([0.0] * (4 * cap + 2 * timeperiod))]
+
+
+_DONCHIAN_DEQUES = 12
 
 
 @jit
-def _donchian_push(
-    fst: FloatArray, ist: npt.NDArray[np.int64], side: int, t: int, value: float
-) -> None:
+def _donchian_push(s: FloatArray, side: int, t: int, value: float) -> None:
     """Push bar ``t`` into the max (side 0) or min (side 1) deque and drop the expired bar.
 
     The deque keeps equal values, so its front is the earliest bar of the extreme, as
     TA-Lib's strict-comparison rescan finds it; NaN bars are not pushed.
     """
-    period = ist[0]
+    period = int(s[0])
     cap = period + 1
     h = 2 + 3 * side
-    head = ist[h]
-    tail = ist[h + 1]
-    size = ist[h + 2]
-    bars = _DONCHIAN_INTS + side * cap
-    vals = _DONCHIAN_FLOATS + side * cap
+    head = int(s[h])
+    tail = int(s[h + 1])
+    size = int(s[h + 2])
+    bars = _DONCHIAN_DEQUES + side * cap
+    values = _DONCHIAN_DEQUES + (2 + side) * cap
     if value == value:
         while size > 0:
             back = tail - 1 if tail > 0 else cap - 1
-            last = fst[vals + back]
+            last = s[values + back]
             if (last < value) if side == 0 else (last > value):
                 tail = back
                 size -= 1
             else:
                 break
-        ist[bars + tail] = t
-        fst[vals + tail] = value
+        s[bars + tail] = t
+        s[values + tail] = value
         tail = tail + 1 if tail + 1 < cap else 0
         size += 1
-    if size > 0 and ist[bars + head] < t - period + 1:
+    if size > 0 and s[bars + head] < t - period + 1:
         head = head + 1 if head + 1 < cap else 0
         size -= 1
-    ist[h] = head
-    ist[h + 1] = tail
-    ist[h + 2] = size
+    s[h] = head
+    s[h + 1] = tail
+    s[h + 2] = size
 
 
 @jit
-def donchian_step(
-    fst: FloatArray, ist: npt.NDArray[np.int64], high: float, low: float
-) -> tuple[float, float, float]:
-    """One Donchian bar for the stream: the deques answer TA-Lib's rescans (amortised O(1)).
+def _donchian_extreme(s: FloatArray, side: int, t: int, first: float, value: float) -> None:
+    """TA-Lib's cached ``(bar, extreme)`` of one side, answered by the deque.
+
+    A rescan (the cached bar left the window) that starts on a NaN bar yields NaN; any
+    other rescan is the deque's front; otherwise a new bar at least as extreme wins.
+    """
+    period = int(s[0])
+    cap = period + 1
+    trailing = t - period + 1
+    if s[8 + side] < trailing:
+        if first == first:
+            front = int(s[2 + 3 * side])
+            s[8 + side] = s[_DONCHIAN_DEQUES + side * cap + front]
+            s[10 + side] = s[_DONCHIAN_DEQUES + (2 + side) * cap + front]
+        else:
+            s[8 + side] = trailing
+            s[10 + side] = first
+    elif (value >= s[10]) if side == 0 else (value <= s[11]):
+        s[8 + side] = t
+        s[10 + side] = value
+
+
+@jit
+def donchian_step(st: FloatArray, at: int, high: float, low: float) -> tuple[float, float, float]:
+    """One Donchian bar: the deques answer TA-Lib's rescans (amortised O(1)).
 
     The cached ``(bar, extreme)`` pairs follow TA-Lib's rules exactly -- a rescan that
     starts on a NaN bar yields NaN, a NaN met otherwise is skipped -- which is what keeps
     the stream equal to the batch kernel on NaN input too.
     """
-    period = ist[0]
-    cap = period + 1
-    t = ist[1]
-    ist[1] = t + 1
-    trailing = t - period + 1
-    raw = _DONCHIAN_FLOATS + 2 * cap
+    s = st[at:]
+    period = int(s[0])
+    raw = _DONCHIAN_DEQUES + 4 * (period + 1)
+    t = int(s[1])
+    s[1] = t + 1
     slot = t % period
-    fst[raw + slot] = high
-    fst[raw + period + slot] = low
-    _donchian_push(fst, ist, 0, t, high)
-    _donchian_push(fst, ist, 1, t, low)
-    if trailing < 0:
-        return NAN, NAN, NAN
+    s[raw + slot] = high
+    s[raw + period + slot] = low
+    _donchian_push(s, 0, t, high)
+    _donchian_push(s, 1, t, low)
+    if t < period - 1:
+        return NAN3
     oldest = slot + 1 if slot + 1 < period else 0
-    if ist[8] < trailing:
-        first = fst[raw + oldest]
-        if first == first:
-            ist[8] = ist[_DONCHIAN_INTS + ist[2]]
-            fst[0] = fst[_DONCHIAN_FLOATS + ist[2]]
-        else:
-            ist[8] = trailing
-            fst[0] = first
-    elif high >= fst[0]:
-        ist[8] = t
-        fst[0] = high
-    if ist[9] < trailing:
-        first = fst[raw + period + oldest]
-        if first == first:
-            ist[9] = ist[_DONCHIAN_INTS + cap + ist[5]]
-            fst[1] = fst[_DONCHIAN_FLOATS + cap + ist[5]]
-        else:
-            ist[9] = trailing
-            fst[1] = first
-    elif low <= fst[1]:
-        ist[9] = t
-        fst[1] = low
-    highest = fst[0]
-    lowest = fst[1]
+    _donchian_extreme(s, 0, t, s[raw + oldest], high)
+    _donchian_extreme(s, 1, t, s[raw + period + oldest], low)
+    highest = s[10]
+    lowest = s[11]
     return highest, (highest + lowest) / 2.0, lowest
-
-
-class DonchianStream(Stream):
-    """Incremental Donchian Channels: :func:`donchian_step` on two small state arrays.
-
-    Deques of ``(bar, value)`` answer TA-Lib's rescans, so each update is amortised O(1)
-    whatever the trend (TA-Lib's own stream rescans the window).
-    """
-
-    __slots__ = ("_fst", "_ist")
-
-    _step_fn = LazyEntry(donchian_step)
-
-    def __init__(self, timeperiod: int) -> None:
-        self._fst, self._ist = _donchian_state(timeperiod)
-
-    def update(self, high: float, low: float) -> tuple[float, float, float]:
-        return self._step_fn(self._fst, self._ist, high, low)  # type: ignore[no-any-return]
 
 
 donchian = define(
@@ -1257,7 +892,7 @@ donchian = define(
     params=(int_param("timeperiod", 20, 2),),
     lookback=lambda timeperiod: timeperiod - 1,
     kernel=donchian_kernel,
-    kernel_2d=donchian_kernel_2d,
-    stream=DonchianStream,
+    state=donchian_state,
+    step=donchian_step,
     source=_SOURCE.format("DONCHIAN") + "; O(n) van Herk/Gil-Werman window extremes",
 )

@@ -20,12 +20,10 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from numba import prange
 
-from moonlight.indicators._define import Stream, define, int_param
-from moonlight.indicators._jit import jit, parallel_jit
-from moonlight.indicators._kernels import begin1, begin2, begin4, fill_nan
-from moonlight.indicators.volatility import LazyEntry, fma
+from moonlight.indicators._define import define, int_param
+from moonlight.indicators._jit import jit
+from moonlight.indicators._kernels import begin1, begin2, begin4, fill_nan, fma
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -61,7 +59,7 @@ def obv_kernel(real: FloatArray, volume: FloatArray, out: FloatArray) -> None:
 
 
 @jit
-def ad_step(ad: float, high: float, low: float, close: float, volume: float) -> float:
+def ad_accumulate(ad: float, high: float, low: float, close: float, volume: float) -> float:
     """One bar of the Chaikin A/D line: the money-flow volume added to the running total."""
     tmp = high - low
     if tmp > 0.0:
@@ -86,7 +84,7 @@ def ad_kernel(
     os = out[first:]
     ad = 0.0
     for i in range(n - first):
-        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
+        ad = ad_accumulate(ad, hs[i], ls[i], cs[i], vs[i])
         os[i] = ad
 
 
@@ -124,16 +122,16 @@ def adosc_kernel(
     ls = low[first:]
     cs = close[first:]
     vs = volume[first:]
-    ad = ad_step(0.0, hs[0], ls[0], cs[0], vs[0])
+    ad = ad_accumulate(0.0, hs[0], ls[0], cs[0], vs[0])
     fast_ema = ad
     slow_ema = ad
     for i in range(1, lookback):
-        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
+        ad = ad_accumulate(ad, hs[i], ls[i], cs[i], vs[i])
         fast_ema = fma(one_minus_fastk, fast_ema, fastk * ad)
         slow_ema = fma(one_minus_slowk, slow_ema, slowk * ad)
     os = out[first:]
     for i in range(lookback, n - first):
-        ad = ad_step(ad, hs[i], ls[i], cs[i], vs[i])
+        ad = ad_accumulate(ad, hs[i], ls[i], cs[i], vs[i])
         fast_ema = fma(one_minus_fastk, fast_ema, fastk * ad)
         slow_ema = fma(one_minus_slowk, slow_ema, slowk * ad)
         os[i] = fast_ema - slow_ema
@@ -213,109 +211,33 @@ def rvol_kernel(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
         os[i] = ieee_divide(today, baseline)
 
 
-def _divide(a: float, b: float) -> float:
-    """Pure-Python twin of :func:`ieee_divide` for the streams (Python raises on 0.0)."""
-    if b == 0.0:
-        if a != a or a == 0.0:
-            return NAN
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return a / b
-
-
-def _ad_step(ad: float, high: float, low: float, close: float, volume: float) -> float:
-    """Pure-Python twin of :func:`ad_step`."""
-    tmp = high - low
-    if tmp > 0.0:
-        ad += (close - low - (high - close)) / tmp * volume
-    return ad
-
-
-# ---------------------------------------------------------------------------------------------
-# 2-D drivers
-# ---------------------------------------------------------------------------------------------
-
-
-@parallel_jit
-def obv_kernel_2d(real: FloatArray, volume: FloatArray, out: FloatArray) -> None:
-    for j in prange(real.shape[1]):
-        obv_kernel(real[:, j], volume[:, j], out[:, j])
-
-
-@parallel_jit
-def ad_kernel_2d(
-    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
-) -> None:
-    for j in prange(high.shape[1]):
-        ad_kernel(high[:, j], low[:, j], close[:, j], volume[:, j], out[:, j])
-
-
-@parallel_jit
-def adosc_kernel_2d(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    volume: FloatArray,
-    fastperiod: int,
-    slowperiod: int,
-    ema_unstable: int,
-    out: FloatArray,
-) -> None:
-    for j in prange(high.shape[1]):
-        adosc_kernel(
-            high[:, j],
-            low[:, j],
-            close[:, j],
-            volume[:, j],
-            fastperiod,
-            slowperiod,
-            ema_unstable,
-            out[:, j],
-        )
-
-
-@parallel_jit
-def vwap_kernel_2d(
-    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, out: FloatArray
-) -> None:
-    for j in prange(high.shape[1]):
-        vwap_kernel(high[:, j], low[:, j], close[:, j], volume[:, j], out[:, j])
-
-
-@parallel_jit
-def rvol_kernel_2d(volume: FloatArray, timeperiod: int, out: FloatArray) -> None:
-    for j in prange(volume.shape[1]):
-        rvol_kernel(volume[:, j], timeperiod, out[:, j])
-
-
 # ---------------------------------------------------------------------------------------------
 # streams and declarations
 # ---------------------------------------------------------------------------------------------
 
 
-class ObvStream(Stream):
-    """Incremental OBV: starts at the first bar's volume, then adds or subtracts it."""
+def obv_state() -> list[float]:
+    """OBV stream: ``[started, obv, prev_real]``."""
+    return [0.0, 0.0, NAN]
 
-    __slots__ = ("_obv", "_prev_real", "_started")
 
-    def __init__(self) -> None:
-        self._started = False
-        self._obv = 0.0
-        self._prev_real = NAN
-
-    def update(self, real: float, volume: float) -> float:
-        if not self._started:
-            self._started = True
-            self._obv = volume
-            self._prev_real = real
-            return volume
-        obv = self._obv
-        if real > self._prev_real:
-            obv += volume
-        elif real < self._prev_real:
-            obv -= volume
-        self._obv = obv
-        self._prev_real = real
-        return obv
+@jit
+def obv_step(st: FloatArray, at: int, real: float, volume: float) -> float:
+    """One OBV bar: starts at the first bar's volume, then adds or subtracts it."""
+    s = st[at:]
+    if s[0] == 0.0:
+        s[0] = 1.0
+        s[1] = volume
+        s[2] = real
+        return volume
+    obv = s[1]
+    if real > s[2]:
+        obv += volume
+    elif real < s[2]:
+        obv -= volume
+    s[1] = obv
+    s[2] = real
+    return obv  # type: ignore[no-any-return]
 
 
 obv = define(
@@ -327,24 +249,23 @@ obv = define(
     params=(),
     lookback=lambda: 0,
     kernel=obv_kernel,
-    kernel_2d=obv_kernel_2d,
-    stream=ObvStream,
+    state=obv_state,
+    step=obv_step,
     source=_SOURCE.format("OBV"),
 )
 
 
-class AdStream(Stream):
-    """Incremental Chaikin A/D line: the running total of money-flow volume."""
+def ad_state() -> list[float]:
+    """A/D stream: ``[ad]``, the running total."""
+    return [0.0]
 
-    __slots__ = ("_ad",)
 
-    def __init__(self) -> None:
-        self._ad = 0.0
-
-    def update(self, high: float, low: float, close: float, volume: float) -> float:
-        ad = _ad_step(self._ad, high, low, close, volume)
-        self._ad = ad
-        return ad
+@jit
+def ad_step(st: FloatArray, at: int, high: float, low: float, close: float, volume: float) -> float:
+    """One bar of the Chaikin A/D line."""
+    ad = ad_accumulate(st[at], high, low, close, volume)
+    st[at] = ad
+    return ad
 
 
 ad = define(
@@ -356,84 +277,44 @@ ad = define(
     params=(),
     lookback=lambda: 0,
     kernel=ad_kernel,
-    kernel_2d=ad_kernel_2d,
-    stream=AdStream,
+    state=ad_state,
+    step=ad_step,
     source=_SOURCE.format("AD"),
 )
 
 
-@jit
-def ema_pair(
-    fast: float, slow: float, value: float, fastk: float, slowk: float
-) -> tuple[float, float]:
-    """Both ADOSC EMA steps, fused as TA-Lib 0.8's build fuses them (stream helper)."""
-    return fma(1.0 - fastk, fast, fastk * value), fma(1.0 - slowk, slow, slowk * value)
+def adosc_state(fastperiod: int = 3, slowperiod: int = 10, unstable: int = 0) -> list[float]:
+    """ADOSC stream: ``[lookback, fast k, slow k, count, ad, fast EMA, slow EMA]``; both
+    EMAs are seeded with the first A/D value."""
+    lookback = max(fastperiod, slowperiod) - 1 + unstable
+    factors = [2.0 / (fastperiod + 1.0), 2.0 / (slowperiod + 1.0)]
+    return [float(lookback), *factors, 0.0, 0.0, 0.0, 0.0]
 
 
 @jit
-def adosc_steady_step(
-    st: FloatArray, high: float, low: float, close: float, volume: float
+def adosc_step(
+    st: FloatArray, at: int, high: float, low: float, close: float, volume: float
 ) -> float:
-    """One ADOSC bar for the stream's steady state, ``st = [ad, fast, slow, fastk, slowk]``."""
-    ad = ad_step(st[0], high, low, close, volume)
-    fastk = st[3]
-    slowk = st[4]
-    fast = fma(1.0 - fastk, st[1], fastk * ad)
-    slow = fma(1.0 - slowk, st[2], slowk * ad)
-    st[0] = ad
-    st[1] = fast
-    st[2] = slow
+    """One Chaikin oscillator bar: both fused EMA steps on the A/D line."""
+    s = st[at:]
+    ad = ad_accumulate(s[4], high, low, close, volume)
+    s[4] = ad
+    i = s[3]
+    if i == 0.0:
+        s[3] = 1.0
+        s[5] = ad
+        s[6] = ad
+        return NAN
+    fastk = s[1]
+    slowk = s[2]
+    fast = fma(1.0 - fastk, s[5], fastk * ad)
+    slow = fma(1.0 - slowk, s[6], slowk * ad)
+    s[5] = fast
+    s[6] = slow
+    if i < s[0]:
+        s[3] = i + 1.0
+        return NAN
     return fast - slow
-
-
-class AdoscStream(Stream):
-    """Incremental Chaikin oscillator: two EMAs of the A/D line seeded with its first value."""
-
-    __slots__ = ("_ad", "_count", "_fast", "_fastk", "_lookback", "_slow", "_slowk", "_st")
-
-    _ema_pair = LazyEntry(ema_pair)
-
-    def __init__(self, fastperiod: int, slowperiod: int, unstable: int = 0) -> None:
-        self._lookback = max(fastperiod, slowperiod) - 1 + unstable
-        self._fastk = 2.0 / (fastperiod + 1.0)
-        self._slowk = 2.0 / (slowperiod + 1.0)
-        self._count = 0
-        self._ad = 0.0
-        self._fast = 0.0
-        self._slow = 0.0
-        self._st: FloatArray | None = None
-
-    def update(self, high: float, low: float, close: float, volume: float) -> float:
-        ad = _ad_step(self._ad, high, low, close, volume)
-        self._ad = ad
-        i = self._count
-        if i == 0:
-            self._count = 1
-            self._fast = ad
-            self._slow = ad
-            return NAN
-        fast: float
-        slow: float
-        fast, slow = self._ema_pair(self._fast, self._slow, ad, self._fastk, self._slowk)
-        self._fast = fast
-        self._slow = slow
-        if i < self._lookback:
-            self._count = i + 1
-            return NAN
-        self._st = np.array([ad, fast, slow, self._fastk, self._slowk])
-        self.__class__ = _AdoscSteady
-        return fast - slow
-
-
-class _AdoscSteady(AdoscStream):
-    """ADOSC after the first value: every update is :func:`adosc_steady_step`."""
-
-    __slots__ = ()
-
-    _steady = LazyEntry(adosc_steady_step)
-
-    def update(self, high: float, low: float, close: float, volume: float) -> float:
-        return self._steady(self._st, high, low, close, volume)  # type: ignore[no-any-return]
 
 
 adosc = define(
@@ -445,32 +326,32 @@ adosc = define(
     params=(int_param("fastperiod", 3, 2), int_param("slowperiod", 10, 2)),
     lookback=lambda fastperiod, slowperiod, unstable=0: max(fastperiod, slowperiod) - 1 + unstable,
     kernel=adosc_kernel,
-    kernel_2d=adosc_kernel_2d,
-    stream=AdoscStream,
+    state=adosc_state,
+    step=adosc_step,
     unstable=("EMA",),
     source=_SOURCE.format("ADOSC"),
 )
 
 
-class VwapStream(Stream):
-    """Incremental cumulative VWAP: the two running sums, non-finite bars left out."""
+def vwap_state() -> list[float]:
+    """VWAP stream: ``[sum_pv, sum_v, vwap]``."""
+    return [0.0, 0.0, 0.0]
 
-    __slots__ = ("_sum_pv", "_sum_v", "_vwap")
 
-    def __init__(self) -> None:
-        self._sum_pv = 0.0
-        self._sum_v = 0.0
-        self._vwap = 0.0
-
-    def update(self, high: float, low: float, close: float, volume: float) -> float:
-        typical = (high + low + close) / 3.0
-        pv = typical * volume
-        if math.isfinite(typical) and math.isfinite(volume):
-            self._sum_pv += pv
-            self._sum_v += volume
-        if self._sum_v > 0.0:
-            self._vwap = self._sum_pv / self._sum_v
-        return self._vwap
+@jit
+def vwap_step(
+    st: FloatArray, at: int, high: float, low: float, close: float, volume: float
+) -> float:
+    """One cumulative VWAP bar: the two running sums, non-finite bars left out."""
+    s = st[at:]
+    typical = (high + low + close) / 3.0
+    pv = typical * volume
+    if math.isfinite(typical) and math.isfinite(volume):
+        s[0] += pv
+        s[1] += volume
+    if s[1] > 0.0:
+        s[2] = s[0] / s[1]
+    return s[2]  # type: ignore[no-any-return]
 
 
 vwap = define(
@@ -482,45 +363,38 @@ vwap = define(
     params=(),
     lookback=lambda: 0,
     kernel=vwap_kernel,
-    kernel_2d=vwap_kernel_2d,
-    stream=VwapStream,
+    state=vwap_state,
+    step=vwap_step,
     source=_SOURCE.format("VWAP") + "; see anchored_vwap for session/day/week anchors",
 )
 
 
-class RvolStream(Stream):
-    """Incremental relative volume: ring buffer of the last ``timeperiod`` volumes."""
+def rvol_state(timeperiod: int = 20) -> list[float]:
+    """RVOL stream: ``[period, count, pos, total, ring(period)]`` of volumes."""
+    return [float(timeperiod), 0.0, 0.0, 0.0, *([0.0] * timeperiod)]
 
-    __slots__ = ("_buf", "_count", "_period", "_pos", "_total")
 
-    def __init__(self, timeperiod: int) -> None:
-        self._period = timeperiod
-        self._buf = [0.0] * timeperiod
-        self._count = 0
-        self._pos = 0
-        self._total = 0.0
-
-    def update(self, volume: float) -> float:
-        period = self._period
-        buf = self._buf
-        i = self._count
-        if i < period:
-            self._count = i + 1
-            buf[i] = volume
-            self._total += volume
-            return NAN
-        pos = self._pos
-        total = self._total
-        baseline = total / period
-        total -= buf[pos]
-        total += volume
-        self._total = total
-        buf[pos] = volume
-        pos += 1
-        self._pos = 0 if pos == period else pos
-        if baseline == 0.0:
-            return _divide(volume, baseline)
-        return volume / baseline
+@jit
+def rvol_step(st: FloatArray, at: int, volume: float) -> float:
+    """One relative-volume bar: over the mean of the previous ``timeperiod`` volumes."""
+    s = st[at:]
+    period = int(s[0])
+    i = int(s[1])
+    if i < period:
+        s[1] = i + 1
+        s[4 + i] = volume
+        s[3] += volume
+        return NAN
+    pos = int(s[2])
+    total = s[3]
+    baseline = total / period
+    total -= s[4 + pos]
+    total += volume
+    s[3] = total
+    s[4 + pos] = volume
+    pos += 1
+    s[2] = 0 if pos == period else pos
+    return ieee_divide(volume, baseline)
 
 
 rvol = define(
@@ -532,7 +406,7 @@ rvol = define(
     params=(int_param("timeperiod", 20, 1),),
     lookback=lambda timeperiod: timeperiod,
     kernel=rvol_kernel,
-    kernel_2d=rvol_kernel_2d,
-    stream=RvolStream,
+    state=rvol_state,
+    step=rvol_step,
     source=_SOURCE.format("RVOL"),
 )

@@ -75,10 +75,15 @@ def orders(
     context: Ctx,
     limit: Limit = 100,
     offset: Offset = 0,
+    open_first: Annotated[
+        bool, Query(description="Open orders (not settled or failed) before the others.")
+    ] = False,
 ) -> schemas.Page[schemas.OrderOut]:
     """Orders, newest first, with their outcome once settled."""
     with translate_storage_errors(), context.control.read_session() as session:
-        return queries.list_orders(session, filters, limit=_page(context, limit), offset=offset)
+        return queries.list_orders(
+            session, filters, limit=_page(context, limit), offset=offset, open_first=open_first
+        )
 
 
 def _stream(lines: Iterator[str], filename: str) -> StreamingResponse:
@@ -185,3 +190,15 @@ def _summary(
 ) -> schemas.MetricsSummary:
     with translate_storage_errors(), context.control.read_session() as session:
         return queries.metrics_summary(session, filters, rejects)
+
+
+@router.get("/calibration", response_model=schemas.CalibrationOut, tags=["metrics"])
+def calibration(
+    filters: Filters,
+    context: Ctx,
+    bins: Annotated[int, Query(ge=2, le=50, description="Equal-width p̂ bins.")] = 10,
+) -> schemas.CalibrationOut:
+    """Reliability of p̂ per instrument: ECE, Brier and the reliability-diagram bins,
+    from settled orders (wins and losses; the newest 20,000)."""
+    with translate_storage_errors(), context.control.read_session() as session:
+        return queries.calibration(session, filters, bins=bins)

@@ -30,6 +30,11 @@ async def dashboard() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers=_NO_STORE)
 
 
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon")
+
+
 @router.get("/login")
 async def login_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "login.html", headers=_NO_STORE)

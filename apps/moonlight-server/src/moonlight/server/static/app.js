@@ -8,13 +8,18 @@ const MAX_ORDERS = 60;
 const MAX_ALARMS = 60;
 const STATUS_POLL_MS = 2000;
 
+const OPEN_STATES = ["IDLE", "PREPARE", "SEND", "CONFIRM"];
+
 const state = {
-  orders: new Map(),      // client_req_id -> row data, newest last
-  pnlPoints: [],          // cumulative P&L after each result, oldest first
+  orders: new Map(),      // client_req_id -> order (REST fields; WebSocket updates state)
+  pnlPoints: [],          // {t: epoch ms of settlement, v: cumulative P&L}, oldest first
   pnlTotal: 0,
+  pnlDay: {},             // account id -> today's P&L (metrics messages)
+  currency: "",
   killEngaged: false,
   socket: null,
   retryMs: 500,
+  refetch: {},            // area -> pending timer (debounced REST refreshes)
 };
 
 function $(id) { return document.getElementById(id); }
@@ -80,14 +85,18 @@ function renderStatus(status) {
   states.replaceChildren(...status.accounts.map(
     (a) => el("span", a.id + ": " + a.trading_state, badgeClass(a.trading_state))));
 
+  const currencies = new Set(status.accounts.map((a) => a.currency));
+  state.currency = currencies.size === 1 ? [...currencies][0] : "";
   const body = $("accounts-table").querySelector("tbody");
   body.replaceChildren(...status.accounts.map((a) => {
     const row = el("tr");
+    const day = state.pnlDay[a.id];
     row.append(el("td", a.id), el("td", a.mode),
-      el("td", a.balance.toFixed(2) + " " + a.currency));
+      el("td", money(a.balance) + " " + a.currency, "num"),
+      el("td", day === undefined ? "—" : signed(day) + " " + a.currency, "num"));
     const st = el("td"); st.append(el("span", a.trading_state, badgeClass(a.trading_state)));
     const cb = el("td"); cb.append(el("span", a.connector.circuit, badgeClass(a.connector.circuit)));
-    const restrictions = el("td");
+    const restrictions = el("td", null, "wrap");
     if (!a.restrictions.length) restrictions.append(el("span", "none", "muted"));
     for (const r of a.restrictions) {
       restrictions.append(el("div", r.guard + ": " + r.reason + " — " + r.detail));
@@ -183,34 +192,66 @@ function reArmKillSwitch() {
 
 // ------------------------------------------------------------------ orders + P&L
 
+function money(v) {
+  return v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function signed(v) { return (v > 0 ? "+" : "") + money(v); }
+
+function clock(iso) { return iso ? String(iso).slice(11, 19) : "—"; }
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return seconds + "s";
+  const m = Math.floor(seconds / 60), s = seconds % 60;
+  return m + "m" + (s ? s + "s" : "");
+}
+
+function isOpen(o) { return OPEN_STATES.includes(o.state); }
+
 function upsertOrder(id, fields) {
-  const row = Object.assign(state.orders.get(id) || { id: id }, fields);
-  state.orders.delete(id);
+  const row = Object.assign(state.orders.get(id) || { client_req_id: id }, fields);
   state.orders.set(id, row);
-  while (state.orders.size > MAX_ORDERS) state.orders.delete(state.orders.keys().next().value);
   renderOrders();
 }
 
 function renderOrders() {
-  const rows = Array.from(state.orders.values()).reverse().map((o) => {
+  // open orders first, then the newest; an order known only from the WebSocket (no
+  // created_at yet) is the newest of all
+  const orders = Array.from(state.orders.values()).sort((a, b) =>
+    (isOpen(b) - isOpen(a)) ||
+    String(b.created_at || "\uffff").localeCompare(String(a.created_at || "\uffff")));
+  const shown = orders.slice(0, MAX_ORDERS);
+  const rows = shown.map((o) => {
     const tr = el("tr");
-    tr.dataset.order = o.id;
+    tr.dataset.order = o.client_req_id;
     const st = el("td"); st.append(el("span", o.state || "", badgeClass(o.state || "")));
-    const outcome = el("td"); if (o.outcome) outcome.append(el("span", o.outcome, badgeClass(o.outcome)));
-    tr.append(el("td", o.id, "mono"), el("td", o.account || ""), el("td", o.instrument || ""),
-      st, outcome, el("td", o.pnl === undefined || o.pnl === null ? "" : o.pnl.toFixed(2)));
+    const outcome = el("td");
+    if (o.outcome) outcome.append(el("span", o.outcome, badgeClass(o.outcome)));
+    const direction = el("td", o.direction || "—", o.direction ? "dir " + o.direction : "");
+    tr.append(el("td", clock(o.created_at), "mono"), el("td", o.account_id || ""),
+      el("td", o.instrument || ""), direction,
+      el("td", o.stake === undefined ? "—" : money(o.stake), "num"),
+      el("td", duration(o.duration_s)),
+      el("td", o.p_hat === undefined || o.p_hat === null ? "—" : (o.p_hat * 100).toFixed(1) + " %", "num"),
+      st, outcome,
+      el("td", o.pnl === undefined || o.pnl === null ? "" : signed(o.pnl), "num"),
+      el("td", o.client_req_id, "mono muted"));
     return tr;
   });
   $("orders-table").querySelector("tbody").replaceChildren(...rows);
-  $("orders-count").textContent = state.orders.size ? "(" + state.orders.size + " recent)" : "";
+  const open = orders.filter(isOpen).length;
+  $("orders-count").textContent = orders.length ? "(" + open + " open, " + orders.length + " recent)" : "";
+  $("orders-empty").classList.toggle("hidden", orders.length > 0);
 }
 
-function addResult(pnl) {
-  state.pnlTotal += pnl;
-  state.pnlPoints.push(state.pnlTotal);
-  if (state.pnlPoints.length > 2000) state.pnlPoints.shift();
-  drawPnl();
+function niceStep(span, count) {
+  const raw = span / count;
+  const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+  return [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw);
 }
+
+const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
 
 function drawPnl() {
   const canvas = $("pnl-chart");
@@ -220,36 +261,97 @@ function drawPnl() {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, width, height);
   const points = state.pnlPoints;
+  const unit = state.currency ? " " + state.currency : "";
   $("pnl-total").textContent = points.length
-    ? "cumulative " + state.pnlTotal.toFixed(2) + " over " + points.length + " results" : "(no results yet)";
-  const values = [0, ...points];
-  const lo = Math.min(...values), hi = Math.max(...values);
-  const span = hi - lo || 1;
-  const y = (v) => height - 10 - ((v - lo) / span) * (height - 20);
-  ctx.strokeStyle = "#556";
-  ctx.beginPath(); ctx.moveTo(0, y(0)); ctx.lineTo(width, y(0)); ctx.stroke();
-  if (values.length < 2) return;
+    ? signed(state.pnlTotal) + unit + " over " + points.length + " results (engine clock, UTC)"
+    : "(no results yet)";
+  const left = 76, right = width - 12, top = 10, bottom = height - 26;
+  const t0 = points.length ? points[0].t : 0;
+  const t1 = points.length ? Math.max(points[points.length - 1].t, t0 + 60000) : 60000;
+  const values = [0, ...points.map((p) => p.v)];
+  let lo = Math.min(...values), hi = Math.max(...values);
+  if (hi === lo) { lo -= 1; hi += 1; }
+  const step = niceStep(hi - lo, 4);
+  lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
+  const x = (t) => left + (t - t0) / (t1 - t0) * (right - left);
+  const y = (v) => bottom - (v - lo) / (hi - lo) * (bottom - top);
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#8b949e";
+  ctx.strokeStyle = "#30363d";
+  ctx.lineWidth = 1;
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (let v = lo; v <= hi + step / 2; v += step) {
+    ctx.beginPath(); ctx.moveTo(left, y(v)); ctx.lineTo(right, y(v)); ctx.stroke();
+    ctx.fillText(signed(v), left - 6, y(v));
+  }
+  const tStep = 1000 * (TIME_STEPS_S.find((s) => (t1 - t0) / 1000 / s <= 6) || 86400);
+  const labels = [];
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  if (points.length) {
+    for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {
+      const label = new Date(t).toISOString().slice(11, tStep < 60000 ? 19 : 16);
+      labels.push(label);
+      ctx.beginPath(); ctx.moveTo(x(t), top); ctx.lineTo(x(t), bottom); ctx.stroke();
+      ctx.fillText(label, x(t), bottom + 6);
+    }
+  }
+  ctx.strokeStyle = "#8b949e";
+  ctx.beginPath(); ctx.moveTo(left, top); ctx.lineTo(left, bottom); ctx.lineTo(right, bottom); ctx.stroke();
+  ctx.setLineDash([4, 4]);
+  ctx.beginPath(); ctx.moveTo(left, y(0)); ctx.lineTo(right, y(0)); ctx.stroke();
+  ctx.setLineDash([]);
+  canvas.setAttribute("aria-label", points.length
+    ? "cumulative P&L " + signed(state.pnlTotal) + unit + " from " + labels[0] + " to " +
+      labels[labels.length - 1] + " UTC; value axis " + signed(lo) + " to " + signed(hi)
+    : "cumulative P&L: no results yet");
+  if (points.length < 2) return;
   ctx.strokeStyle = state.pnlTotal >= 0 ? "#3fb950" : "#f85149";
   ctx.lineWidth = 2;
   ctx.beginPath();
-  values.forEach((v, i) => {
-    const x = (i / (values.length - 1)) * (width - 4) + 2;
-    if (i === 0) ctx.moveTo(x, y(v)); else ctx.lineTo(x, y(v));
+  points.forEach((p, i) => {
+    if (i === 0) ctx.moveTo(x(p.t), y(p.v)); else ctx.lineTo(x(p.t), y(p.v));
   });
   ctx.stroke();
 }
 
+// The chart is built from the stored results only (the one record of money): a result
+// on the WebSocket schedules a fetch instead of adding its own (wall-clock) time.
+async function loadResults() {
+  const results = await api("/results?limit=1000");
+  let total = 0;
+  state.pnlPoints = results.items.slice().reverse().map((r) => {
+    total += r.pnl;
+    return { t: Date.parse(r.settled_at), v: total };
+  });
+  state.pnlTotal = total;
+  drawPnl();
+}
+
+async function loadOrders() {
+  const orders = await api("/orders?open_first=true&limit=" + MAX_ORDERS);
+  state.orders = new Map(orders.items.map((o) => [o.client_req_id, o]));
+  renderOrders();
+}
+
+async function loadAlarms() {
+  const alarms = await api("/alarms?limit=" + MAX_ALARMS);
+  $("alarms-feed").replaceChildren();
+  for (const a of alarms.items.slice().reverse()) addAlarm(a);
+}
+
+function refetchSoon(area, load) {
+  if (state.refetch[area]) return;
+  state.refetch[area] = setTimeout(() => {
+    state.refetch[area] = null;
+    load().catch(() => null);
+  }, 1000);
+}
+
 async function loadHistory() {
   try {
-    const results = await api("/results?limit=500");
-    for (const r of results.items.slice().reverse()) addResult(r.pnl);
-    const orders = await api("/orders?limit=" + MAX_ORDERS);
-    for (const o of orders.items.slice().reverse()) {
-      upsertOrder(o.client_req_id, { account: o.account_id, instrument: o.instrument,
-        state: o.state, outcome: o.outcome, pnl: o.pnl });
-    }
-    const alarms = await api("/alarms?limit=" + MAX_ALARMS);
-    for (const a of alarms.items.slice().reverse()) addAlarm(a);
+    await loadResults();
+    await loadOrders();
+    await loadAlarms();
   } catch (_) { /* shown by the status header */ }
 }
 
@@ -263,6 +365,8 @@ function addAlarm(alarm) {
     el("strong", alarm.code), el("span", alarm.message));
   feed.prepend(item);
   while (feed.children.length > MAX_ALARMS) feed.lastChild.remove();
+  $("alarms-empty").classList.toggle("hidden", feed.children.length > 0);
+  $("alarms-count").textContent = feed.children.length ? "(" + feed.children.length + ")" : "";
 }
 
 // ---------------------------------------------------------------------- WebSocket
@@ -281,19 +385,29 @@ function connect() {
     const message = JSON.parse(event.data);
     const d = message.data;
     switch (message.type) {
-      case "hello": setLive("connected", "badge ok"); break;
       case "decision":
+        upsertOrder(d.client_req_id, { account_id: d.account_id, instrument: d.instrument,
+          state: d.to_state });
+        refetchSoon("orders", loadOrders);  // stake, expiry, p-hat come from storage
+        break;
       case "order_state":
-        upsertOrder(d.client_req_id, { account: d.account_id, instrument: d.instrument,
+        upsertOrder(d.client_req_id, { account_id: d.account_id, instrument: d.instrument,
           state: d.to_state });
         break;
       case "result":
-        upsertOrder(d.client_req_id, { account: d.account_id, instrument: d.instrument,
+        upsertOrder(d.client_req_id, { account_id: d.account_id, instrument: d.instrument,
           outcome: d.outcome, pnl: d.pnl, state: "SETTLED" });
-        addResult(d.pnl);
+        refetchSoon("results", loadResults);
         break;
       case "alarm": addAlarm(d); refreshStatus(); break;
-      case "metrics": break;
+      case "hello": case "metrics": {
+        const metrics = message.type === "hello" ? d.metrics : d;
+        for (const [id, figures] of Object.entries((metrics && metrics.accounts) || {})) {
+          state.pnlDay[id] = figures.pnl_day;
+        }
+        if (message.type === "hello") setLive("connected", "badge ok");
+        break;
+      }
       default: break;
     }
   };
@@ -326,6 +440,7 @@ async function main() {
   connect();
   setInterval(refreshStatus, STATUS_POLL_MS);
   setInterval(refreshWorkers, STATUS_POLL_MS * 2);
+  setInterval(() => loadOrders().catch(() => null), STATUS_POLL_MS * 5);
 }
 
 main();

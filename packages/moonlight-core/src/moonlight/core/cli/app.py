@@ -9,11 +9,10 @@ masked traceback goes to the log file when logging is configured.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import distributions
 from typing import Any
 
 import click
@@ -58,18 +57,32 @@ def cli() -> None:
     """MoonLight: a plugin framework for automated fixed-time trading."""
 
 
+def installed_versions() -> dict[str, str]:
+    """Each MoonLight distribution once: the core, every ``moonlight-*`` distribution
+    installed (the server and console included, plugins or not) and every distribution
+    that provides a plugin, by name."""
+    found = {"moonlight-core": __version__}
+    for dist in distributions():
+        name = _canonical(dist.metadata["Name"] or "")
+        if name.startswith("moonlight-"):
+            found.setdefault(name, dist.version)
+    for info in build_plugin_host().plugins.values():
+        if not info.builtin:
+            found.setdefault(_canonical(info.distribution), info.version)
+    core = found.pop("moonlight-core")
+    return {"moonlight-core": core, **dict(sorted(found.items()))}
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as PyPI compares them (case, ``_`` and ``.`` do not matter)."""
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
 @cli.command("version")
 def version_cmd() -> None:
-    """Print the versions of the installed MoonLight distributions."""
-    click.echo(f"moonlight-core {__version__}")
-    host = build_plugin_host()
-    seen = {"moonlight-core"}
-    for info in host.plugins.values():
-        if info.distribution not in seen and not info.builtin:
-            seen.add(info.distribution)
-            click.echo(f"{info.distribution} {info.version}")
-    with contextlib.suppress(PackageNotFoundError):  # the server is optional
-        click.echo(f"moonlight-server {version('moonlight-server')}")
+    """Print the versions of the installed MoonLight distributions, each once."""
+    for name, number in installed_versions().items():
+        click.echo(f"{name} {number}")
 
 
 @cli.command("plugins")
