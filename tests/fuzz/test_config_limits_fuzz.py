@@ -13,25 +13,19 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moonlight.core.config import ConfigError, load_config
 from moonlight.core.config.yaml_source import MAX_DEPTH, MAX_EXPANDED_NODES, parse_yaml
+from tests.fuzz.test_config_fuzz import EXAMPLE
+from tests.fuzz.test_config_fuzz import FUZZ as CONFIG_FUZZ
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "configs" / "config.yaml"
-FUZZ = settings(
-    max_examples=80,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = settings(CONFIG_FUZZ, max_examples=80)
 
 
 def refused_for(text: str, words: str) -> bool:

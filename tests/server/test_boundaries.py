@@ -21,6 +21,7 @@ ALLOWED_CORE_MODULES = frozenset(
         "moonlight.core",  # __version__
         "moonlight.core.runtime.control",
         "moonlight.core.runtime.control_views",
+        "moonlight.core.ensemble.reliability",  # pure statistics over stored orders
         "moonlight.core.config",
         "moonlight.core.config.models",
         "moonlight.core.config.runtime_overrides",
