@@ -1,8 +1,9 @@
 """GET /api/v1/status latency with 120 workers trading (issue target: p90 < 5 ms).
 
 The real engine trades paper for 5 accounts × 4 instruments × 6 timeframes (15 s to
-15 min) = 120 workers on a simulated clock, with the real uvicorn on 127.0.0.1 on the
-engine's own loop — the way ``moonlight run`` serves it. A separate client process
+15 min) = 120 workers on a simulated clock, with the real uvicorn on 127.0.0.1 on its own
+thread and loop, the status snapshot taken on the engine's loop through
+``EngineControl`` — the way ``moonlight run`` serves it. A separate client process
 (httpx, keep-alive, no proxy) sends one request every 10 ms for 30 s and measures each
 request's wall time over loopback (the client never competes with the server for the
 GIL; paced requests sample the engine's bar-close bursts in proportion to their length).

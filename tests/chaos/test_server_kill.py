@@ -158,6 +158,7 @@ def test_sigkill_moonlight_run_mid_order_then_restart(tmp_path: Path) -> None:
                 headers=auth,
                 trust_env=False,
                 json={"operator": "ann", "reason": "chaos: before the crash"},
+                timeout=30,  # a loaded machine: the answer may wait for a CPU
             )
             assert engaged.status_code == 200, engaged.text
             first.send_signal(signal.SIGKILL)
@@ -171,7 +172,9 @@ def test_sigkill_moonlight_run_mid_order_then_restart(tmp_path: Path) -> None:
         with moonlight_run(config, log) as second:
             wait_until(lambda: healthy(base_url, second), "API up again")
             up_s = time.monotonic() - restarted
-            state = httpx.get(f"{base_url}/api/v1/kill-switch", headers=auth, trust_env=False)
+            state = httpx.get(
+                f"{base_url}/api/v1/kill-switch", headers=auth, trust_env=False, timeout=30
+            )
             assert state.json()["global_engagement"]["reason"] == "chaos: before the crash"
             wait_until(
                 lambda: all(books.states()[cid] in TERMINAL for cid in unfinished),

@@ -18,6 +18,7 @@ import pytest
 from moonlight.console.api import ApiClient, ApiError
 from moonlight.console.models import OPEN_STATES, Order
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.server.app import create_app
 from tests.server.support import CLIENT, START, load, running_engine, token_of, write_config
 
@@ -37,7 +38,7 @@ async def served(tmp_path: Path, host):
         await clock.sleep_until(clock.now() + 900)
         engine.supervisor.pause(list(engine.supervisor.workers))
         await clock.sleep_until(clock.now() + 180)
-        yield create_app(engine), engine, token_of(config)
+        yield create_app(EngineControl(engine)), engine, token_of(config)
 
 
 def client_for(app: object) -> ApiClient:

@@ -11,6 +11,7 @@ from pathlib import Path
 from moonlight.console.api import ApiClient
 from moonlight.console.session import ConsoleSession
 from moonlight.core.runtime.clock import ScaledClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.server.app import create_app
 from moonlight.server.service import ServerHandle
 from moonlight.server.settings import ServerSettings
@@ -27,7 +28,10 @@ def stale(session: ConsoleSession) -> bool:
 
 async def serve_on(engine, port: int) -> ServerHandle:
     handle = ServerHandle(
-        create_app(engine, token=TOKEN), host="127.0.0.1", port=port, settings=ServerSettings()
+        create_app(EngineControl(engine), token=TOKEN),
+        host="127.0.0.1",
+        port=port,
+        settings=ServerSettings(),
     )
     await handle.start()
     return handle

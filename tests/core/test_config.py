@@ -166,12 +166,12 @@ def test_invalid_environment_value_is_reported_with_its_path(
 ) -> None:
     monkeypatch.setenv("MOONLIGHT_SERVER__PORT", "not-a-port")
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, ""))
+        load_config(write(tmp_path, "data_dir: data\n"))
     assert issue_paths(caught.value) == ["server.port"]
 
 
 def test_configs_are_frozen(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, ""))
+    config = load_config(write(tmp_path, "data_dir: data\n"))
     with pytest.raises(Exception, match="frozen"):
         config.server.port = 1  # type: ignore[misc]
 

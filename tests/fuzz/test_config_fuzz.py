@@ -197,7 +197,7 @@ def test_mutated_example_gives_a_config_or_a_clean_error(
 
 
 # Inserted text holds no digits: a digit run like 2001-13-45 makes PyYAML itself raise
-# ValueError (test_yaml_timestamp_out_of_range below, xfail until the loader catches it).
+# ValueError, which the loader reports as a clean error (test_yaml_timestamp_out_of_range).
 inserts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd")), min_size=1, max_size=6)
 
 

@@ -1,7 +1,7 @@
 """Secrets never reach a log, a response or the database: a whole run is scanned.
 
 Known test secrets are registered the way an operator would: a broker token in the OS
-keyring (the keyrings.alt file backend, in the test's temp folder) and a password in
+keyring (a test-only in-memory backend standing in for it) and a password in
 ``MOONLIGHT_SECRET_*``. The configuration names them (``*_secret_name``). A connector
 plugin uses them like a real one does — it sends them, logs its auth frames at DEBUG,
 puts credentials in a URL, and fails with errors that quote them. The engine trades
@@ -18,22 +18,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import stat
 import string
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import keyring
 import pytest
 import yaml
-from keyrings.alt.file import PlaintextKeyring
 
 from moonlight.core.config import load_config
-from moonlight.core.connectors.contract import Disconnected
+from moonlight.core.connectors.contract import AuthFailed, Disconnected
 from moonlight.core.connectors.mock import MockConnector
 from moonlight.core.connectors.plugin import MockConnectorConfig, make_mock
 from moonlight.core.plugins import ComponentSpec, PluginHost, build_plugin_host, hookimpl
@@ -46,7 +46,8 @@ from moonlight.core.telemetry.logging_setup import configure_from_config, teardo
 from moonlight.core.telemetry.pii import clear_sensitive
 from moonlight.server import plugin as server_plugin
 from moonlight.server.settings import ServerSettings
-from tests.server.support import START, serving
+from tests.server.support import ROOT, START, serving
+from tests.support.memory_keyring import installed
 
 log = logging.getLogger("moonlight.connectors.vault")
 
@@ -61,6 +62,7 @@ class VaultConnectorConfig(MockConnectorConfig):
 
     token_secret_name: str
     password_secret_name: str
+    refuse_login: bool = False
 
 
 class VaultConnector(MockConnector):
@@ -68,8 +70,11 @@ class VaultConnector(MockConnector):
 
     token: str = ""
     password: str = ""
+    refuse_login: bool = False
 
     async def connect(self) -> None:
+        if self.refuse_login:  # as brokers do: the refusal quotes what was presented
+            raise AuthFailed(f"login refused: token {self.token} is not valid")
         log.debug("auth frame %s", json.dumps({"e": 1, "d": {"token": self.token}}))
         log.debug("Authorization: Bearer %s", self.token)
         log.info("connecting to wss://trader:%s@broker.example/ws", self.password)
@@ -87,6 +92,7 @@ def make_vault(config: VaultConnectorConfig, *, secrets: Any = None, **kwargs: A
     connector.__class__ = VaultConnector
     connector.token = secrets[config.token_secret_name]
     connector.password = secrets[config.password_secret_name]
+    connector.refuse_login = config.refuse_login
     return connector
 
 
@@ -104,22 +110,18 @@ class VaultPlugin:
 
 
 @pytest.fixture
-def known_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    backend = PlaintextKeyring()
-    backend.file_path = str(tmp_path / "keyring" / "keyring.cfg")
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
+def known_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     values = {"broker_token": random_secret("tok"), "broker_password": random_secret("pw")}
-    set_secret("broker_token", values["broker_token"])  # the OS keyring (file backend)
-    monkeypatch.setenv("MOONLIGHT_SECRET_BROKER_PASSWORD", values["broker_password"])
-    try:
-        yield values
-    finally:
-        keyring.set_keyring(previous)
-        clear_sensitive()
+    with installed():
+        set_secret("broker_token", values["broker_token"])  # the "OS keyring"
+        monkeypatch.setenv("MOONLIGHT_SECRET_BROKER_PASSWORD", values["broker_password"])
+        try:
+            yield values
+        finally:
+            clear_sensitive()
 
 
-def write_config(tmp_path: Path) -> Path:
+def write_config(tmp_path: Path, *, refuse_login: bool = False) -> Path:
     data = {
         "data_dir": str(tmp_path / "data"),
         "accounts": [
@@ -133,6 +135,7 @@ def write_config(tmp_path: Path) -> Path:
                     "seed": 5,
                     "token_secret_name": "broker_token",
                     "password_secret_name": "broker_password",
+                    "refuse_login": refuse_login,
                 },
             }
         ],
@@ -270,3 +273,45 @@ async def test_run_masks_account_ids_and_named_secrets_in_the_log(
     assert "engine started" in text
     assert known_secrets["broker_token"] not in text
     assert "paper-vault" not in text
+
+
+LAUNCHER = """
+import sys
+from moonlight.core.cli import app, loading
+from moonlight.core.plugins import build_plugin_host
+from tests.security.test_secrets_never_written import VaultPlugin
+
+loading.build_plugin_host = lambda: build_plugin_host(extra_plugins=[("vault", VaultPlugin())])
+sys.argv = ["moonlight", "run", sys.argv[1]]
+app.main()
+"""
+
+
+@pytest.mark.subprocess
+def test_a_start_failing_on_a_broker_error_that_quotes_the_secret_prints_it_masked(
+    tmp_path: Path,
+) -> None:
+    """Finding 14.6: the log file masked it, stderr (a raw traceback) did not."""
+    token, password = random_secret("tok"), random_secret("pw")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",  # never the real one
+        "MOONLIGHT_SECRET_BROKER_TOKEN": token,
+        "MOONLIGHT_SECRET_BROKER_PASSWORD": password,
+    }
+    path = write_config(tmp_path, refuse_login=True)
+    failed = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert failed.returncode == 1, failed.stderr
+    assert "AuthFailed: login refused: token <secret> is not valid" in failed.stderr
+    assert token not in failed.stderr + failed.stdout
+    log_text = (tmp_path / "data" / "logs" / "moonlight.log").read_text(encoding="utf-8")
+    assert "login refused" in log_text and token not in log_text

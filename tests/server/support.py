@@ -51,6 +51,7 @@ from moonlight.core.config import MoonlightConfig, load_config  # noqa: E402
 from moonlight.core.plugins import PluginHost, build_plugin_host  # noqa: E402
 from moonlight.core.plugins.registry import ComponentKind  # noqa: E402
 from moonlight.core.runtime.clock import Clock, ScaledClock  # noqa: E402
+from moonlight.core.runtime.control import EngineControl  # noqa: E402
 from moonlight.core.runtime.engine import Engine  # noqa: E402
 from moonlight.server import plugin as server_plugin  # noqa: E402
 from moonlight.server.app import create_app  # noqa: E402
@@ -124,7 +125,7 @@ async def serving(
     engine: Engine, settings: ServerSettings | None = None
 ) -> AsyncIterator[ServerHandle]:
     """The real uvicorn on 127.0.0.1, a free port, on the current loop."""
-    app = create_app(engine, settings=settings)
+    app = create_app(EngineControl(engine), settings=settings)
     handle = ServerHandle(app, host="127.0.0.1", port=0, settings=settings or ServerSettings())
     await handle.start()
     try:
@@ -214,7 +215,7 @@ class LiveServer:
             )  # fmt: skip
             await self.engine.start()
             settings = self.settings or settings_from(self.config.plugins)
-            app = create_app(self.engine, settings=settings)
+            app = create_app(EngineControl(self.engine), settings=settings)
             self.handle = ServerHandle(app, host="127.0.0.1", port=0, settings=settings)
             await self.handle.start()
         except BaseException as error:  # reported to the test thread

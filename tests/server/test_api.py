@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from moonlight.core.config.runtime_overrides import AUDIT_ACTION
+from moonlight.core.config.runtime_overrides import RUNTIME_OVERRIDES_KEY as OVERRIDES_KEY
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.core.storage import models
 from moonlight.server.app import create_app
-from moonlight.server.overrides import AUDIT_ACTION, OVERRIDES_KEY
 from moonlight.server.redact import REDACTED, redact_tree
 from tests.server.support import START, api_client, load, running_engine, token_of, write_config
 
@@ -30,7 +34,7 @@ async def api(tmp_path: Path, host):
         await clock.sleep_until(clock.now() + 600)
         engine.supervisor.pause(list(engine.supervisor.workers))
         await clock.sleep_until(clock.now() + 180)
-        app = create_app(engine)
+        app = create_app(EngineControl(engine))
         async with api_client(app, token_of(config)) as client:
             yield client, engine
 
@@ -265,6 +269,26 @@ async def test_invalid_overrides_list_every_problem_and_change_nothing(api) -> N
     assert any(p.startswith("strategies[0]") for p in paths)
     assert any(p.startswith("accounts[0].products") for p in paths)
     assert (await client.get("/api/v1/overrides")).json()["overrides"] == {}
+    with engine.sessions() as session:
+        assert session.get(models.EngineState, OVERRIDES_KEY) is None
+
+
+@pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan])
+async def test_non_finite_overrides_are_refused_by_name_and_nothing_is_stored(
+    api, number: float
+) -> None:
+    """Finding 14.3: ``Infinity`` was stored (as null) and bricked the next start."""
+    client, engine = api
+    sizing = {"policy": "fixed", "params": {"stake_amount": number}}
+    body = json.dumps({"operator": "ann", "overrides": {"risk": {"sizing": sizing}}})
+    assert "Infinity" in body or "NaN" in body  # what a JavaScript client can send
+    bad = await client.put(
+        "/api/v1/overrides", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert bad.status_code == 422, bad.text
+    paths = {d["loc"][2] for d in bad.json()["detail"]}
+    assert "risk.sizing.params.stake_amount" in paths
+    assert all("input" not in d for d in bad.json()["detail"])
     with engine.sessions() as session:
         assert session.get(models.EngineState, OVERRIDES_KEY) is None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.core.runtime.engine import Engine
 from moonlight.core.storage import models
 from moonlight.server.app import create_app
@@ -42,7 +43,7 @@ async def test_kill_switch_stops_new_orders_within_one_bar_and_survives_restart(
 
     first = Engine.create(config, host, clock=clock, snapshots=False)
     await first.start()
-    app = create_app(first)
+    app = create_app(EngineControl(first))
     token = token_of(config)
     await clock.sleep_until(START + 300)
     assert orders_created_after(first, datetime.fromtimestamp(START, UTC)) > 0
@@ -61,7 +62,7 @@ async def test_kill_switch_stops_new_orders_within_one_bar_and_survives_restart(
 
     second = Engine.create(config, host, clock=clock, snapshots=False)
     await second.start()
-    app = create_app(second)
+    app = create_app(EngineControl(second))
     restarted_at = datetime.fromtimestamp(clock.now(), UTC)
     async with api_client(app, token) as client:
         status = (await client.get("/api/v1/status")).json()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.server.app import create_app
 from moonlight.server.auth import SESSION_COOKIE
 from moonlight.server.settings import ServerSettings
@@ -41,6 +42,7 @@ STATE_CHANGES = [
     ("POST", "/api/v1/workers/pause", {"operator": "ann", "all": True}),
     ("POST", "/api/v1/workers/resume", {"operator": "ann", "all": True}),
     ("PUT", "/api/v1/overrides", {"operator": "ann", "overrides": {}}),
+    ("POST", "/api/v1/trading/resume", {"operator": "ann"}),
     ("DELETE", "/api/v1/session", None),
 ]
 
@@ -53,7 +55,7 @@ async def served(tmp_path: Path, host):
     async with running_engine(config, host, clock) as engine:
         await clock.sleep_until(clock.now() + 120)
         settings = ServerSettings(auth_failures_max=5, auth_lockout_s=0.5, auth_window_s=60)
-        app = create_app(engine, settings=settings)
+        app = create_app(EngineControl(engine), settings=settings)
         yield app, engine, token_of(config)
 
 
@@ -88,29 +90,34 @@ async def test_the_token_opens_every_route(served) -> None:
             assert (await client.request(method, path, json=body)).status_code == 200, path
 
 
-async def test_wrong_token_is_401_then_throttled_then_released(served) -> None:
+async def test_wrong_tokens_are_throttled_but_never_lock_out_the_right_one(served) -> None:
+    """Finding 14.10: on loopback the operator shares 127.0.0.1 with whatever guesses."""
     app, engine, token = served
     async with (
         api_client(app, "wrong-" + token) as wrong,
         api_client(app, token) as right,
-        api_client(app, token, client=("127.0.0.2", 40000)) as other,
+        api_client(app) as anonymous,
     ):
         statuses = [(await wrong.get("/api/v1/status")).status_code for _ in range(4)]
         assert statuses == [401] * 4
         locking = await wrong.get("/api/v1/status")  # the 5th failure locks the client out
         assert locking.status_code == 429
         assert int(locking.headers["retry-after"]) >= 1
-        # locked out: even the right token is refused without being looked at
-        assert (await right.get("/api/v1/status")).status_code == 429
+        assert (await wrong.get("/api/v1/status")).status_code == 429
+        assert (await anonymous.get("/api/v1/status")).status_code == 429
+        # locked out, yet the operator's correct token still works — the kill switch too
+        assert (await right.get("/api/v1/status")).status_code == 200
         engage = await right.post(
             "/api/v1/kill-switch/engage", json={"operator": "ann", "reason": "x"}
         )
-        assert engage.status_code == 429
-        assert engine.risk.kill_switch.engagement(None) is None
-        # throttling is per client address
-        assert (await other.get("/api/v1/status")).status_code == 200
+        assert engage.status_code == 200
+        assert engine.risk.kill_switch.engagement(None) is not None
+        # a correct login code too
+        code = app.state.moonlight.auth.issue_login_code()
+        assert (await anonymous.post("/api/v1/session", json={"code": code})).status_code == 200
+        # failures during the lockout are not counted: it ends on time
         await asyncio.sleep(0.6)  # the lockout (0.5 s) ends
-        assert (await right.get("/api/v1/status")).status_code == 200
+        assert (await wrong.get("/api/v1/status")).status_code == 401
 
 
 async def test_malformed_authorization_counts_as_a_failure(served) -> None:
@@ -213,6 +220,16 @@ async def test_login_with_the_token_and_wrong_codes_are_throttled(served) -> Non
             for i in range(6)
         ]
         assert codes[:4] == [401] * 4 and codes[4:] == [429, 429]
+
+
+async def test_unparseable_login_bodies_count_as_failed_attempts(served) -> None:
+    app, _, _ = served
+    async with api_client(app, client=("127.0.0.8", 1)) as guesser:
+        codes = [
+            (await guesser.post("/api/v1/session", content=body)).status_code
+            for body in (b"{", b"\xff\xfe", b"[]", b'{"code": 1}', b'{"bogus": "x"}', b"{")
+        ]
+    assert codes[:4] == [401] * 4 and codes[4:] == [429, 429]
 
 
 async def test_stale_session_cookie_is_refused(served) -> None:

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,9 +25,11 @@ import pytest
 from moonlight.core.config import ConfigError
 from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.core.runtime.session import registered_services, run_engine
+from moonlight.server.app import create_app
 from moonlight.server.plugin import run_server
-from moonlight.server.service import check_bind, print_login_link, serve
+from moonlight.server.service import ServerHandle, check_bind, print_login_link, serve
 from moonlight.server.settings import ServerSettings
 from tests.server.support import (
     ROOT,
@@ -109,6 +112,37 @@ async def test_serve_prints_a_working_one_time_link_and_stops_on_the_event(
     token = token_of(config)
     assert code not in caplog.text and token not in caplog.text
     assert "API server stopped" in caplog.text
+
+
+async def test_requests_are_served_on_the_api_thread_never_on_the_engine_loop(
+    tmp_path: Path, host
+) -> None:
+    """Finding 14.2: a request (an 8 MB body) used to be parsed on the engine's loop."""
+    config = load(write_config(tmp_path), host)
+    async with running_engine(config, host, FastForwardClock(START)) as engine:
+        seen: list[str] = []
+        app = create_app(EngineControl(engine))
+
+        @app.middleware("http")
+        async def note_thread(request, call_next):  # type: ignore[no-untyped-def]
+            seen.append(threading.current_thread().name)
+            return await call_next(request)
+
+        handle = ServerHandle(app, host="127.0.0.1", port=0, settings=ServerSettings())
+        await handle.start()
+        try:
+            headers = {"Authorization": f"Bearer {token_of(config)}"}
+            async with httpx.AsyncClient(
+                base_url=handle.base_url, headers=headers, trust_env=False
+            ) as client:
+                assert (await client.get("/health")).status_code == 200
+                status = await client.get("/api/v1/status")
+                assert status.status_code == 200 and status.json()["workers"]["total"] == 8
+        finally:
+            await handle.stop()
+    engine_thread = threading.current_thread().name
+    assert seen == ["moonlight-api", "moonlight-api"] and engine_thread != "moonlight-api"
+    assert not handle.thread.is_alive()
 
 
 async def test_login_link_names_the_token_file_not_the_token(tmp_path: Path, host) -> None:

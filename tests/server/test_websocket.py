@@ -136,6 +136,37 @@ async def test_wrong_or_missing_credentials_close_4401_then_4429(live) -> None:
         assert await close_code(ws) == 4429
 
 
+async def test_the_right_token_is_accepted_from_a_locked_out_address(live) -> None:
+    """Finding 14.10: someone else's guesses never lock the operator out."""
+    handle, _, token = live
+    for _ in range(3):
+        async with dial(handle) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": "wrong"}))
+            await close_code(ws)
+    assert handle.context.auth.throttle.retry_after_s("127.0.0.1") > 0
+    async with dial(handle) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        assert (await receive(ws))["type"] == "hello"
+    async with dial(handle, subprotocols=["moonlight.v1", f"moonlight.bearer.{token}"]) as ws:
+        assert (await receive(ws))["type"] == "hello"
+
+
+async def test_a_binary_first_frame_is_refused_cleanly_and_counted(
+    live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 14.10: close code 1003, counted by the throttle, no ERROR, no traceback."""
+    handle, _, token = live
+    async with dial(handle) as ws:
+        await ws.send(b"\x00\x01binary")
+        assert await close_code(ws) == 1003
+    assert len(handle.context.auth.throttle._clients["127.0.0.1"].failures) == 1
+    async with dial(handle, subprotocols=["moonlight.v1", f"moonlight.bearer.{token}"]) as ws:
+        assert (await receive(ws))["type"] == "hello"
+        await ws.send(b"binary after auth")
+        assert await close_code(ws) == 1003
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+
+
 async def test_token_in_the_query_string_is_ignored(live) -> None:
     handle, _, token = live
     async with connect(f"{ws_url(handle)}?token={token}", proxy=None) as ws:
@@ -206,6 +237,9 @@ async def test_slow_client_is_dropped_and_nobody_waits_for_it(tmp_path: Path, ho
             assert (await receive(fast))["type"] == "hello"
             assert (await receive(slow))["type"] == "hello"
             hub = handle.context.hub
+            # the engine's own events would crowd the 8-message queues on a fast-forward
+            # clock (it runs flat out while the test waits): only the flood is measured
+            engine.supervisor.pause(list(engine.supervisor.workers))
             bars_before = sum(w.bars_seen for w in engine.supervisor.workers.values())
             # Flood with incompressible 32 KiB messages from the engine's side at the pace
             # of the fast client; the slow client (4 KiB receive window) never reads.

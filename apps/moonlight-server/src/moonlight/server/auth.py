@@ -10,6 +10,15 @@ Three credentials, one throttle:
 * every wrong credential counts against the client's address in the
   :class:`~moonlight.server.throttle.FailureThrottle`.
 
+:meth:`Authenticator.authenticate` is the one decision, used before any body is read
+(:mod:`moonlight.server.auth_gate`). A **correct credential is always accepted**, even
+from an address that is locked out: on loopback the operator and a misbehaving script
+share 127.0.0.1, and someone else's guesses must never lock the operator out of the
+kill switch. This costs no security: every credential is at least 192 random bits
+(token 256, session 256, login code 192), so guessing is hopeless with or without a
+lockout; the throttle exists to cut the noise and work of wrong ones, which are
+answered 429 — uncounted, and without comparing anything further — for the lockout.
+
 Codes and session ids are kept only as SHA-256 digests; comparisons of the token are
 constant-time. Nothing here is ever logged or returned.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -44,6 +54,20 @@ class Principal:
     via: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request is not authenticated: the HTTP status and what to tell the client."""
+
+    status: int
+    detail: str
+    retry_after_s: int | None = None
+
+
+AUTHENTICATION_REQUIRED = Refusal(401, "authentication required: Authorization: Bearer <api token>")
+INVALID_CREDENTIALS = Refusal(401, "invalid credentials")
+NEEDS_ORIGIN = Refusal(403, "a cookie-authenticated change needs an Origin header")
+
+
 class Authenticator:
     """Checks credentials; issues and redeems login codes and sessions."""
 
@@ -64,6 +88,48 @@ class Authenticator:
             window_s=settings.auth_window_s,
             lockout_s=settings.auth_lockout_s,
             clock=clock,
+        )
+
+    # ------------------------------------------------------------------ decisions
+
+    def authenticate(
+        self,
+        client: str,
+        *,
+        authorization: str | None,
+        cookie: str | None,
+        change_without_origin: bool,
+    ) -> Principal | Refusal:
+        """Who the caller is, from its ``Authorization`` header or session cookie.
+
+        A bearer token wins over a cookie. A cookie-authenticated state change must
+        carry an ``Origin`` header (browsers always send one with same-origin writes).
+        Presenting nothing is not a guess: 401, not counted (429 while locked out).
+        """
+        if authorization is not None:
+            if self.bearer_matches(authorization):
+                return Principal("bearer")
+            return self.refuse_guess(client)
+        if cookie is not None:
+            if not self.session_valid(cookie):
+                return self.refuse_guess(client)
+            return NEEDS_ORIGIN if change_without_origin else Principal("session")
+        return self.lockout(client) or AUTHENTICATION_REQUIRED
+
+    def refuse_guess(self, client: str) -> Refusal:
+        """A wrong credential: counted (unless locked out already); 429 once locked."""
+        self.throttle.failed(client)
+        return self.lockout(client) or INVALID_CREDENTIALS
+
+    def lockout(self, client: str) -> Refusal | None:
+        """The 429 for a client locked out by the throttle, else None."""
+        retry_s = self.throttle.retry_after_s(client)
+        if retry_s <= 0:
+            return None
+        return Refusal(
+            429,
+            "too many failed authentication attempts; try again later",
+            retry_after_s=max(1, math.ceil(retry_s)),
         )
 
     # ------------------------------------------------------------------ token

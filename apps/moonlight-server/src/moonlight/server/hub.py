@@ -1,8 +1,9 @@
 """The WebSocket fan-out: engine events to every connected client, never the reverse.
 
 The engine calls :meth:`Hub.publish` synchronously on its own loop (from its event
-listener and the alarm center). ``publish`` serialises the message once and puts it
-into each client's bounded queue with ``put_nowait``: it never awaits, never blocks.
+listener and the alarm center). ``publish`` hands the event over to the API's loop
+(``call_soon_threadsafe``: the engine never waits for it), where it is serialised once
+and put into each client's bounded queue with ``put_nowait``: never awaits, never blocks.
 A client whose queue is full — it reads slower than the engine produces — is marked
 dropped and disconnected (close code 4008) by its own sender task; the engine and the
 other clients carry on. Each client's sender is the only thing that awaits the socket.
@@ -14,6 +15,7 @@ Messages are JSON objects ``{"type": ..., "seq": n, "data": {...}}`` with ``type
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -130,7 +132,8 @@ class Hub:
         if not self.subscribers:
             return
         if self._loop is not None and threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(self.publish, kind, data)
+            with contextlib.suppress(RuntimeError):  # the API's loop has closed: no one left
+                self._loop.call_soon_threadsafe(self.publish, kind, data)
             return
         self._seq += 1
         text = json.dumps({"type": kind, "seq": self._seq, "data": data}, default=str)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel
 
 from moonlight.core.plugins import ComponentSpec, hookimpl
-from moonlight.core.runtime.engine import Engine
+from moonlight.core.runtime.control import Engine
 from moonlight.server.service import serve
 from moonlight.server.settings import SECTION, ServerSettings, settings_from
 

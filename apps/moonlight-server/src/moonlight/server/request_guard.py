@@ -23,16 +23,9 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+from moonlight.server.responses import SECURITY_HEADERS, send_json_error
 
-_BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
     " connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none';"
@@ -86,7 +79,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         extra = (
-            *_BASE_HEADERS,
+            *SECURITY_HEADERS,
             (b"content-security-policy", _CSP.format(host=host_header).encode("latin-1")),
         )
 
@@ -137,16 +130,4 @@ async def _refuse(kind: str, reason: str, receive: Receive, send: Send) -> None:
         if message["type"] == "websocket.connect":
             await send({"type": "websocket.close", "code": 1008, "reason": reason})
         return
-    body = b'{"detail":"forbidden: ' + reason.encode() + b'"}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *_BASE_HEADERS,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json_error(send, 403, f"forbidden: {reason}")

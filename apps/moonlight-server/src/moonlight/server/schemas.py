@@ -68,7 +68,10 @@ class ConnectorHealth(BaseModel):
 
     model_config = _OUT
     connector: str
-    trading_allowed: bool = Field(description="The executor accepts new orders.")
+    trading_allowed: bool = Field(
+        description="New orders may be opened: false exactly when trading_state is HALTED"
+        " (both derive from the same restrictions, the executor's halt included)."
+    )
     halted_reason: str | None
     storage_healthy: bool
     circuit: Literal["CLOSED", "OPEN", "HALF_OPEN"] = Field(
@@ -153,11 +156,12 @@ class WorkerSelection(BaseModel):
     """Which workers to pause or resume: labels, every worker of accounts, or all."""
 
     model_config = _IN
+    # bounded so that a valid selection always fits in plugins.server.max_body_bytes
     labels: list[Annotated[str, Field(max_length=200, pattern=NAME)]] = Field(
-        default_factory=list, max_length=10_000
+        default_factory=list, max_length=250
     )
     accounts: list[Annotated[str, Field(max_length=64, pattern=NAME)]] = Field(
-        default_factory=list, max_length=1000
+        default_factory=list, max_length=100
     )
     all: bool = False
     operator: str = OPERATOR
@@ -183,18 +187,35 @@ class KillSwitchEngage(BaseModel):
     account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
-class KillSwitchReArm(BaseModel):
-    """Re-arm (lift) the global kill-switch or one account's; a person's name is needed."""
+class AccountCommand(BaseModel):
+    """A command for every account (``account_id`` null) or one, by a named person."""
 
     model_config = _IN
     operator: str = OPERATOR
     account_id: str | None = Field(default=None, max_length=64, pattern=NAME)
 
 
+class KillSwitchReArm(AccountCommand):
+    """Re-arm (lift) the global kill-switch or one account's; a person's name is needed."""
+
+
 class KillSwitchChange(BaseModel):
     model_config = _OUT
     changed: bool = Field(description="False when it already was in the requested state.")
     kill_switch: KillSwitchState
+
+
+# ------------------------------------------------------------------------ trading
+
+
+class TradingResume(AccountCommand):
+    """Resume trading after an executor halt (storage fault): every account, or one."""
+
+
+class TradingResumeOut(BaseModel):
+    model_config = _OUT
+    resumed: list[str] = Field(description="Accounts that trade again.")
+    refused: dict[str, str] = Field(description="Halted accounts still halted, with why.")
 
 
 # -------------------------------------------------------------------- orders, results

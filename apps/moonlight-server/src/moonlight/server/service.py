@@ -1,11 +1,18 @@
-"""Run the API server beside the engine, on the engine's own event loop.
+"""Run the API server beside the engine — on its own thread and event loop.
 
-:class:`ServerHandle` starts uvicorn as a task of the running loop (no thread, no
-second loop: handlers read the engine's objects directly), reports the bound port, and
-stops it gracefully. Signals stay with the engine's session
-(:func:`moonlight.core.runtime.session.run_engine`), which sets the stop event on
-SIGINT/SIGTERM; :func:`serve` then closes the listening socket, lets open requests
-finish (``shutdown_grace_s``) and returns.
+Nothing a client does may stall a decision, so the API never runs on the engine's
+loop: :class:`ServerHandle` runs uvicorn in a thread of its own (``moonlight-api``)
+with its own asyncio loop, and the routes reach the engine only through
+:class:`~moonlight.core.runtime.control.EngineControl`, which marshals commands and
+snapshot reads onto the engine's loop (docs/concepts/api-isolation.md says why a
+thread and not a process). The listening socket is served by
+:class:`~moonlight.server.connections.GatedH11Protocol`: a connection cap below the
+descriptor limit, a deadline for request heads, idle keep-alive closed after
+``keep_alive_timeout_s``.
+
+Signals stay with the engine's session (:func:`moonlight.core.runtime.session.run_engine`),
+which sets the stop event on SIGINT/SIGTERM; :func:`serve` then closes the listening
+socket, lets open requests finish (``SHUTDOWN_GRACE_S``), joins the thread and returns.
 
 Binding: loopback by default. A non-loopback ``server.host`` is refused unless
 ``server.allow_non_loopback`` is true (the configuration already refuses it; this is
@@ -22,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -29,8 +37,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from moonlight.core.config.models import is_loopback_host
-from moonlight.core.runtime.engine import Engine
+from moonlight.core.runtime.control import Engine, EngineControl
 from moonlight.server.app import create_app
+from moonlight.server.connections import (
+    ConnectionBudget,
+    connection_cap,
+    descriptor_limit,
+    gated_protocol,
+)
 from moonlight.server.context import ServerContext
 from moonlight.server.settings import ServerSettings, settings_from
 
@@ -70,27 +84,46 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class ServerHandle:
-    """uvicorn running as a task on the current loop."""
+    """uvicorn serving one app on a thread and event loop of its own."""
 
     def __init__(self, app: FastAPI, *, host: str, port: int, settings: ServerSettings) -> None:
         self.app = app
         self.host = host
         self.context: ServerContext = app.state.moonlight
+        limit = descriptor_limit()
+        self.budget = ConnectionBudget(
+            connection_cap(
+                settings.max_connections,
+                fd_reserve=settings.fd_reserve,
+                backlog=settings.accept_backlog,
+                limit=limit,
+            ),
+            header_timeout_s=settings.header_timeout_s,
+        )
         self.server = _EmbeddedServer(
             uvicorn.Config(
                 app,
                 host=host,
                 port=port,
+                http=gated_protocol(self.budget),
                 log_config=None,
                 access_log=settings.access_log,
                 lifespan="on",
                 ws_max_size=64 * 1024,
                 server_header=False,
                 proxy_headers=False,
+                backlog=settings.accept_backlog,
+                timeout_keep_alive=settings.keep_alive_timeout_s,
                 timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
             )
         )
-        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        log.info(
+            "API connections capped at %d (descriptor limit %s, %d kept for storage and"
+            " brokers)",
+            self.budget.cap, limit if limit is not None else "none", settings.fd_reserve,
+        )  # fmt: skip
 
     @property
     def port(self) -> int:
@@ -106,9 +139,20 @@ class ServerHandle:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The API's thread while it runs."""
+        return self._thread
+
+    def _run(self) -> None:
+        """The API thread: uvicorn on a fresh event loop until it is told to exit."""
+        try:
+            asyncio.run(self._serve())
+        except BaseException as error:  # reported by start()/stop() on the engine's side
+            self._error = error
+
     async def _serve(self) -> None:
-        """uvicorn's serve(); its ``sys.exit`` on a failed bind becomes an error here
-        (a SystemExit escaping a task would end the engine's whole event loop)."""
+        """uvicorn's serve(); its ``sys.exit`` on a failed bind becomes an error here."""
         try:
             await self.server.serve()
         except SystemExit as exited:
@@ -119,13 +163,16 @@ class ServerHandle:
 
     async def start(self) -> int:
         """Listen; returns the bound port. Raises if uvicorn could not start."""
-        self._task = asyncio.create_task(self._serve(), name="moonlight api server")
+        self._thread = threading.Thread(target=self._run, name="moonlight-api", daemon=True)
+        self._thread.start()
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
         while not self.server.started:
-            if self._task.done():
-                error = self._task.exception()
-                raise RuntimeError(f"the API server could not start on {self.host}") from error
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the API server could not start on {self.host}") from (
+                    self._error
+                )
             if asyncio.get_running_loop().time() > deadline:
+                self.server.should_exit = True
                 raise TimeoutError("the API server did not start in time")
             await asyncio.sleep(0.01)
         sockets = self.server.servers[0].sockets
@@ -133,20 +180,18 @@ class ServerHandle:
         return self.context.bound_port
 
     async def stop(self) -> None:
-        """Stop accepting, let open requests finish (bounded), then return."""
+        """Stop accepting, let open requests finish (bounded), then join the thread."""
         self.context.lifecycle = "stopping"
-        if self._task is None:
+        thread = self._thread
+        if thread is None:
             return
         self.server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), SHUTDOWN_GRACE_S + 2.0)
-        except TimeoutError:
+        await asyncio.to_thread(thread.join, SHUTDOWN_GRACE_S + 2.0)
+        if thread.is_alive():
             self.server.force_exit = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        except RuntimeError as error:
-            log.error("the API server ended abnormally: %s", error)
+            await asyncio.to_thread(thread.join, SHUTDOWN_GRACE_S)
+        if self._error is not None:
+            log.error("the API server ended abnormally: %s", self._error)
         self.context.lifecycle = "stopped"
 
 
@@ -171,18 +216,24 @@ async def serve(
     *,
     settings: ServerSettings | None = None,
 ) -> None:
-    """The service: API + dashboard until ``stop`` is set (see the module docstring)."""
-    settings = settings or settings_from(engine.config.plugins)
-    server_config = engine.config.server
+    """The service: API + dashboard until ``stop`` is set (see the module docstring).
+
+    Runs on the engine's loop (a session companion); builds the engine's
+    :class:`EngineControl` there and serves the API from its own thread.
+    """
+    control = EngineControl(engine)
+    config = control.config
+    settings = settings or settings_from(config.plugins)
+    server_config = config.server
     check_bind(server_config.host, server_config.allow_non_loopback)
-    app = create_app(engine, settings=settings)
+    app = create_app(control, settings=settings)
     handle = ServerHandle(app, host=server_config.host, port=server_config.port, settings=settings)
     try:
         await handle.start()
     except (RuntimeError, TimeoutError) as error:
         # the engine keeps trading (its guards and the CLI still work); the operator is
         # told loudly that the API and its kill-switch button are not reachable
-        engine.alarms.raise_alarm(
+        await control.raise_alarm(
             "critical",
             "api_unavailable",
             f"the API server could not listen on {server_config.host}:{server_config.port}:"

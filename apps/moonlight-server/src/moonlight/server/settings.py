@@ -2,8 +2,9 @@
 
 Where the server binds (``server.host`` / ``server.port`` / ``server.allow_non_loopback``)
 belongs to the core configuration; everything else the server needs — authentication
-throttling, sessions, WebSocket back-pressure, extra allowed hosts — lives here, so the
-core never has to know about it.
+throttling, sessions, WebSocket back-pressure, extra allowed hosts, and the limits that
+keep hostile clients from exhausting the process (body size, timeouts, connections) —
+lives here, so the core never has to know about it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,51 @@ class ServerSettings(BaseModel):
     )
     access_log: bool = Field(
         default=False, description="Log one line per HTTP request (uvicorn access log)."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body accepted (every body is a small JSON document);"
+        " a larger declared Content-Length is answered 413 before a byte of it is read.",
+    )
+    body_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request body once the headers arrived"
+        " (408 after it).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time a connection has, from accept or from the end of its previous"
+        " response, to send a complete request head; then it is closed.",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, le=300, description="Idle keep-alive connections are closed after this."
+    )
+    max_connections: int = Field(
+        default=256,
+        ge=8,
+        le=100_000,
+        description="Open connections (HTTP and WebSocket) at most; also capped by the"
+        " descriptor limit minus fd_reserve. At the cap the oldest idle connection is"
+        " closed for a new one; with none idle, the new one is refused (503).",
+    )
+    fd_reserve: int = Field(
+        default=256,
+        ge=16,
+        le=100_000,
+        description="File descriptors the API never uses, kept for storage, broker"
+        " connections and logs (POSIX; Windows has no per-process descriptor limit).",
+    )
+    accept_backlog: int = Field(
+        default=64,
+        ge=8,
+        le=4096,
+        description="Listen backlog, and the most connections accepted in one burst.",
     )
     print_login_link: bool = Field(
         default=True,

@@ -1,22 +1,26 @@
-"""The status report, read from the running engine's objects (no storage access).
+"""The status report: the engine's snapshot (:class:`EngineStatus`) as API models.
 
-Everything here is in memory, so ``GET /status`` costs tens of microseconds of Python
-even with hundreds of workers; that is what the p90 benchmark measures.
+The snapshot is taken on the engine's loop in one synchronous step by
+:class:`~moonlight.core.runtime.control.EngineControl` (tens of microseconds of Python
+even with hundreds of workers); turning it into the response happens here, on the
+API's own loop.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from moonlight.core import __version__ as core_version
-from moonlight.core.risk.guards.kill_switch import Engagement as CoreEngagement
-from moonlight.core.risk.trading_state import GuardStatus
-from moonlight.core.runtime.clock import WallClock
-from moonlight.core.runtime.engine import AccountRuntime, Engine
-from moonlight.core.runtime.worker import Worker
+from moonlight.core.runtime.control_views import (
+    AccountView,
+    EngagementView,
+    EngineStatus,
+    KillSwitchView,
+    RestrictionView,
+    WorkerView,
+)
 from moonlight.server import schemas
 
 
@@ -33,34 +37,28 @@ def _time(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def engagement(found: CoreEngagement | None) -> schemas.Engagement | None:
-    if found is None:
-        return None
-    return schemas.Engagement(reason=found.reason, by=found.by, at=found.at)
+def engagement(found: EngagementView) -> schemas.Engagement:
+    return schemas.Engagement(reason=found.reason, by=found.by, at=_time(found.at_ts))
 
 
-def kill_switch_state(engine: Engine) -> schemas.KillSwitchState:
+def kill_switch_state(view: KillSwitchView) -> schemas.KillSwitchState:
     """The global switch and the engaged switch of every configured account."""
-    switch = engine.risk.kill_switch
-    accounts = {}
-    for account in engine.config.accounts:
-        found = engagement(switch.engagement(account.id))
-        if found is not None:
-            accounts[account.id] = found
+    engaged = view.global_engagement
     return schemas.KillSwitchState(
-        global_engagement=engagement(switch.engagement(None)), accounts=accounts
+        global_engagement=engagement(engaged) if engaged is not None else None,
+        accounts={key: engagement(found) for key, found in view.accounts.items()},
     )
 
 
-def restriction(status: GuardStatus) -> schemas.Restriction:
+def restriction(view: RestrictionView) -> schemas.Restriction:
     return schemas.Restriction(
-        guard=status.guard,
-        effect=status.effect.value,
-        reason=status.reason.value,
-        scope=status.scope.value,
-        scope_key=status.scope_key,
-        until=status.until,
-        detail=status.detail,
+        guard=view.guard,
+        effect=view.effect,
+        reason=view.reason,
+        scope=view.scope,
+        scope_key=view.scope_key,
+        until=_time(view.until_ts) if view.until_ts is not None else None,
+        detail=view.detail,
     )
 
 
@@ -72,110 +70,62 @@ def circuit_phase(restrictions: list[schemas.Restriction]) -> str:
     return "CLOSED"
 
 
-def account_status(
-    engine: Engine, runtime: AccountRuntime, workers: Counter[str]
-) -> schemas.AccountStatus:
-    config = runtime.config
-    trading = engine.risk.trading_state(config.id)
-    restrictions = [restriction(s) for s in trading.restrictions]
-    book = runtime.instruments
-    age = engine.clock.now() - book.fetched_at if book.fetched_at > float("-inf") else None
-    executor = runtime.executor
+def account_status(view: AccountView) -> schemas.AccountStatus:
+    restrictions = [restriction(r) for r in view.restrictions]
     return schemas.AccountStatus(
-        id=config.id,
-        mode=config.mode,
-        currency=config.currency,
-        balance=runtime.trader.balance,
-        trading_state=trading.state.value,
+        id=view.id,
+        mode=view.mode,
+        currency=view.currency,
+        balance=view.balance,
+        trading_state=view.trading_state,
         restrictions=restrictions,
         connector=schemas.ConnectorHealth(
-            connector=config.connector,
-            trading_allowed=executor.trading_allowed,
-            halted_reason=executor.halted_reason,
-            storage_healthy=executor.storage_healthy,
+            connector=view.connector,
+            trading_allowed=view.trading_allowed,
+            halted_reason=view.halted_reason,
+            storage_healthy=view.storage_healthy,
             circuit=circuit_phase(restrictions),
-            instruments=len(book.all()),
-            instruments_age_s=age,
+            instruments=view.instruments,
+            instruments_age_s=view.instruments_age_s,
         ),
-        orders_submitted=runtime.trader.orders_submitted,
-        workers=dict(workers),
+        orders_submitted=view.orders_submitted,
+        workers=dict(view.workers),
     )
 
 
-def build_status(engine: Engine, lifecycle: str) -> schemas.StatusOut:
+def build_status(view: EngineStatus, lifecycle: str) -> schemas.StatusOut:
     """The whole status report; ``lifecycle`` is the service's view of the engine."""
-    now = engine.clock.now()
-    per_account: dict[str, Counter[str]] = {account_id: Counter() for account_id in engine.accounts}
-    by_state: Counter[str] = Counter()
-    for worker in engine.supervisor.workers.values():
-        state = worker.state  # a StrEnum: a str key as it is (no .value lookup per worker)
-        by_state[state] += 1
-        counts = per_account.get(worker.key.account_id)
-        if counts is not None:
-            counts[state] += 1
-    started = engine.started_at
+    started = view.started_ts
     engine_state = lifecycle if started is not None or lifecycle != "running" else "starting"
     return schemas.StatusOut(
         version=server_version(),
         engine=schemas.EngineInfo(
             state=engine_state,
             started_at=_time(started) if started is not None else None,
-            uptime_s=now - started if started is not None else None,
-            clock_time=_time(now),
-            simulated_clock=not isinstance(engine.clock, WallClock),
+            uptime_s=view.clock_ts - started if started is not None else None,
+            clock_time=_time(view.clock_ts),
+            simulated_clock=view.simulated_clock,
         ),
-        kill_switch=kill_switch_state(engine),
-        accounts=[
-            account_status(engine, runtime, per_account.get(account_id, Counter()))
-            for account_id, runtime in engine.accounts.items()
-        ],
-        workers=schemas.WorkerSummary(total=sum(by_state.values()), by_state=dict(by_state)),
-        guards=[guard.name for guard in engine.risk.guards],
+        kill_switch=kill_switch_state(view.kill_switch),
+        accounts=[account_status(account) for account in view.accounts],
+        workers=schemas.WorkerSummary(
+            total=view.workers_total, by_state=dict(view.workers_by_state)
+        ),
+        guards=list(view.guards),
     )
 
 
-def worker_out(engine: Engine, worker: Worker) -> schemas.WorkerOut:
-    key = worker.key
+def worker_out(view: WorkerView) -> schemas.WorkerOut:
     return schemas.WorkerOut(
-        label=key.label,
-        account_id=key.account_id,
-        instrument=key.instrument,
-        timeframe=key.timeframe,
-        state=worker.state.value,
-        paused=worker.paused,
-        bars_seen=worker.bars_seen,
-        decisions=worker.decisions,
-        stale_bars=worker.stale_bars,
-        failures=engine.supervisor.failures.get(key.label, 0),
-        last_bar_end=_time(worker.last_bar_end_ts) if worker.last_bar_end_ts else None,
+        label=view.label,
+        account_id=view.account_id,
+        instrument=view.instrument,
+        timeframe=view.timeframe,
+        state=view.state,
+        paused=view.paused,
+        bars_seen=view.bars_seen,
+        decisions=view.decisions,
+        stale_bars=view.stale_bars,
+        failures=view.failures,
+        last_bar_end=_time(view.last_bar_end_ts) if view.last_bar_end_ts else None,
     )
-
-
-def metrics_snapshot(engine: Engine) -> dict[str, object]:
-    """The periodic ``metrics`` WebSocket message: counters the dashboard charts."""
-    metrics = engine.metrics
-    accounts = {}
-    for account_id, runtime in engine.accounts.items():
-        outcomes = {
-            outcome: metrics.value("orders_total", {"account": account_id, "outcome": outcome})
-            or 0.0
-            for outcome in ("win", "lose", "push", "abort")
-        }
-        accounts[account_id] = {
-            "balance": runtime.trader.balance,
-            "pnl_day": metrics.value("pnl_day", {"account": account_id}) or 0.0,
-            "orders": outcomes,
-            "trading_state": engine.risk.trading_state(account_id).state.value,
-        }
-    states: Counter[str] = Counter()
-    decisions = 0
-    for worker in engine.supervisor.workers.values():
-        states[worker.state.value] += 1
-        decisions += worker.decisions
-    return {
-        "clock_time": _time(engine.clock.now()).isoformat(),
-        "accounts": accounts,
-        "workers": dict(states),
-        "decisions": decisions,
-        "guard_rejects": {str(k): v for k, v in engine.risk.reject_counts.items()},
-    }

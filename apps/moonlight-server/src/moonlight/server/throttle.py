@@ -2,9 +2,10 @@
 
 Each wrong token, session or login code counts one failure for the client's address.
 ``failures_max`` failures within ``window_s`` lock the client out for ``lockout_s``:
-during the lockout every authenticated request from it is answered 429 *without*
-checking its credentials, so guessing cannot continue (and a correct guess cannot be
-told from a wrong one). Memory is bounded: stale entries are pruned as clients come.
+during the lockout every *wrong* credential from it is answered 429 and not counted
+again (the lockout does not grow while it lasts). A correct credential is never
+refused because of the address's failures — see :mod:`moonlight.server.auth` for why
+that is safe. Memory is bounded: stale entries are pruned as clients come.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ class FailureThrottle:
         return max(0.0, entry.locked_until - self._clock())
 
     def failed(self, client: str) -> bool:
-        """Record one failure; True when it locked the client out."""
+        """Record one failure; True when the client is locked out (now or already)."""
         now = self._clock()
+        if self.retry_after_s(client) > 0:
+            return True  # already locked out: not counted again
         if len(self._clients) >= MAX_TRACKED_CLIENTS and client not in self._clients:
             self._prune(now)
         entry = self._clients.setdefault(client, _Client())

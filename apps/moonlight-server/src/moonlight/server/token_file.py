@@ -20,9 +20,11 @@ import stat
 import sys
 from pathlib import Path
 
+from moonlight.core.runtime.control import API_TOKEN_FILE
+
 log = logging.getLogger("moonlight.server.token")
 
-TOKEN_FILE = "api-token"
+TOKEN_FILE = API_TOKEN_FILE
 TOKEN_BYTES = 32
 PRIVATE_MODE = 0o600
 

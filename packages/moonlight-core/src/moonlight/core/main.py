@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 
 from moonlight.core.cli.app import cli
+from moonlight.core.telemetry.pii import install_redacting_excepthooks
 
 if __name__ == "__main__":
+    install_redacting_excepthooks()
     sys.exit(cli.main(["run", *sys.argv[1:]], prog_name="moonlight"))

@@ -4,6 +4,15 @@ Config files never hold secrets; they name them (keys ending in ``_secret_name``
 the code asks :func:`get_secret`. The keyring is Windows Credential Manager (DPAPI),
 macOS Keychain or the Secret Service on Linux desktops. Headless servers without a
 keyring set ``MOONLIGHT_SECRET_<NAME>`` in the service's environment instead.
+
+**Plaintext keyrings are refused for storing.** Where no real keyring exists, the
+``keyring`` library falls back to whatever backend is installed — typically
+``keyrings.alt``'s file backends, which write secrets unencrypted (or weakly encrypted)
+into the home directory. :func:`set_secret` refuses such a backend unless the operator
+chose it explicitly (``allow_plaintext=True``, the CLI's ``--allow-plaintext-keyring``,
+or ``MOONLIGHT_KEYRING_ALLOW_PLAINTEXT=1``); the environment variable is the
+recommended route on a headless host. Reading is not restricted: a value already in
+such a file is no more exposed by reading it.
 """
 
 from __future__ import annotations
@@ -14,10 +23,16 @@ from collections.abc import Iterator, Mapping
 
 import keyring
 import keyring.errors
+from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 SERVICE = "moonlight"
+ALLOW_PLAINTEXT_ENV = "MOONLIGHT_KEYRING_ALLOW_PLAINTEXT"
+"""Set to ``1`` to let :func:`set_secret` store into a plaintext keyring anyway."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_PLAINTEXT_MODULES = ("keyrings.alt",)
+"""Backends from these packages keep secrets in files readable by anyone with the home
+directory (``keyrings.alt`` says so itself: "less secure")."""
 
 
 class SecretStoreError(RuntimeError):
@@ -38,6 +53,35 @@ def _keyring_usable() -> bool:
     return not isinstance(keyring.get_keyring(), fail.Keyring)
 
 
+def _storing_backend(backend: KeyringBackend) -> KeyringBackend:
+    """The backend a write lands in (a chainer writes to its highest-priority one)."""
+    chained = getattr(backend, "backends", None)
+    if isinstance(chained, list) and chained:
+        first = chained[0]
+        if isinstance(first, KeyringBackend):
+            return first
+    return backend
+
+
+def keyring_is_plaintext() -> bool:
+    """True when the active keyring stores secrets in plain files (``keyrings.alt``)."""
+    module = type(_storing_backend(keyring.get_keyring())).__module__
+    return module.startswith(_PLAINTEXT_MODULES)
+
+
+def plaintext_allowed() -> bool:
+    """True when the environment opts in to plaintext keyrings (``…_ALLOW_PLAINTEXT=1``)."""
+    return os.environ.get(ALLOW_PLAINTEXT_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def backend_description() -> str:
+    """The active backend's class name, and where it writes when it is a file."""
+    backend = _storing_backend(keyring.get_keyring())
+    where = getattr(backend, "file_path", None)
+    name = type(backend).__name__
+    return f"{name} at {where}" if isinstance(where, str) else name
+
+
 def get_secret(name: str) -> str | None:
     """The secret's value from the keyring, else the environment, else None."""
     _check_name(name)
@@ -51,8 +95,12 @@ def get_secret(name: str) -> str | None:
     return os.environ.get(env_var_for(name))
 
 
-def set_secret(name: str, value: str) -> str:
-    """Store a secret in the keyring; returns the backend's name."""
+def set_secret(name: str, value: str, *, allow_plaintext: bool = False) -> str:
+    """Store a secret in the keyring; returns the backend's description.
+
+    Refuses a plaintext backend (see the module docstring) unless ``allow_plaintext``
+    or :data:`ALLOW_PLAINTEXT_ENV` says the operator chose it.
+    """
     _check_name(name)
     if not value:
         raise ValueError("refusing to store an empty secret")
@@ -61,11 +109,19 @@ def set_secret(name: str, value: str) -> str:
             f"no OS keyring is available here; set the environment variable"
             f" {env_var_for(name)} for the MoonLight service instead"
         )
+    if keyring_is_plaintext() and not allow_plaintext and not plaintext_allowed():
+        raise SecretStoreError(
+            f"the only keyring here ({backend_description()}) stores secrets unencrypted;"
+            f" refusing to put {name!r} there. Set the environment variable"
+            f" {env_var_for(name)} for the MoonLight service instead, install a real OS"
+            " keyring, or choose the plaintext file knowingly with"
+            f" --allow-plaintext-keyring ({ALLOW_PLAINTEXT_ENV}=1)"
+        )
     try:
         keyring.set_password(SERVICE, name, value)
     except keyring.errors.KeyringError as exc:
         raise SecretStoreError(f"the keyring refused to store {name!r}: {exc}") from exc
-    return type(keyring.get_keyring()).__name__
+    return backend_description()
 
 
 def delete_secret(name: str) -> bool:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from moonlight.core.config import ConfigError
-from moonlight.core.storage.errors import translate_storage_errors
+from moonlight.core.config.runtime_overrides import StoredOverrides
 from moonlight.server import schemas
 from moonlight.server.deps import Ctx, require_auth
-from moonlight.server.overrides import StoredOverrides
 from moonlight.server.redact import redact_tree, redacted_config
 from moonlight.server.routes.errors import AUTH_ERRORS
 
@@ -20,7 +18,7 @@ router = APIRouter(dependencies=[Depends(require_auth)], responses=AUTH_ERRORS, 
 @router.get("/config", response_model=schemas.ConfigOut)
 async def config(context: Ctx) -> schemas.ConfigOut:
     """The configuration the engine runs with; secret-looking values are redacted."""
-    return schemas.ConfigOut(config=redacted_config(context.engine.config))
+    return schemas.ConfigOut(config=redacted_config(context.control.config))
 
 
 def _out(stored: StoredOverrides) -> schemas.OverridesOut:
@@ -35,22 +33,22 @@ def _out(stored: StoredOverrides) -> schemas.OverridesOut:
 @router.get("/overrides", response_model=schemas.OverridesOut)
 def overrides(context: Ctx) -> schemas.OverridesOut:
     """The persisted runtime overrides (top precedence from the next start)."""
-    with translate_storage_errors():
-        return _out(context.overrides.current())
+    return _out(context.control.stored_overrides())
 
 
 @router.put("/overrides", response_model=schemas.OverridesOut)
 async def replace_overrides(body: schemas.OverridesIn, context: Ctx) -> schemas.OverridesOut:
-    """Validate like ``moonlight config check``, persist, audit; ``{}`` clears them.
+    """Validate as the whole next configuration, persist, audit; ``{}`` clears them.
 
-    Invalid overrides are answered 422 in the usual validation-error shape, one entry
-    per problem, ``loc`` = ``["body", "overrides", "<dotted config path>"]``.
+    Numbers must be finite (``Infinity``/``NaN`` are refused). Invalid overrides are
+    answered 422 in the usual validation-error shape, one entry per problem,
+    ``loc`` = ``["body", "overrides", "<dotted config path>"]``, and nothing is stored.
+    With the engine stopped, ``moonlight overrides show|clear CONFIG`` reads and clears
+    them.
     """
     operator = body.operator.strip()
     try:
-        stored = await run_in_threadpool(
-            context.overrides.replace, body.overrides, operator=operator
-        )
+        stored = await context.control.replace_overrides(body.overrides, operator=operator)
     except ConfigError as error:
         raise RequestValidationError(
             [
@@ -63,5 +61,4 @@ async def replace_overrides(body: schemas.OverridesIn, context: Ctx) -> schemas.
                 for issue in error.issues
             ]
         ) from None
-    context.overrides.announce(body.overrides, operator=operator)
     return _out(stored)

@@ -1,7 +1,8 @@
 """Orders, results, features, alarms, metric summaries and CSV exports (storage reads).
 
-The handlers are plain functions: FastAPI runs them in its thread pool, so queries never
-block the engine's event loop.
+The handlers are plain functions: FastAPI runs them in the API's thread pool, on a
+read-only session from :meth:`EngineControl.read_session`, so queries never run on the
+engine's event loop.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
@@ -78,7 +80,7 @@ def orders(
     ] = False,
 ) -> schemas.Page[schemas.OrderOut]:
     """Orders, newest first, with their outcome once settled."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         return queries.list_orders(
             session, filters, limit=_page(context, limit), offset=offset, open_first=open_first
         )
@@ -106,7 +108,7 @@ def orders_csv(
     """Every matching order as CSV, oldest first (streamed)."""
 
     def lines() -> Iterator[str]:
-        with context.engine.sessions() as session:
+        with context.control.read_session() as session:
             yield from csv_lines(schemas.OrderOut, queries.iter_orders(session, filters))
 
     return _stream(lines(), "orders.csv")
@@ -116,7 +118,7 @@ def orders_csv(
             tags=["orders"])  # fmt: skip
 def order(client_req_id: ClientReqId, context: Ctx) -> schemas.OrderOut:
     """One order by its client request id."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         found = queries.get_order(session, client_req_id)
     if found is None:
         raise HTTPException(404, "no such order")
@@ -127,7 +129,7 @@ def order(client_req_id: ClientReqId, context: Ctx) -> schemas.OrderOut:
             responses=NOT_FOUND, tags=["orders"])  # fmt: skip
 def order_features(client_req_id: ClientReqId, context: Ctx) -> schemas.FeaturesOut:
     """Indicator values and strategy signals the order was decided on."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         found = queries.get_features(session, client_req_id)
     if found is None:
         raise HTTPException(404, "no such order")
@@ -142,7 +144,7 @@ def results(
     offset: Offset = 0,
 ) -> schemas.Page[schemas.ResultOut]:
     """Results (settled orders), newest first, with prices and stage latencies."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         return queries.list_results(session, filters, limit=_page(context, limit), offset=offset)
 
 
@@ -155,7 +157,7 @@ def results_csv(
     """Every matching result as CSV, oldest first (streamed)."""
 
     def lines() -> Iterator[str]:
-        with context.engine.sessions() as session:
+        with context.control.read_session() as session:
             yield from csv_lines(schemas.ResultOut, queries.iter_results(session, filters))
 
     return _stream(lines(), "results.csv")
@@ -169,21 +171,25 @@ def alarms(
     offset: Offset = 0,
 ) -> schemas.Page[schemas.AlarmOut]:
     """Stored alarms, newest first."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         return queries.list_alarms(session, level=level, limit=_page(context, limit), offset=offset)
 
 
 @router.get("/metrics/summary", response_model=schemas.MetricsSummary, tags=["metrics"])
-def metrics_summary(
+async def metrics_summary(
     filters: Filters,
     context: Ctx,
 ) -> schemas.MetricsSummary:
     """P&L by UTC day, account and instrument; win rates; order latency percentiles."""
-    rejects = dict(context.engine.risk.reject_counts)
-    with translate_storage_errors(), context.engine.sessions() as session:
-        return queries.metrics_summary(
-            session, filters, {str(reason): float(n) for reason, n in rejects.items()}
-        )
+    rejects = await context.control.guard_rejects()
+    return await run_in_threadpool(_summary, context, filters, rejects)
+
+
+def _summary(
+    context: ServerContext, filters: queries.OrderFilter, rejects: dict[str, float]
+) -> schemas.MetricsSummary:
+    with translate_storage_errors(), context.control.read_session() as session:
+        return queries.metrics_summary(session, filters, rejects)
 
 
 @router.get("/calibration", response_model=schemas.CalibrationOut, tags=["metrics"])
@@ -194,5 +200,5 @@ def calibration(
 ) -> schemas.CalibrationOut:
     """Reliability of p̂ per instrument: ECE, Brier and the reliability-diagram bins,
     from settled orders (wins and losses; the newest 20,000)."""
-    with translate_storage_errors(), context.engine.sessions() as session:
+    with translate_storage_errors(), context.control.read_session() as session:
         return queries.calibration(session, filters, bins=bins)

@@ -1,4 +1,8 @@
-"""Status, workers, kill-switch and the Prometheus exposition."""
+"""Status, workers, kill switch, resuming trading, and the Prometheus exposition.
+
+Every handler goes through :class:`~moonlight.core.runtime.control.EngineControl`:
+reads are snapshots taken on the engine's loop, commands run there.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from moonlight.core.risk.guards.kill_switch import ReArmRefused
-from moonlight.core.storage.errors import translate_storage_errors
-from moonlight.core.storage.repository import record_audit
-from moonlight.core.telemetry.alarms import AlarmCode
+from moonlight.core.runtime.control import CommandRefused
 from moonlight.core.telemetry.metrics import CONTENT_TYPE
 from moonlight.server import schemas
-from moonlight.server.context import ServerContext
 from moonlight.server.deps import Ctx, invalid, require_auth
-from moonlight.server.routes.errors import AUTH_ERRORS, NOT_FOUND
+from moonlight.server.routes.errors import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from moonlight.server.schemas import NAME
 from moonlight.server.status import build_status, kill_switch_state, worker_out
 
@@ -28,10 +28,12 @@ WorkerStateName = Literal["starting", "running", "paused", "backoff", "stopped"]
 async def status(context: Ctx) -> Response:
     """Engine, accounts (trading state, balance, guards, connector), workers, kill-switch.
 
-    The hot route of dashboards and supervisors: the model is serialised once here
-    (FastAPI would validate it a second time on the way out).
+    ``trading_state`` and ``connector.trading_allowed`` derive from the same
+    restrictions (the guards' and the executor's own halt): HALTED exactly when trading
+    is not allowed. The hot route of dashboards and supervisors: the model is
+    serialised once here (FastAPI would validate it a second time on the way out).
     """
-    report = build_status(context.engine, context.lifecycle)
+    report = build_status(await context.control.status(), context.lifecycle)
     return Response(report.model_dump_json(), media_type="application/json")
 
 
@@ -45,75 +47,46 @@ async def workers(
     state: WorkerStateName | None = None,
 ) -> list[schemas.WorkerOut]:
     """Every worker (account × instrument × timeframe), optionally filtered."""
-    engine = context.engine
     return [
-        worker_out(engine, worker)
-        for worker in engine.supervisor.workers.values()
-        if (account is None or worker.key.account_id == account)
-        and (state is None or worker.state.value == state)
+        worker_out(worker)
+        for worker in await context.control.workers()
+        if (account is None or worker.account_id == account)
+        and (state is None or worker.state == state)
     ]
 
 
-def _select(
-    context: ServerContext, selection: schemas.WorkerSelection
-) -> tuple[list[str], list[str]]:
-    workers = context.engine.supervisor.workers
-    if selection.all:
-        return list(workers), []
-    chosen = [label for label in selection.labels if label in workers]
-    unknown = [label for label in selection.labels if label not in workers]
-    accounts = set(selection.accounts)
-    known_accounts = {w.key.account_id for w in workers.values()}
-    unknown += sorted(accounts - known_accounts)
-    chosen += [label for label, w in workers.items() if w.key.account_id in accounts]
-    return list(dict.fromkeys(chosen)), unknown
-
-
-def _change_workers(
-    context: ServerContext, selection: schemas.WorkerSelection, *, pause: bool
+async def _change_workers(
+    context: Ctx, selection: schemas.WorkerSelection, *, pause: bool
 ) -> schemas.WorkerChange:
-    labels, unknown = _select(context, selection)
-    supervisor = context.engine.supervisor
-    changed = supervisor.pause(labels) if pause else supervisor.resume(labels)
-    if changed:
-        with (
-            translate_storage_errors(),
-            context.engine.sessions() as session,
-            session.begin(),
-        ):
-            record_audit(
-                session,
-                actor=selection.operator,
-                action="workers.pause" if pause else "workers.resume",
-                detail={"labels": changed},
-            )
-    return schemas.WorkerChange(changed=changed, unknown=unknown)
+    outcome = await context.control.set_workers_paused(
+        pause,
+        labels=selection.labels,
+        accounts=selection.accounts,
+        everything=selection.all,
+        operator=selection.operator,
+    )
+    return schemas.WorkerChange(changed=list(outcome.changed), unknown=list(outcome.unknown))
 
 
 @router.post("/workers/pause", response_model=schemas.WorkerChange, tags=["workers"])
 async def pause_workers(selection: schemas.WorkerSelection, context: Ctx) -> schemas.WorkerChange:
     """Pause one or many workers: they keep reading bars but stop deciding (audited)."""
-    return _change_workers(context, selection, pause=True)
+    return await _change_workers(context, selection, pause=True)
 
 
 @router.post("/workers/resume", response_model=schemas.WorkerChange, tags=["workers"])
 async def resume_workers(selection: schemas.WorkerSelection, context: Ctx) -> schemas.WorkerChange:
     """Resume paused workers (audited)."""
-    return _change_workers(context, selection, pause=False)
+    return await _change_workers(context, selection, pause=False)
 
 
 # -------------------------------------------------------------------- kill-switch
 
 
-def _known_account(context: ServerContext, account_id: str | None) -> None:
-    if account_id is not None and account_id not in {a.id for a in context.engine.config.accounts}:
-        raise HTTPException(404, f"unknown account {account_id!r}")
-
-
 @router.get("/kill-switch", response_model=schemas.KillSwitchState, tags=["kill-switch"])
 async def kill_switch(context: Ctx) -> schemas.KillSwitchState:
     """The global kill-switch and every engaged account switch."""
-    return kill_switch_state(context.engine)
+    return kill_switch_state(await context.control.kill_switch())
 
 
 @router.post(
@@ -130,20 +103,13 @@ async def engage_kill_switch(
     Decisions are refused from the next one on; orders already in flight run to their
     end. Only :func:`re_arm_kill_switch` with a person's name lifts it.
     """
-    _known_account(context, body.account_id)
-    engine = context.engine
-    with translate_storage_errors():
-        changed = engine.risk.kill_switch.engage(
-            body.account_id, by=body.operator.strip(), reason=body.reason
-        )
-    if changed:
-        where = "globally" if body.account_id is None else f"for account {body.account_id}"
-        engine.alarms.raise_catalogued(
-            AlarmCode.KILL_SWITCH,
-            f"kill-switch engaged {where} by {body.operator.strip()}: {body.reason}",
-            scope=body.account_id or "global",
-        )
-    return schemas.KillSwitchChange(changed=changed, kill_switch=kill_switch_state(engine))
+    control = context.control
+    changed = await control.engage_kill_switch(
+        body.account_id, operator=body.operator, reason=body.reason
+    )
+    return schemas.KillSwitchChange(
+        changed=changed, kill_switch=kill_switch_state(await control.kill_switch())
+    )
 
 
 @router.post(
@@ -156,22 +122,38 @@ async def re_arm_kill_switch(
     body: schemas.KillSwitchReArm, context: Ctx
 ) -> schemas.KillSwitchChange:
     """Lift the global kill-switch (or one account's); ``operator`` must name a person."""
-    _known_account(context, body.account_id)
-    engine = context.engine
+    control = context.control
     try:
-        with translate_storage_errors():
-            changed = engine.risk.kill_switch.re_arm(body.account_id, operator=body.operator)
-    except ReArmRefused as error:
+        changed = await control.re_arm_kill_switch(body.account_id, operator=body.operator)
+    except CommandRefused as error:
         raise invalid("body", "operator", str(error)) from None
-    if changed:
-        where = "global" if body.account_id is None else f"account {body.account_id}"
-        engine.alarms.raise_alarm(
-            "warning",
-            "kill_switch_re_armed",
-            f"{where} kill-switch re-armed by {body.operator.strip()}",
-            scope=body.account_id or "global",
-        )
-    return schemas.KillSwitchChange(changed=changed, kill_switch=kill_switch_state(engine))
+    return schemas.KillSwitchChange(
+        changed=changed, kill_switch=kill_switch_state(await control.kill_switch())
+    )
+
+
+# ------------------------------------------------------------------------ trading
+
+
+@router.post(
+    "/trading/resume",
+    response_model=schemas.TradingResumeOut,
+    responses={**NOT_FOUND, **CONFLICT},
+    tags=["trading"],
+)
+async def resume_trading(body: schemas.TradingResume, context: Ctx) -> schemas.TradingResumeOut:
+    """Let halted accounts trade again after a storage fault (audited, alarmed).
+
+    A storage fault halts an account's executor until an operator decides it is safe
+    to trade again; this is that decision (``account_id`` null: every account). 409
+    when the cause persists — storage still failing, start-up not finished. The kill
+    switch is separate: it is lifted only by re-arming it.
+    """
+    try:
+        outcome = await context.control.resume_trading(body.account_id, operator=body.operator)
+    except CommandRefused as error:
+        raise HTTPException(409, str(error)) from None
+    return schemas.TradingResumeOut(resumed=list(outcome.resumed), refused=dict(outcome.refused))
 
 
 # ------------------------------------------------------------------------ metrics
@@ -188,4 +170,4 @@ metrics_router = APIRouter(dependencies=[Depends(require_auth)], responses=AUTH_
 )
 async def prometheus(context: Ctx) -> Response:
     """Prometheus text exposition of the engine's metrics (bearer token required)."""
-    return Response(content=context.engine.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(content=context.control.metrics_text(), media_type=CONTENT_TYPE)

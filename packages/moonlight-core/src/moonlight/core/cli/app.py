@@ -1,10 +1,19 @@
-"""The root ``moonlight`` command and its small commands (version, plugins)."""
+"""The root ``moonlight`` command and its small commands (version, plugins).
+
+Every error a command ends with is printed through the log redaction
+(:func:`moonlight.core.telemetry.pii.redact`): a broker error raised during start-up
+often quotes the credential it refused, and stderr must not show it any more than the
+log file does. An unexpected exception becomes a one-line masked message (exit 1); its
+masked traceback goes to the log file when logging is configured.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from importlib.metadata import distributions
+from typing import Any
 
 import click
 
@@ -13,12 +22,37 @@ from moonlight.core.cli.backtest_cmd import backtest_cmd
 from moonlight.core.cli.calibrate_cmd import calibrate_cmd
 from moonlight.core.cli.config_cmd import config_group
 from moonlight.core.cli.db_cmd import db_group
+from moonlight.core.cli.overrides_cmd import overrides_group
 from moonlight.core.cli.run_cmd import run_cmd
 from moonlight.core.cli.secrets_cmd import secrets_group
+from moonlight.core.cli.trading_cmd import trading_group
 from moonlight.core.plugins import build_plugin_host
+from moonlight.core.telemetry.logging_setup import current_setup
+from moonlight.core.telemetry.pii import install_redacting_excepthooks, redact
+
+log = logging.getLogger("moonlight.cli")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RedactingGroup(click.Group):
+    """A click group whose commands' errors are masked before anything prints them."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except click.ClickException as error:
+            masked = redact(error.message)
+            if masked == error.message:
+                raise
+            raise click.ClickException(masked) from None
+        except Exception as error:
+            if current_setup() is not None:  # masked by the handlers' filters
+                log.error("moonlight %s failed", ctx.invoked_subcommand, exc_info=error)
+            raise click.ClickException(redact(f"{type(error).__name__}: {error}")) from None
+
+
+@click.group(cls=RedactingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """MoonLight: a plugin framework for automated fixed-time trading."""
 
@@ -82,10 +116,13 @@ cli.add_command(calibrate_cmd)
 cli.add_command(run_cmd)
 cli.add_command(backtest_cmd)
 cli.add_command(secrets_group)
+cli.add_command(overrides_group)
+cli.add_command(trading_group)
 
 
 def main() -> None:
     """Console-script entry point."""
+    install_redacting_excepthooks()
     sys.exit(cli.main(standalone_mode=True))
 
 

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from moonlight.core.secrets import SecretStoreError, delete_secret, env_var_for, get_secret
+from moonlight.core.secrets import (
+    ALLOW_PLAINTEXT_ENV,
+    SecretStoreError,
+    delete_secret,
+    env_var_for,
+    get_secret,
+    keyring_is_plaintext,
+)
 from moonlight.core.secrets import set_secret as store_secret
 
 
@@ -18,17 +25,30 @@ def secrets_group() -> None:
 @secrets_group.command("set")
 @click.argument("name")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input.")
-def set_cmd(name: str, from_stdin: bool) -> None:
+@click.option(
+    "--allow-plaintext-keyring",
+    "allow_plaintext",
+    is_flag=True,
+    help="Store even when the only keyring keeps secrets in a plain file (keyrings.alt);"
+    f" also {ALLOW_PLAINTEXT_ENV}=1. Prefer MOONLIGHT_SECRET_<NAME> on headless hosts.",
+)
+def set_cmd(name: str, from_stdin: bool, allow_plaintext: bool) -> None:
     """Store secret NAME; the value is prompted for (hidden) or read from stdin."""
     if from_stdin:
         value = sys.stdin.read().rstrip("\r\n")
     else:
         value = click.prompt(f"value for {name}", hide_input=True, confirmation_prompt=True)
     try:
-        backend = store_secret(name, value)
+        backend = store_secret(name, value, allow_plaintext=allow_plaintext)
     except (SecretStoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"stored {name!r} in the keyring ({backend})")
+    if keyring_is_plaintext():
+        click.echo(
+            f"warning: this keyring stores {name!r} UNENCRYPTED; anyone who can read the"
+            " file can read the secret",
+            err=True,
+        )
 
 
 @secrets_group.command("delete")

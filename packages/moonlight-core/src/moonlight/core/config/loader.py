@@ -3,6 +3,10 @@
 Precedence, highest first: runtime ``overrides`` > environment variables
 (``MOONLIGHT_STORAGE__URL``...) > the YAML file > defaults in the models. Sources are
 deep-merged (a nested key from the environment replaces only that key).
+
+The file is read within limits (size, nesting, alias expansion; see
+:mod:`~moonlight.core.config.yaml_source`), must hold a mapping, may not repeat a key,
+and no number anywhere may be infinite or NaN (:mod:`~moonlight.core.config.finite`).
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_settings import EnvSettingsSource
 
 from moonlight.core.config.errors import ConfigError, ConfigIssue
+from moonlight.core.config.finite import non_finite_issues
 from moonlight.core.config.models import EnvironmentSettings, MoonlightConfig
+from moonlight.core.config.yaml_source import parse_yaml, read_text
 from moonlight.core.plugins.registry import Registry
 
 _SECRET_WORDS = re.compile(r"(password|passwd|passphrase|token|secret|api[_-]?key|cookie)", re.I)
@@ -45,38 +50,31 @@ def load_config(
         issues.extend(find_secret_keys(file_data, source=str(path)))
     env_data = EnvSettingsSource(EnvironmentSettings)()
     merged = deep_merge(deep_merge(file_data, env_data), dict(overrides or {}))
+    not_finite = non_finite_issues(merged)
+    issues.extend(not_finite)
+    known = {issue.path for issue in not_finite}  # their range errors would only confuse
     try:
         config = MoonlightConfig.model_validate(merged, context={"registry": registry})
     except ValidationError as exc:
-        issues.extend(_issues_from(exc))
+        issues.extend(i for i in _issues_from(exc) if i.path not in known)
         raise ConfigError(issues) from None
+    issues.extend(i for i in non_finite_issues(config.model_dump()) if i.path not in known)
     if issues:
         raise ConfigError(issues)
     return config
 
 
 def _read_yaml(path: Path, issues: list[ConfigIssue]) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        issues.append(ConfigIssue("", f"cannot read config file: {exc.strerror}", str(path)))
-        raise ConfigError(issues) from None
-    try:
-        data = yaml.safe_load(text)
-    except ValueError as exc:  # PyYAML lets a bad timestamp (2001-13-45) escape this way
-        issues.append(ConfigIssue("", f"not valid YAML: {exc}", str(path)))
-        raise ConfigError(issues) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(ConfigIssue("", f"not valid YAML{where}: {problem}", str(path)))
-        raise ConfigError(issues) from None
-    if data is None:
-        return {}
+    """The file's top-level mapping; a file that cannot be used raises at once."""
+    text, problems = read_text(path)
+    if text is not None:
+        data, problems = parse_yaml(text, str(path))
+    if text is None or data is None:
+        raise ConfigError(issues + problems)
     if not isinstance(data, dict):
-        issues.append(ConfigIssue("", "the top level must be a mapping of keys", str(path)))
-        raise ConfigError(issues)
+        problems.append(ConfigIssue("", "the top level must be a mapping of keys", str(path)))
+        raise ConfigError(issues + problems)
+    issues.extend(problems)  # duplicate keys: reported with everything else
     return data
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from moonlight.core.config.finite import reject_non_finite
 from moonlight.core.connectors.contract import DeclaresAccountKind
 from moonlight.core.plugins.registry import ComponentKind, ComponentLookupError, Registry
 from moonlight.core.runtime.account_mode import static_mode_problem
@@ -67,7 +68,7 @@ def _check_params(
             raise ValueError(f"{kind.value} {name!r} takes no parameters")
         return params
     try:
-        model.model_validate(params)
+        reject_non_finite(model.model_validate(params).model_dump())
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(params)'}: {err['msg']}"

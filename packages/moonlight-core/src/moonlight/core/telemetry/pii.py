@@ -21,6 +21,11 @@ What is masked, in this order (each rule sees the output of the previous one):
 
 Masking errs on the side of hiding: an innocent value after ``session=`` is masked too.
 
+Beyond log records, the same process-wide redactor (:func:`redact`) masks every other
+way text leaves the process: the CLI's error messages, tracebacks of uncaught
+exceptions (:func:`install_redacting_excepthooks`, installed by the ``moonlight``
+command for the main thread and every other thread) and the API's error bodies.
+
 Where it is applied: :class:`PiiFilter` is attached to every handler MoonLight installs
 and rewrites the record in place — the formatted message (``%``-args merged in), the
 exception text (traceback included), the stack text and every ``extra`` field — so the
@@ -34,8 +39,11 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any, Final
 
 from moonlight.core.config import MoonlightConfig
@@ -216,6 +224,37 @@ _DEFAULT = Redactor()
 def default_redactor() -> Redactor:
     """The process-wide redactor used by MoonLight's log handlers."""
     return _DEFAULT
+
+
+def redact(text: str) -> str:
+    """``text`` masked by the process-wide redactor (what every log line goes through)."""
+    return _DEFAULT.redact(text)
+
+
+def install_redacting_excepthooks() -> None:
+    """Print uncaught exceptions (any thread) masked, instead of Python's raw traceback.
+
+    An exception that escapes quotes whatever its message held — a broker error often
+    quotes the credential it refused — and Python would print it to stderr verbatim.
+    """
+
+    def excepthook(
+        kind: type[BaseException], error: BaseException, trace: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(kind, error, trace))
+        sys.stderr.write(redact(text))
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        text = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        sys.stderr.write(redact(f"Exception in thread {name}:\n{text}"))
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
 
 
 def register_sensitive(value: str, label: str = "secret", *, whole_word: bool = False) -> None:
