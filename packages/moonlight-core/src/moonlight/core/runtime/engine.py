@@ -14,7 +14,8 @@ Start-up order (nothing trades before the last step):
 An account whose step 3 fails (authentication, an unreachable broker, a mode the broker
 contradicts, reconciliation) is recorded HALTED with its reason in :attr:`Engine.halts`
 and a critical alarm; the other accounts start and trade
-(:mod:`~moonlight.core.runtime.account_halts`).
+(:mod:`~moonlight.core.runtime.account_halts`). When no account starts at all, the
+first account's error fails the start, so a service manager sees the exit and retries.
 
 Paper mode: an account whose ``mode`` is ``paper`` sends its orders to MoonLight's
 paper broker, which settles them on the prices of the account's connector (or, for the
@@ -168,13 +169,17 @@ class Engine:
         names = [entry.name for entry, _ in strategies]
         weights = [entry.weight for entry, _ in strategies]
         calibrations = self._calibrations()
+        failures: list[BaseException] = []
         for account in self.config.accounts:
             try:
                 runtime = await self._start_account(account, names, weights, calibrations)
             except START_FAILURES as error:  # this account only: the others still start
                 self.halts.start_failed(account.id, error)
+                failures.append(error)
                 continue
             self.accounts[account.id] = runtime
+        if failures and not self.accounts:  # nothing could start: fail the start (exit 1)
+            raise failures[0]
         source = RegistryIndicatorSource(self.host.registry)
         self._snapshots = (
             WorkerSnapshots(self.config.data_dir / "state" / "workers") if self.snapshots else None
