@@ -51,6 +51,7 @@ from moonlight.connectors.olymp.payloads import (
     parse_ticks,
 )
 from moonlight.connectors.olymp.protocol import Event, Message
+from moonlight.connectors.olymp.refusals import broker_refusal, cancel_reason, stake_refusal
 from moonlight.connectors.olymp.safety import check_url
 from moonlight.connectors.olymp.session import (
     NotWritten,
@@ -364,6 +365,10 @@ class OlympConnector(Connector):
             return 0.0
         broker_id, _ = self.accounts.resolve(request.account_id, for_order=False)
         currency = self.accounts.currency_of(broker_id)
+        limits = self.accounts.stake_limits(currency)
+        refusal = stake_refusal(request.stake, limits.min, limits.max, currency)
+        if refusal is not None:
+            raise refusal
         instrument = next(
             i for i in self.accounts.instruments(currency) if i.symbol == request.instrument
         )
@@ -384,15 +389,14 @@ class OlympConnector(Connector):
             raise self._error_of(reply)
         deals = parse_deals(reply.d)
         deal = deals[0] if deals else None
-        if deal is None:
-            status = reply.d[0].get("status") if _first_object(reply.d) else None
-            if status == DEAL_CANCELLED:
-                self.book.cancel_send(uuid)
-                raise Rejected("deal cancelled by the broker")
-            raise Ambiguous(f"deal request {uuid} answered without a deal id; reconcile")
-        if deal.status == DEAL_CANCELLED:
+        first = reply.d[0] if _first_object(reply.d) else None
+        status = deal.status if deal is not None else (first or {}).get("status")
+        if status == DEAL_CANCELLED:
             self.book.cancel_send(uuid)
-            raise Rejected(f"deal cancelled by the broker ({deal.id})")
+            what = f"deal {deal.id} cancelled by the broker" if deal else "deal cancelled"
+            raise broker_refusal(what, cancel_reason(first))
+        if deal is None:
+            raise Ambiguous(f"deal request {uuid} answered without a deal id; reconcile")
         if deal.status not in (DEAL_ACCEPTED, None) and deal.outcome is None:
             raise Ambiguous(f"deal {deal.id} answered with status {deal.status!r}; reconcile")
         tracked = self.book.link_reply(uuid, deal)
@@ -409,7 +413,7 @@ class OlympConnector(Connector):
             return RateLimited(retry or self.config.rate_limit_retry_s, f"olymp: {reply.err}")
         if any(word in err for word in _AUTH_ERRORS):
             return AuthFailed(f"olymp: {reply.err}")
-        return Rejected(f"olymp refused the deal: {reply.err}")
+        return broker_refusal("olymp refused the deal", reply.err)
 
     def _view(
         self, tracked: TrackedDeal, account_id: str, fallback_payout: float | None = None

@@ -7,7 +7,14 @@
   :class:`Disconnected` when the socket drops (ticks in the gap are gone).
 * **History** — e:10 ``[{pair, size, to, solid: true}]``; the reply (e:10 or e:1003,
   matched by uuid, or by pair when it comes without one) is a batch ending at ``to``,
-  so older bars are fetched by stepping ``to`` back. Only closed bars are returned.
+  so older bars are fetched by stepping ``to`` back. Whether "ending at ``to``" counts
+  bars that *closed* by ``to`` or bars that *started* by it is not documented (brief
+  4.4), so the next page asks for ``to`` = the oldest bar's start: the bar closing
+  there is included either way (stepping one second earlier dropped it when the server
+  counts closed bars: one bar lost at every page boundary). If that page brings back
+  only the overlap, the server counts started bars, and ``to`` steps one second back.
+  Bars are keyed by start time, so overlaps are never returned twice. Only closed bars
+  are returned.
 * **Live candles** — built from ticks (:class:`~.bars.BarBuilder`); every bar the
   builder did not see from its start (subscription start, reconnect gap, quiet market)
   is back-filled from e:10 before later bars are emitted. A candle stream therefore
@@ -105,17 +112,20 @@ class MarketData:
             else self.session.server_now()
         )
         found: dict[float, BarData] = {}
-        to = end
+        to = math.floor(end)
         for _ in range(self.config.candle_max_pages):
             bars = await self.fetch(pair, timeframe_s, to)
             fresh = [b for b in bars if b.start_ts + timeframe_s <= end and b.start_ts not in found]
             if not fresh:
+                if found and to == min(found):
+                    to -= 1  # only the overlap came back: the batch counts bars started by `to`
+                    continue
                 break
             for bar in fresh:
                 found[bar.start_ts] = bar
             if len(found) >= count:
                 break
-            to = min(b.start_ts for b in fresh) - 1
+            to = math.floor(min(found))  # overlap: see the module docstring
         ordered = [found[start] for start in sorted(found)][-count:]
         return [_candle(bar, timeframe_s) for bar in ordered]
 

@@ -270,6 +270,7 @@ class Engine:
             clock=broker_clock,
             notify=self._notify,
             gate=mode_gate,
+            on_rejected=self.metrics.guard_rejected,
         )
         instruments = InstrumentBook(broker, broker_clock)
         trader = AccountTrader(
