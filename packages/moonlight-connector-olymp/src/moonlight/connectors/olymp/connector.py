@@ -186,9 +186,11 @@ class OlympConnector(Connector):
     # -- market data ------------------------------------------------------------------
 
     async def server_time(self) -> float:
-        if self.session.clock.samples == 0:
-            await self.session.wait_ready(self.config.ready_timeout_s)
-        return self.session.server_now()
+        """The broker's time measured now by an e:90 round trip (never a cached estimate:
+        the engine's clock sync filters the samples itself, see ``server_clock``)."""
+        await self.session.wait_ready(self.config.ready_timeout_s)
+        offset = await self.session.ping()
+        return time.time() + offset
 
     async def instruments(self) -> Sequence[Instrument]:
         await self.session.wait_ready(self.config.ready_timeout_s)
@@ -513,7 +515,12 @@ class OlympConnector(Connector):
         self.trade_streams_ok = accepted >= TRADE_STREAMS
         if not self.trade_streams_ok:
             log.warning("olymp: trade streams 22/26 not acknowledged; settlements rely on polling")
-        await self.session.ping()
+        try:
+            await self.session.ping()
+        except ReplyTimeout:
+            raise
+        except Transient as error:  # answered without a time: the clock waits for ticks
+            log.warning("olymp: %s", error)
         if Event.BALANCES in accepted:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
