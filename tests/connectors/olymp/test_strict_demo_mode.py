@@ -125,9 +125,7 @@ async def test_no_option_combination_trades_a_real_account(
 
         outcomes = await asyncio.gather(*(one(i, c) for i, c in enumerate(COMBOS)))
         real = broker.deals_on("real")
-        assert real == [], [
-            (COMBOS[i], o) for i, o in enumerate(outcomes) if o in ("SETTLED",)
-        ]
+        assert real == [], [(COMBOS[i], o) for i, o in enumerate(outcomes) if o in ("SETTLED",)]
         assert outcomes.count("SETTLED") >= 4, outcomes  # the demo selections do trade
         assert len(broker.deals_on("demo")) == outcomes.count("SETTLED")
 

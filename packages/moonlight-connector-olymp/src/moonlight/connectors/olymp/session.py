@@ -427,6 +427,9 @@ class OlympSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await receiver
             self._ws = None
+            if ws.state is not State.CLOSED:  # stopped (cancelled) while open: close it
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await ws.close()
             self._ready.clear()
             self._fail_pending(ReplyLost("the olymp socket closed before the reply"))
             self.stats.disconnects += 1
