@@ -8,7 +8,12 @@ alive by a :class:`~moonlight.connectors.deriv.link.Link`.
   unless ``max_price_slippage_pct``), with ``passthrough: {client_req_id}``. A buy that
   was written but not answered raises :class:`Ambiguous` and is never re-sent; the
   order is found again by :meth:`find_order` (see
-  :mod:`~moonlight.connectors.deriv.correlation`).
+  :mod:`~moonlight.connectors.deriv.correlation`). An identical order is refused while
+  one is unresolved (an atomic reservation taken before pricing).
+* **PriceMoved**: a buy refused because the market moved is priced again *once*; the new
+  quote is bought only if it is within ``price_moved_slippage_pct`` of the first (payout
+  not lower, ask price not higher, by more than that percentage) and still meets the
+  decision's minimum payout; otherwise the order is ``Rejected(code="price_moved")``.
 * **Settlement**: every bought contract is watched with a ``proposal_open_contract``
   subscription; its final state (``won``/``lost``/``sold``/``cancelled``) becomes one
   :class:`Settlement`. A watched contract still open ``settle_check_s`` after expiry is
@@ -17,7 +22,8 @@ alive by a :class:`~moonlight.connectors.deriv.link.Link`.
   re-subscribed (with back-fill) and open contracts are reconciled: ``portfolio`` lists
   what is still open (watched again), contracts watched before the drop that are no
   longer open are looked up and settled, and ambiguous sends are matched against
-  ``portfolio`` + ``profit_table``.
+  ``portfolio`` + every page of ``profit_table`` since the decision (a contract that
+  settled during an outage is found with its real result).
 * **Safety**: only hosts in ``allowed_hosts``; demo by default; an order on a real
   account, or on an account of the other kind than ``account_type``, is refused before
   anything is sent.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import random
@@ -39,11 +46,12 @@ from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.auth import OtpSource, RestOtpSource
 from moonlight.connectors.deriv.config import LEGACY_GRANULARITIES_S, DerivConfig
 from moonlight.connectors.deriv.correlation import Correlation
-from moonlight.connectors.deriv.errors import RATE_LIMIT_CODES, error_for
+from moonlight.connectors.deriv.errors import PRICE_MOVED, RATE_LIMIT_CODES, error_for
 from moonlight.connectors.deriv.feeds import CandleFeed, TickFeed
 from moonlight.connectors.deriv.link import Link, LinkState
 from moonlight.connectors.deriv.protocol import Message, ProtocolError, integer, number
 from moonlight.connectors.deriv.ratelimit import RateLimiter
+from moonlight.connectors.deriv.symbols import SymbolBook, symbol_key
 from moonlight.connectors.deriv.transport import (
     ConnectionLost,
     ReplyTimeout,
@@ -91,6 +99,8 @@ RESTORE_RATE_RETRIES = 20
 PATIENT_MAX_WAIT_S = 5.0
 #: Seconds a portfolio + profit_table fetch answers further lookups (one budget, shared).
 LOOKUP_CACHE_S = 1.0
+#: Most profit_table pages one lookup reads (pages of ``history_page_size`` rows).
+MAX_HISTORY_PAGES = 50
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,7 @@ class DerivConnector(Connector):
         self.correlation = Correlation(
             match_window_s=config.match_window_s, clock_margin_s=config.clock_margin_s
         )
+        self._symbols = SymbolBook(config.symbols)
         self._candle_feeds: dict[tuple[str, int], CandleFeed] = {}
         self._tick_feeds: dict[str, TickFeed] = {}
         self._settlement_subs: list[tuple[str, Subscription[Settlement]]] = []
@@ -287,13 +298,17 @@ class DerivConnector(Connector):
             return cached[1]
         message = await self._query({"active_symbols": "brief"}, call="active_symbols")
         infos = self._decode(codec.active_symbols, message.result())
-        result = [await self._instrument(infos[s]) for s in self.config.symbols if s in infos]
-        for missing in set(self.config.symbols) - set(infos):
+        result = [
+            await self._instrument(infos[symbol_key(s)], s)
+            for s in self.config.symbols
+            if symbol_key(s) in infos
+        ]
+        for missing in (s for s in self.config.symbols if symbol_key(s) not in infos):
             log.warning("deriv: symbol %s is not among active_symbols", missing)
         self._instrument_cache = (loop_now, result)
         return result
 
-    async def _instrument(self, info: codec.SymbolInfo) -> Instrument:
+    async def _instrument(self, info: codec.SymbolInfo, configured: str) -> Instrument:
         config = self.config
         reply = await self._query(
             {"contracts_for": info.symbol, "currency": config.currency},
@@ -321,7 +336,7 @@ class DerivConnector(Connector):
                 stake_min = quote.stake_min if quote.stake_min is not None else stake_min
                 stake_max = quote.stake_max if quote.stake_max is not None else stake_max
         return Instrument(
-            symbol=info.symbol,
+            symbol=configured,
             payout_pct=payout_pct,
             stake_min=stake_min,
             stake_max=stake_max,
@@ -469,23 +484,11 @@ class DerivConnector(Connector):
             return view.broker_order(cid, request.account_id).ack()
         if self.correlation.is_unresolved(cid):
             raise Ambiguous(f"deriv: an earlier send of {cid} is unresolved; never re-sent")
-        other = self.correlation.blocking(request)
-        if other is not None:
-            raise Transient(
-                f"deriv: identical order {other} is unresolved; {cid} waits so the two cannot"
-                " be confused"
-            )
-        session = self.link.session(ready=True)
-        quote = await self._proposal(
-            session, request.instrument, request.direction, request.stake, request.duration_s
-        )
-        if request.min_payout_pct is not None and quote.payout_pct < request.min_payout_pct:
-            raise Rejected(
-                f"deriv: payout {quote.payout_pct:.2f}% below the decision's"
-                f" {request.min_payout_pct:.2f}%"
-            )
-        price = round(quote.ask_price * (1.0 + self.config.max_price_slippage_pct / 100.0), 2)
-        purchase = await self._buy(session, request, quote.proposal_id, price)
+        self.correlation.reserve(request, self._server_now())  # atomic: no await before
+        try:
+            purchase = await self._quote_and_buy(request)
+        finally:
+            self.correlation.release_unwritten(cid)
         self.correlation.bind(cid, purchase.contract_id, request.account_id)
         expires = purchase.expiry_ts or purchase.start_ts + request.duration_s
         self._spawn(self._watch_soon(purchase.contract_id, expires))
@@ -497,6 +500,45 @@ class DerivConnector(Connector):
             payout_pct=purchase.payout_pct,
             stake=purchase.buy_price,
         )
+
+    async def _quote_and_buy(self, request: OrderRequest) -> codec.Purchase:
+        """Price and buy; on ``PriceMoved`` price once more (the module's policy)."""
+        session = self.link.session(ready=True)
+        first = await self._quote(session, request)
+        try:
+            return await self._buy(session, request, first.proposal_id, self._max_price(first))
+        except Rejected as refusal:
+            if refusal.code != PRICE_MOVED:
+                raise
+            moved = refusal
+        again = await self._quote(session, request)
+        bound = self.config.price_moved_slippage_pct / 100.0
+        if again.payout_pct < first.payout_pct * (1.0 - bound) - 1e-9 or (
+            again.ask_price > first.ask_price * (1.0 + bound) + 1e-9
+        ):
+            raise Rejected(
+                f"deriv: price moved beyond {self.config.price_moved_slippage_pct:g}%"
+                f" (payout {first.payout_pct:.2f}% → {again.payout_pct:.2f}%, ask"
+                f" {first.ask_price:g} → {again.ask_price:g}); {moved.reason}",
+                code=PRICE_MOVED,
+            )
+        log.info("deriv: %s re-quoted after PriceMoved", request.client_req_id)
+        return await self._buy(session, request, again.proposal_id, self._max_price(again))
+
+    async def _quote(self, session: Session, request: OrderRequest) -> codec.Proposal:
+        quote = await self._proposal(
+            session, request.instrument, request.direction, request.stake, request.duration_s
+        )
+        if request.min_payout_pct is not None and quote.payout_pct < request.min_payout_pct:
+            raise Rejected(
+                f"deriv: payout {quote.payout_pct:.2f}% below the decision's"
+                f" {request.min_payout_pct:.2f}%",
+                code="payout_below_decision",
+            )
+        return quote
+
+    def _max_price(self, quote: codec.Proposal) -> float:
+        return round(quote.ask_price * (1.0 + self.config.max_price_slippage_pct / 100.0), 2)
 
     def _check_account(self) -> None:
         """Refuse, before anything is sent, an order on the wrong kind of account."""
@@ -646,7 +688,13 @@ class DerivConnector(Connector):
         body = message.result("proposal_open_contract")
         if body is None or body == {}:
             return None
-        return self._decode(codec.open_contract, message.result_object("proposal_open_contract"))
+        view = self._decode(codec.open_contract, message.result_object("proposal_open_contract"))
+        return None if view is None else self._spelled(view)
+
+    def _spelled(self, view: codec.ContractView) -> codec.ContractView:
+        """``view`` with its symbol as configured (a shortcode writes it upper-case)."""
+        symbol = self._symbols.spelled(view.symbol)
+        return view if symbol == view.symbol else dataclasses.replace(view, symbol=symbol)
 
     async def _lookup_contracts(
         self, session: Session, since_ts: float
@@ -697,25 +745,42 @@ class DerivConnector(Connector):
             {"portfolio": 1}, call="portfolio", session=session, patient=patient
         )
         body = message.result_object()
-        return self._decode(
+        views = self._decode(
             codec.contract_list, body.get("contracts"), "portfolio", codec.portfolio_contract
         )
+        return [self._spelled(view) for view in views]
 
     async def _profit_table(
         self, session: Session, since_ts: float, *, patient: bool = False
     ) -> list[codec.ContractView]:
-        request = {
-            "profit_table": 1,
-            "description": 1,
-            "date_from": str(max(0, int(since_ts))),
-            "limit": 500,
-            "sort": "DESC",
-        }
-        message = await self._query(request, call="profit_table", session=session, patient=patient)
-        body = message.result_object()
-        return self._decode(
-            codec.contract_list, body.get("transactions"), "profit_table", codec.profit_row
-        )
+        """Every contract sold since ``since_ts``, reading page after page (``offset``).
+
+        A page shorter than ``history_page_size`` is the last; so is a page that repeats
+        only contracts already read (a server that ignores ``offset``).
+        """
+        size = self.config.history_page_size
+        views: dict[str, codec.ContractView] = {}
+        for page in range(MAX_HISTORY_PAGES):
+            request = {
+                "profit_table": 1,
+                "description": 1,
+                "date_from": str(max(0, int(since_ts))),
+                "limit": size,
+                "offset": page * size,
+                "sort": "DESC",
+            }
+            message = await self._query(
+                request, call="profit_table", session=session, patient=patient
+            )
+            rows = message.result_object().get("transactions")
+            found = self._decode(codec.contract_list, rows, "profit_table", codec.profit_row)
+            fresh = [v for v in found if v.contract_id not in views]
+            views.update((v.contract_id, self._spelled(v)) for v in fresh)
+            if not isinstance(rows, list) or len(rows) < size or not fresh:
+                break
+        else:
+            log.warning("deriv: profit_table read stopped after %d pages", MAX_HISTORY_PAGES)
+        return list(views.values())
 
     async def _watch_soon(self, contract_id: str, expiry_ts: float) -> None:
         """Watch a contract on the current session (the next restore does it otherwise)."""
@@ -750,6 +815,7 @@ class DerivConnector(Connector):
             return
         try:
             view = codec.open_contract(message.result_object("proposal_open_contract"))
+            view = None if view is None else self._spelled(view)
         except ProtocolError as error:
             self.session_stats.bad_frames += 1
             log.warning("deriv: unreadable contract update for %s: %s", contract_id, error)
