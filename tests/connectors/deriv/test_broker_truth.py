@@ -17,6 +17,7 @@ import pytest
 from moonlight.connectors.deriv.correlation import IdenticalOrderPending
 from moonlight.core.connectors.contract import OrderRequest, Rejected
 from moonlight.core.orders import Direction, OrderState
+from tests.connectors.deriv.conftest import eventually
 from tests.connectors.deriv.truth import (
     ACCOUNT,
     SYMBOL,
@@ -37,13 +38,11 @@ async def test_a_lost_buy_reply_then_an_outage_past_expiry_stores_the_real_resul
         try:
             broker.faults.lose_reply["buy"] = 1
             target = desk.submit("target", stake=5.0, up=False)
-            while not broker.contracts:  # the target is bought first ...
-                await asyncio.sleep(0.01)
+            await eventually(lambda: broker.contracts)  # the target is bought first ...
             # ... then eight more that settle after it: the target ends on page 2 of
             # profit_table (the fake's pages hold 5 rows, newest first)
             others = [desk.submit(f"other-{i}", stake=6.0 + i, up=i % 2 == 0) for i in range(8)]
-            while len(broker.contracts) < 9:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: len(broker.contracts) == 9)
             await broker.outage(40.0)  # every contract settles while the service is down
             await finished([target, *others])
             [deal] = [d for d in broker.contracts.values() if d.buy_price == 5.0]
@@ -62,14 +61,15 @@ async def test_a_restart_after_expiry_finds_the_settled_contract(tmp_path: Path)
         try:
             for i in range(6):  # history, so the lookup has pages to read
                 desk.submit(f"early-{i}", stake=7.0 + i, up=i % 2 == 1)
+            await eventually(lambda: len(broker.contracts) == 6)
             broker.faults.outage_after_buy = 1
+            broker.faults.outage_s = 30.0  # no reconnect before the engine stops
             await asyncio.sleep(0.05)
             desk.submit("target", stake=5.0, up=True)
-            while not any(d.buy_price == 5.0 for d in broker.contracts.values()):
-                await asyncio.sleep(0.01)
+            await eventually(lambda: any(d.buy_price == 5.0 for d in broker.contracts.values()))
             await desk.close()  # the engine stops with the target unresolved
             [deal] = [d for d in broker.contracts.values() if d.buy_price == 5.0]
-            await clock.sleep_until(deal.expiry + 5)  # restarted after expiry
+            await clock.sleep_until(deal.expiry + 20)  # restarted after expiry and outage
             assert deal.sell_price is not None
             await desk.open()
             await desk.settle_all()
