@@ -58,6 +58,19 @@ BUDGETS: dict[str, tuple[frozenset[str], int]] = {
     "reports": (frozenset({"portfolio", "profit_table"}), 30),
 }
 GENERAL_BUDGET = 220
+PRIVATE_CALLS = frozenset(
+    {
+        "proposal",
+        "buy",
+        "proposal_open_contract",
+        "portfolio",
+        "profit_table",
+        "statement",
+        "balance",
+        "forget",
+        "forget_all",
+    }
+)
 RISE_FALL = {"CALL": 1, "CALLE": 1, "PUT": -1, "PUTE": -1}
 REAL_PREFIXES = ("CR", "MF", "MLT", "MX")
 
@@ -298,9 +311,8 @@ class DerivBroker:
         self.calls.append((call, asyncio.get_running_loop().time()))
         try:
             self._check_budget(call)
-            if call != "authorize" and call not in ("ping", "time", "active_symbols"):
-                if conn.login is None and call not in ("contracts_for", "ticks_history"):
-                    raise ApiError("AuthorizationRequired", "Please log in.")
+            if conn.login is None and call in PRIVATE_CALLS:
+                raise ApiError("AuthorizationRequired", "Please log in.")
             result = await getattr(self, f"_call_{call}")(conn, request, echo)
         except ApiError as error:
             await self._send(
