@@ -137,6 +137,8 @@ class Faults:
     """call → the next N requests are executed but never answered."""
     outage_after_buy: int = 0
     """The next N buys are executed, unanswered, and the service goes down at once."""
+    outage_before_buy: int = 0
+    """The next N buys never execute: the service goes down as they arrive."""
     outage_s: float = 2.0
     """Length of an outage in server seconds (new connections refused meanwhile)."""
     rate_limit: Counter[str] = field(default_factory=Counter)
@@ -263,6 +265,10 @@ class DerivBroker:
                 )
             )
         return deals
+
+    def calls_of(self, call: str) -> int:
+        """How many requests of ``call`` arrived."""
+        return sum(1 for name, _ in self.calls if name == call)
 
     def deals_on(self, *, real: bool) -> list[Deal]:
         """Deals placed on real (``CR…``) or virtual (``VRTC…``) logins."""
@@ -458,6 +464,10 @@ class DerivBroker:
             raise ApiError("InvalidContractProposal", "Proposal not found or expired.")
         if "price" not in request:
             raise ApiError("InputValidationFailed", "Input validation failed: price")
+        if self.faults.outage_before_buy > 0:
+            self.faults.outage_before_buy -= 1
+            await self.outage()
+            return None
         if self.faults.price_moved > 0:
             self.faults.price_moved -= 1
             self.payout_rate *= 1 - self.faults.price_move_pct / 100

@@ -132,3 +132,28 @@ async def test_price_moved_is_requoted_once_within_the_bound(
                 assert len(broker.contracts) == 1
         finally:
             await desk.close()
+
+
+async def test_an_order_sent_after_a_restart_is_never_matched_to_an_earlier_lost_send(
+    tmp_path: Path,
+) -> None:
+    """Found by the fault schedules: a buy lost in an outage (never executed), then an
+    engine restart, then an identical order. The new process knew nothing of the lost
+    send, so the identical order went out and the lost send's lookup matched *its*
+    contract: one deal stored under two orders. The lookup now holds the lost send like
+    any unresolved one, so the identical order waits until it is resolved."""
+    async with broker_and_clock(seed=8) as (broker, clock):
+        desk = Desk(broker, clock, desk_db(tmp_path, "twin-restart"))
+        await desk.open()
+        try:
+            broker.faults.outage_before_buy, broker.faults.outage_s = 1, 3.0
+            first = desk.submit("lost", stake=5.0, up=True)
+            await eventually(lambda: broker.calls_of("buy") == 1)
+            await desk.restart()
+            second = desk.submit("twin", stake=5.0, up=True)
+            await finished([first, second])
+            await desk.settle_all()
+            assert len(broker.contracts) <= 1
+            assert desk.audit() == []
+        finally:
+            await desk.close()

@@ -618,6 +618,7 @@ class DerivConnector(Connector):
         since = request.created_ts - self.config.clock_margin_s
         found = self.correlation.match(request, await self._lookup_contracts(session, since))
         if found is None:
+            self.correlation.hold(request)  # after a restart: blocks identical orders too
             return None
         self.correlation.bind(cid, found.contract_id, request.account_id)
         if found.is_final:

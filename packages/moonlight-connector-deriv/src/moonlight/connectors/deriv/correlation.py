@@ -92,7 +92,7 @@ class Correlation:
         """Hold ``request``'s signature, or raise :class:`IdenticalOrderPending`.
 
         Check and hold are one synchronous step, so two concurrent identical orders can
-        never both pass. Released by :meth:`not_sent` (or :meth:`bind`).
+        never both pass. Released by :meth:`release_unwritten` (or :meth:`bind`).
         """
         cid = request.client_req_id
         if cid in self._unresolved:
@@ -111,9 +111,26 @@ class Correlation:
         self._unresolved[request.client_req_id] = _Unresolved(request, now_ts, written=True)
         self._accounts[request.client_req_id] = request.account_id
 
+    def hold(self, request: OrderRequest) -> None:
+        """Treat ``request`` as unresolved (sent at its decision time) unless known.
+
+        A new process learns of an ambiguous send only when the executor asks for it:
+        from then on it blocks identical orders like any unresolved send, so an order
+        sent after a restart can never be matched to the earlier one's lookup.
+        """
+        cid = request.client_req_id
+        if cid not in self._by_client and not self.is_unresolved(cid):
+            self.sending(request, request.created_ts)
+
     def not_sent(self, client_req_id: str) -> None:
-        """The buy definitely did not open a contract (refused, or never written)."""
-        self._unresolved.pop(client_req_id, None)
+        """The buy definitely did not open a contract (refused, or never written).
+
+        The signature stays reserved (unwritten) until :meth:`release_unwritten`: a
+        re-quote after ``PriceMoved`` must not let an identical order in meanwhile.
+        """
+        entry = self._unresolved.get(client_req_id)
+        if entry is not None:
+            entry.written = False
 
     def release_unwritten(self, client_req_id: str) -> None:
         """Drop a reservation whose buy was never written (an ambiguous one stays)."""
