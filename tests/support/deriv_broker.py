@@ -354,25 +354,14 @@ class DerivBroker:
 
     # -- calls --------------------------------------------------------------------------
 
-    _CALLS = frozenset(
-        {
-            "authorize",
-            "ping",
-            "time",
-            "active_symbols",
-            "contracts_for",
-            "ticks_history",
-            "proposal",
-            "buy",
-            "proposal_open_contract",
-            "portfolio",
-            "profit_table",
-            "statement",
-            "balance",
-            "forget",
-            "forget_all",
-        }
-    )
+    _CALLS = PRIVATE_CALLS | {
+        "authorize",
+        "ping",
+        "time",
+        "active_symbols",
+        "contracts_for",
+        "ticks_history",
+    }
 
     async def _call_authorize(self, conn: _Conn, request: dict[str, Any], _: Any) -> Any:
         logins = self.tokens.get(str(request.get("authorize")))
