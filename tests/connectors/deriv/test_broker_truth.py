@@ -157,3 +157,36 @@ async def test_an_order_sent_after_a_restart_is_never_matched_to_an_earlier_lost
             assert desk.audit() == []
         finally:
             await desk.close()
+
+
+async def test_after_a_restart_a_lost_send_is_never_matched_to_a_stored_twin(
+    tmp_path: Path,
+) -> None:
+    """Found by the fault schedules under load: order ``first`` is bought and stored with
+    its contract; an identical ``second`` is bought but its reply is lost in an outage and
+    the engine restarts. The new process's lookup saw two identical contracts and took the
+    earliest -- ``first``'s: one deal stored under two orders, the other unknown. The
+    lookup now binds what storage already holds before matching."""
+    async with broker_and_clock(seed=9) as (broker, clock):
+        desk = Desk(broker, clock, desk_db(tmp_path, "stored-twin"))
+        await desk.open()
+        try:
+            first = desk.submit("first", stake=5.0, up=True, duration_s=30)
+            await eventually(lambda: any(s.broker_order_id for s in stored_deals(desk.sessions())))
+            broker.faults.outage_after_buy, broker.faults.outage_s = 1, 10.0
+            desk.submit("second", stake=5.0, up=True, duration_s=30)
+            await eventually(lambda: len(broker.contracts) == 2)
+            await desk.close()
+            await finished([first])
+            await clock.sleep_until(broker.now() + 12)
+            await desk.open()
+            await desk.settle_all()
+            stored = {s.client_req_id: s.broker_order_id for s in stored_deals(desk.sessions())}
+            bought = {
+                d.passthrough["client_req_id"]: str(d.contract_id)
+                for d in broker.contracts.values()
+            }
+            assert stored == bought
+            assert desk.audit() == []
+        finally:
+            await desk.close()

@@ -5,7 +5,8 @@ at random moments, injects a mix of faults: dropped connections, outages (contra
 settle meanwhile), lost buy replies, a buy followed at once by an outage, a buy lost in
 an outage (never executed), lost and
 duplicated and late settlement pushes, lost contract replies, RateLimit answers,
-PriceMoved refusals, broker clock jumps, and engine restarts mid-order. After each
+PriceMoved refusals, broker clock jumps (on a broker clock that drifts ±0.5 %), and
+engine restarts mid-order. After each
 schedule the broker's book and storage must agree (``audit``): every deal stored once
 with its outcome and PnL, no FAILED order the broker settled, no deal storage does not
 know, no duplicate ``client_req_id``.
@@ -96,6 +97,7 @@ async def inject(fault: str, broker: DerivBroker, desk: Desk, rng: random.Random
 async def run_schedule(seed: int, tmp_path: Path, figures: Figures) -> None:
     rng = random.Random(seed)
     async with broker_and_clock(seed) as (broker, clock):
+        broker.clock_rate = rng.choice((1.0, 0.995, 1.005))  # the broker's clock drifts
         desk = Desk(broker, clock, desk_db(tmp_path, f"schedule-{seed}"), seed=seed)
         await desk.open()
         try:

@@ -86,7 +86,11 @@ class Desk:
     async def open(self) -> None:
         config = DerivConfig.model_validate(options(self.broker, **self.overrides))
         self.connector = DerivConnector(
-            config, token=self.token, clock=self.clock, rng=random.Random(self.seed)
+            config,
+            token=self.token,
+            clock=self.clock,
+            rng=random.Random(self.seed),
+            sessions=self.sessions(),
         )
         await self.connector.connect()
         self.journal = OrderJournal(self.db)

@@ -18,6 +18,9 @@ alive by a :class:`~moonlight.connectors.deriv.link.Link`.
   subscription; its final state (``won``/``lost``/``sold``/``cancelled``) becomes one
   :class:`Settlement`. A watched contract still open ``settle_check_s`` after expiry is
   looked up, so a lost push costs seconds, not a result.
+* **Storage**: given the engine's ``sessions``, a lookup first binds every found contract
+  that storage already holds under an order, so a new process never matches one deal to
+  two orders.
 * **Reconnect**: before the link reports ready again, every market-data feed is
   re-subscribed (with back-fill) and open contracts are reconciled: ``portfolio`` lists
   what is still open (watched again), contracts watched before the drop that are no
@@ -41,6 +44,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
 from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.auth import OtpSource, RestOtpSource
@@ -81,6 +89,7 @@ from moonlight.core.connectors.contract import (
 from moonlight.core.connectors.streams import Subscription
 from moonlight.core.orders import Direction
 from moonlight.core.runtime.clock import Clock, WallClock
+from moonlight.core.storage.models import Order
 from moonlight.core.telemetry.pii import register_sensitive
 
 log = logging.getLogger("moonlight.connectors.deriv")
@@ -143,8 +152,10 @@ class DerivConnector(Connector):
         clock: Clock | None = None,
         otp: OtpSource | None = None,
         rng: random.Random | None = None,
+        sessions: sessionmaker[DbSession] | None = None,
     ) -> None:
         self.config = config
+        self._sessions = sessions
         self.clock: Clock = clock or WallClock()
         self._token_source = token
         self.session_stats = SessionStats()
@@ -616,7 +627,9 @@ class DerivConnector(Connector):
             if view is not None:
                 return view.broker_order(cid, request.account_id)
         since = request.created_ts - self.config.clock_margin_s
-        found = self.correlation.match(request, await self._lookup_contracts(session, since))
+        views = await self._lookup_contracts(session, since)
+        self._claim_stored(views)
+        found = self.correlation.match(request, views)
         if found is None:
             self.correlation.hold(request)  # after a restart: blocks identical orders too
             return None
@@ -783,6 +796,31 @@ class DerivConnector(Connector):
             log.warning("deriv: profit_table read stopped after %d pages", MAX_HISTORY_PAGES)
         return list(views.values())
 
+    def _claim_stored(self, views: Sequence[codec.ContractView]) -> None:
+        """Bind the contracts that storage already holds under an order.
+
+        A new process's correlation book is empty: without this, a lookup for an
+        ambiguous send could match an identical contract that an earlier order of the
+        same terms owns (stored with its contract id) -- one deal under two orders.
+        Storage is the truth: what it binds is never matched to another order.
+        """
+        ids = [v.contract_id for v in views if self.correlation.client_of(v.contract_id) is None]
+        if self._sessions is None or not ids:
+            return
+        try:
+            with self._sessions() as db:
+                rows = db.execute(
+                    select(Order.client_req_id, Order.broker_order_id).where(
+                        Order.broker_order_id.in_(ids)
+                    )
+                ).all()
+        except SQLAlchemyError as error:
+            log.warning("deriv: stored contract ids unreadable: %r", error)
+            return
+        for client_req_id, contract_id in rows:
+            if contract_id is not None:
+                self.correlation.bind(client_req_id, contract_id)
+
     async def _watch_soon(self, contract_id: str, expiry_ts: float) -> None:
         """Watch a contract on the current session (the next restore does it otherwise)."""
         try:
@@ -906,6 +944,7 @@ class DerivConnector(Connector):
             # The executor resolves them with find_order once the budget allows.
             log.info("deriv: %d ambiguous sends left to find_order: %s", len(unresolved), error)
             return
+        self._claim_stored(known)
         for request in unresolved:
             match = self.correlation.match(request, known)
             if match is None:
