@@ -13,7 +13,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from moonlight.connectors.deriv.config import DerivConfig
 from moonlight.connectors.deriv.correlation import IdenticalOrderPending
 from moonlight.core.connectors.contract import OrderRequest, Rejected
 from moonlight.core.orders import Direction, OrderState
@@ -190,3 +192,10 @@ async def test_after_a_restart_a_lost_send_is_never_matched_to_a_stored_twin(
             assert desk.audit() == []
         finally:
             await desk.close()
+
+
+@pytest.mark.parametrize("bound", [float("inf"), float("nan"), -0.1, 10.5, "1e400"])
+def test_the_price_moved_bound_must_be_finite_and_in_range(bound: object) -> None:
+    with pytest.raises(ValidationError, match="price_moved_slippage_pct"):
+        DerivConfig(app_id=1089, price_moved_slippage_pct=bound)
+    assert DerivConfig(app_id=1089).price_moved_slippage_pct == 1.0
