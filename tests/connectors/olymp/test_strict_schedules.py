@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.connectors.olymp.rig import wall_config
 from tests.support.olymp_schedules import ScheduleResult, run_schedule
 
@@ -25,6 +27,7 @@ FIRST_SEED = int(os.environ.get("OLYMP_SCHEDULE_SEED", "1000"))
 AT_ONCE = 10
 
 
+@pytest.mark.timeout(900)  # bounded per schedule (240 s); the whole run is ~1 min
 async def test_fault_schedules_leave_storage_equal_to_the_brokers_book(tmp_path: Path) -> None:
     config = wall_config(settle_grace_s=20.0)
     gate = asyncio.Semaphore(AT_ONCE)
