@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,7 @@ async def test_no_option_combination_trades_a_real_account(
                 return await attempt(tmp_path, host, broker, index, combo)
 
         outcomes = await asyncio.gather(*(one(i, c) for i, c in enumerate(COMBOS)))
+        print(f"\ndemo_first={demo_first}: {sorted(Counter(outcomes).items())}")
         real = broker.deals_on("real")
         assert real == [], [(COMBOS[i], o) for i, o in enumerate(outcomes) if o in ("SETTLED",)]
         assert outcomes.count("SETTLED") >= 4, outcomes  # the demo selections do trade
