@@ -19,14 +19,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 #: Bars of the untimed warm-up run.
 WARMUP_BARS = 2_000
+#: The file's columns after the timestamp.
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 #: The cross every contender trades.
 FAST, SLOW = 9, 21
 
@@ -49,18 +51,19 @@ class Candles:
         """The first ``bars`` bars."""
         return Candles(*(column[:bars] for column in self.columns()))
 
-    def columns(self) -> tuple[list[int], list[float], list[float], list[float], list[float], list[float]]:
+    def columns(self) -> tuple[list[Any], ...]:
+        """time, open, high, low, close, volume."""
         return (self.time, self.open, self.high, self.low, self.close, self.volume)
 
 
 def load(path: str | Path, bars: int | None = None) -> Candles:
     """Read the gzip'd ``timestamp,open,high,low,close,volume`` file (ISO UTC times)."""
-    columns: tuple[list, ...] = ([], [], [], [], [], [])
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
     with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             stamp = datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00"))
             columns[0].append(int(stamp.astimezone(UTC).timestamp()))
-            for column, key in zip(columns[1:], ("open", "high", "low", "close", "volume")):
+            for column, key in zip(columns[1:], PRICE_COLUMNS, strict=True):
                 column.append(float(row[key]))
     candles = Candles(*columns)
     return candles.head(bars) if bars else candles

@@ -14,7 +14,6 @@ from importlib.metadata import version
 
 import backtrader as bt
 import pandas as pd
-
 from common import FAST, SLOW, WARMUP_BARS, Candles, arguments, load, measure, report
 
 
@@ -36,9 +35,9 @@ class EmaCross(bt.Strategy):  # type: ignore[misc]
 
 
 def frame(candles: Candles) -> pd.DataFrame:
-    index = pd.to_datetime(candles.time, unit="s")
-    return pd.DataFrame({"open": candles.open, "high": candles.high, "low": candles.low,
-                         "close": candles.close, "volume": candles.volume}, index=index)  # fmt: skip
+    columns = {"open": candles.open, "high": candles.high, "low": candles.low,
+               "close": candles.close, "volume": candles.volume}  # fmt: skip
+    return pd.DataFrame(columns, index=pd.to_datetime(candles.time, unit="s"))
 
 
 def run(data: pd.DataFrame) -> int:

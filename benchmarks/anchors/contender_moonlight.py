@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from common import WARMUP_BARS, arguments, measure, report
+
 from moonlight.core.backtest.plugin import with_replay
 from moonlight.core.backtest.runner import run_backtest
 from moonlight.core.config import load_config

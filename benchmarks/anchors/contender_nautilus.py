@@ -14,6 +14,7 @@ from decimal import Decimal
 from importlib.metadata import version
 from typing import Any
 
+from common import FAST, SLOW, WARMUP_BARS, Candles, arguments, load, measure, report
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, StrategyConfig
 from nautilus_trader.indicators import ExponentialMovingAverage
@@ -24,8 +25,6 @@ from nautilus_trader.model.identifiers import TraderId, Venue
 from nautilus_trader.model.objects import Money
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.trading.strategy import Strategy
-
-from common import FAST, SLOW, WARMUP_BARS, Candles, arguments, load, measure, report
 
 INSTRUMENT = TestInstrumentProvider.btcusdt_binance()
 BAR_TYPE = BarType.from_str(f"{INSTRUMENT.id}-1-MINUTE-LAST-EXTERNAL")
@@ -73,7 +72,7 @@ def wrangle(candles: Candles) -> list[Bar]:
         Bar(BAR_TYPE, price(o), price(h), price(low), price(c), quantity(v), ns, ns)
         for o, h, low, c, v, ns in zip(
             candles.open, candles.high, candles.low, candles.close, candles.volume,
-            ((t + 60) * 1_000_000_000 for t in candles.time),
+            ((t + 60) * 1_000_000_000 for t in candles.time), strict=True,
         )
     ]  # fmt: skip
 
