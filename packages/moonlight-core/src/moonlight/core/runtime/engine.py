@@ -53,6 +53,7 @@ from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
+from moonlight.core.runtime.collector import CollectorPacer
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.server_time import ServerTimeSync
@@ -214,6 +215,10 @@ class Engine:
                 interval_s=self.config.telemetry.metrics_snapshot_s,
             )
             self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
+            # Live engines only (backtests run without snapshots): no collection at a close.
+            timeframes = {worker.timeframe_s for worker in self.supervisor.workers.values()}
+            pacer = CollectorPacer(self.clock, timeframes)
+            self._background.append(asyncio.get_running_loop().create_task(pacer.run()))
         self.started_at = self.clock.now()
         self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
         log.info(
