@@ -87,12 +87,34 @@ def interpreter(environment: Path) -> Path:
     return environment / folder / ("python.exe" if os.name == "nt" else "python")
 
 
+def anchor_python() -> str | None:
+    """A Python >= 3.12 for the anchors: ``$MOONLIGHT_BENCH_PYTHON``, pyenv's, or PATH's.
+
+    Each candidate is run once to check it works (pyenv shims fail for versions not
+    selected); ``None`` when there is none.
+    """
+    candidates = [os.environ.get("MOONLIGHT_BENCH_PYTHON", "")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv.is_dir():
+        candidates += [str(v / "bin" / "python") for v in sorted(pyenv.glob("3.1[2-9]*"))]
+    candidates += [shutil.which(name) or "" for name in ("python3.12", "python3.13")]
+    check = "import sys; sys.exit(sys.version_info < (3, 12))"
+    for candidate in filter(None, candidates):
+        done = subprocess.run([candidate, "-c", check], capture_output=True, check=False)
+        if done.returncode == 0:
+            return candidate
+    return None
+
+
 def prepare(anchor: Anchor, cache: Path) -> Path | str:
     """The anchor's interpreter, its environment made if needed; or why it cannot be."""
+    base = anchor_python()
+    if base is None:
+        return "no Python >= 3.12 found (set MOONLIGHT_BENCH_PYTHON)"
     environment = cache / anchor.name
     python = interpreter(environment)
     for command in (
-        [uv(), "venv", "--allow-existing", "--python", ">=3.12", str(environment)],
+        [uv(), "venv", "--allow-existing", "--python", base, str(environment)],
         [uv(), "pip", "install", "--python", str(python), *anchor.requirements],
     ):
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -175,8 +197,15 @@ def measure_all(cache: Path, rounds: int, bars: int | None) -> dict[str, Any]:
     for round_index in range(rounds):
         shift = round_index % len(runnable)
         for name, command in runnable[shift:] + runnable[:shift]:
+            if name in skipped:
+                continue
             print(f"round {round_index + 1}/{rounds}: {name} ...", flush=True)
-            result = run_once(command, DATA, bars)
+            try:
+                result = run_once(command, DATA, bars)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                skipped[name] = f"failed: {str(error)[-300:]}"
+                print(f"  {skipped[name]}", flush=True)
+                continue
             result["round"] = round_index + 1
             results.append(result)
             print(f"  {result['bars_per_second']:,.0f} bars/s", flush=True)
@@ -188,7 +217,7 @@ def measure_all(cache: Path, rounds: int, bars: int | None) -> dict[str, Any]:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "load_average": _load_average(),
-        },  # fmt: skip
+        },
         "rounds": results,
         "summary": summarise(results),
         "skipped": skipped,
