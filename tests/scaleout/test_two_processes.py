@@ -21,8 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,9 +28,6 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
-from moonlight.core.storage.engine import normalise_url
-
-PG_ENV = "MOONLIGHT_TEST_PG_URL"
 ACCOUNTS = ("east", "west")
 ORDERS_EACH = 3
 DEADLINE_S = 240.0
@@ -41,25 +36,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(sys.platform == "win32", reason="graceful stop needs SIGTERM (POSIX)"),
 ]
-
-
-@pytest.fixture
-def database() -> Iterator[URL]:
-    """A fresh PostgreSQL database, dropped afterwards."""
-    raw = os.environ.get(PG_ENV)
-    if not raw:
-        pytest.skip(f"{PG_ENV} not set (no PostgreSQL)")
-    admin_url = normalise_url(raw)
-    name = f"moonlight_scaleout_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield admin_url.set(database=name)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def write_config(folder: Path, url: URL) -> Path:
@@ -135,8 +111,9 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 def test_two_processes_share_one_store_without_duplicate_or_lost_orders(
-    database: URL, tmp_path: Path
+    pg_database: URL, tmp_path: Path
 ) -> None:
+    database = pg_database
     config = write_config(tmp_path, database)
     east = start(config, tmp_path / "east", ["east"])
     west = start(config, tmp_path / "west", ["west"])
