@@ -267,16 +267,39 @@ def table(document: dict[str, Any]) -> str:
         )
     for name, why in document["skipped"].items():
         lines.append(f"| {name} | not run: {why} | | | | | |")
+    lines += ["", *verdicts(summary)]
     lines += [
         "",
         "Trades: MoonLight and the plain loop count one-bar up/down bets on every cross "
         "(both directions); the anchors trade long only (enter on the cross up, exit on the "
-        "cross down), so they count half as many entries. The goal of issue 17 — ≥ 100,000 "
-        "bars/s and ≥ 10× Freqtrade and NautilusTrader for the EMA cross, ≥ 25,000 bars/s "
-        "for the shipped configuration — is read off the first two rows.",
+        "cross down), so they count half as many entries.",
         END,
     ]
     return "\n".join(lines)
+
+
+#: Issue 17's goals: (contender, bars per CPU second at least, what is compared).
+GOALS = (
+    (REFERENCE, 100_000, "EMA cross ≥ 100,000 bars/s per core"),
+    ("moonlight-shipped-5", 25_000, "shipped configuration ≥ 25,000 bars/s per core"),
+)
+
+
+def verdicts(summary: dict[str, Any]) -> list[str]:
+    """One line per goal of issue 17, met or missed, from the per-CPU-second medians."""
+    lines = ["Goals (per CPU second, the per-core figure):", ""]
+    for name, floor, goal in GOALS:
+        if name in summary:
+            value = summary[name]["bars_per_cpu_second"]
+            verdict = "met" if value >= floor else "**missed**"
+            lines.append(f"- {goal}: {value:,.0f} — {verdict}")
+    reference = summary.get(REFERENCE)
+    for anchor in ("freqtrade", "nautilus-trader"):
+        if reference and anchor in summary:
+            ratio = reference["bars_per_cpu_second"] / summary[anchor]["bars_per_cpu_second"]
+            verdict = "met" if ratio >= 10 else "**missed**"
+            lines.append(f"- EMA cross ≥ 10× {LABELS[anchor]}: {ratio:.2f}× — {verdict}")
+    return lines
 
 
 def _first(summary: dict[str, Any], key: str) -> Any:
