@@ -13,6 +13,10 @@ configured wait.
 Two configurations, one after the other in this process: ``gc-pacer`` (the live engine
 as shipped: start-up heap frozen, collection only half-way between closes) and
 ``gc-automatic`` (the collector left to CPython's thresholds -- before this change).
+For each close the benchmark also counts the cyclic collections that ran in its window
+(from 1 s before to 10 s after the close) and their CPU time, through ``gc.callbacks``:
+the direct measure of "no collection during a close", which CPU contention from other
+jobs on the machine does not blur the way it blurs the latency.
 
 Run: ``python -m pytest benchmarks/test_close_latency_bench.py -m bench --benchmark-enable -s``
 """
@@ -20,6 +24,7 @@ Run: ``python -m pytest benchmarks/test_close_latency_bench.py -m bench --benchm
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import time
@@ -86,6 +91,22 @@ def buckets(engine: Engine) -> dict[float, float]:
     return dict(sorted(out.items()))
 
 
+class CollectionLog:
+    """Every cyclic collection of this process: generation, wall and CPU duration."""
+
+    def __init__(self) -> None:
+        self.done: list[tuple[int, float, float]] = []
+        self._started = (0.0, 0.0)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = (time.perf_counter(), time.process_time())
+        else:
+            wall, cpu = self._started
+            self.done.append((info["generation"], time.perf_counter() - wall,
+                              time.process_time() - cpu))  # fmt: skip
+
+
 def histogram_quantile(q: float, cumulative: dict[float, float]) -> float:
     """Prometheus' ``histogram_quantile``: linear inside the bucket, lower bound 0."""
     bounds, counts = list(cumulative), list(cumulative.values())
@@ -112,21 +133,27 @@ async def measure(tmp_path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     await engine.start()
     closes = []
+    collections = CollectionLog()
+    gc.callbacks.append(collections)
     try:
         for index in range(CLOSES):
             close = first_close + 60.0 * index
             await clock.sleep_until(close - 1.0)
-            before = buckets(engine)
+            before, seen = buckets(engine), len(collections.done)
             await clock.sleep_until(close + 10.0)  # before the next 15 s close
-            after = buckets(engine)
+            after, during = buckets(engine), collections.done[seen:]
             delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
             closes.append({
                 "decisions": int(delta[math.inf]),
                 "p50_ms": histogram_quantile(0.50, delta) * 1e3,
                 "p99_ms": histogram_quantile(0.99, delta) * 1e3,
                 "within_5ms": int(delta.get(0.005, 0.0)),
+                "collections_in_close": len(during),
+                "full_collections_in_close": sum(1 for g, _, _ in during if g == 2),
+                "collection_cpu_ms_in_close": sum(c for _, _, c in during) * 1e3,
             })  # fmt: skip
     finally:
+        gc.callbacks.remove(collections)
         await engine.stop("benchmark finished")
     return {"session_wall_s": round(time.perf_counter() - started, 1), "closes": closes}
 
