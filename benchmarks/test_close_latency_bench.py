@@ -14,10 +14,10 @@ Two configurations, one after the other in this process: ``gc-pacer`` (the live 
 as shipped: start-up heap frozen, collection only half-way between closes) and
 ``gc-automatic`` (the collector left to CPython's thresholds -- before this change).
 For each close the benchmark also counts the cyclic collections that ran in its window
-(from 1 s before to 5 s after the close: every decision is in by then, and the
-pacer's quiet point, 7.5 s after a close of the 15 s grid, is outside it) and their CPU time, through ``gc.callbacks``:
-the direct measure of "no collection during a close", which CPU contention from other
-jobs on the machine does not blur the way it blurs the latency.
+(from 1 s before to 5 s after the close: every decision is in by then, and the pacer's
+quiet point, 7.5 s after a close of the 15 s grid, is outside it) and their CPU time,
+through ``gc.callbacks``: the direct measure of "no collection during a close", which
+CPU contention from other jobs on the machine does not blur the way it blurs latency.
 
 Run: ``python -m pytest benchmarks/test_close_latency_bench.py -m bench --benchmark-enable -s``
 """
