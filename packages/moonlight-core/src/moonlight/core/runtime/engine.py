@@ -55,7 +55,7 @@ from moonlight.core.runtime.account_claims import AccountClaims
 from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
-from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
+from moonlight.core.runtime.clock import BrokerClock, Clock, FastForwardClock, WallClock
 from moonlight.core.runtime.collector import CollectorPacer
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
@@ -222,7 +222,8 @@ class Engine:
                 interval_s=self.config.telemetry.metrics_snapshot_s,
             )
             self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
-            # Live engines only (backtests run without snapshots): no collection at a close.
+        if self.snapshots and not isinstance(self.clock, FastForwardClock):
+            # Engines in real (or scaled real) time only: no collection during a close.
             timeframes = {worker.timeframe_s for worker in self.supervisor.workers.values()}
             pacer = CollectorPacer(self.clock, timeframes)
             self._background.append(asyncio.get_running_loop().create_task(pacer.run()))
