@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from moonlight.core.ensemble.book import CalibrationBook, ScoredOutcomes, up_from_trades
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.orders import Direction
 from moonlight.core.storage import models
-from moonlight.core.storage.repository import latest_calibration
 
 
 def stored_outcomes(
@@ -93,18 +92,28 @@ def save_book(session: Session, book: CalibrationBook) -> list[models.Calibratio
 
 
 def load_book(session: Session, *, min_samples: int) -> CalibrationBook:
-    """The newest fit per (instrument, timeframe) and the newest global fit."""
-    keys = session.execute(
-        select(models.Calibration.instrument, models.Calibration.timeframe)
-        .where(models.Calibration.instrument.is_not(None))
-        .distinct()
+    """The newest fit per (instrument, timeframe) and the newest global fit.
+
+    Fits refitted inside a backtest run are not in force for trading (they describe a
+    replayed past, stored in the same database only when the backtest was pointed at it).
+    """
+    backtests = select(models.Run.id).where(models.Run.kind == models.RunKind.BACKTEST)
+    rows = session.scalars(
+        select(models.Calibration)
+        .where(
+            or_(models.Calibration.run_id.is_(None), models.Calibration.run_id.not_in(backtests))
+        )
+        .order_by(models.Calibration.created_at, models.Calibration.id)
     ).all()
-    fits: dict[tuple[str, str], Calibration] = {}
-    for instrument, timeframe in keys:
-        row = latest_calibration(session, instrument=instrument, timeframe=timeframe)
-        if row is not None and instrument is not None:
-            fits[(instrument, timeframe or "")] = _from_row(row)
-    global_row = latest_calibration(session)
+    newest: dict[tuple[str | None, str | None], models.Calibration] = {}
+    for row in rows:
+        newest[(row.instrument, row.timeframe)] = row
+    global_row = newest.pop((None, None), None)
+    fits = {
+        (instrument, timeframe or ""): _from_row(row)
+        for (instrument, timeframe), row in newest.items()
+        if instrument is not None
+    }
     return CalibrationBook(
         fits, _from_row(global_row) if global_row else None, min_samples=min_samples
     )

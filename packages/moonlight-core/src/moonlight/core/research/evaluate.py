@@ -48,6 +48,8 @@ from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.data.resample import resample
+from moonlight.core.decisions.replay import walk_forward_p_up
+from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.research import kernels as k
 from moonlight.core.research.risk_sim import (
     Account,
@@ -225,11 +227,14 @@ def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = Non
         setup.strategies, setup.weights, setup.calibration, bars, setup.source, parts
     )
     close_ts = bars.end_ts[arrays.index]
+    duration_s = timeframe_seconds(account.expiry or timeframe)
+    if setup.spec.walk_forward:
+        arrays = _walk_forward(arrays, bars, setup.spec, name, timeframe, duration_s)
     return Decided(
         instrument=name,
         account=account,
         timeframe=timeframe,
-        duration_s=timeframe_seconds(account.expiry or timeframe),
+        duration_s=duration_s,
         series=series,
         bars=bars,
         timeline=timeline,
@@ -237,6 +242,36 @@ def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = Non
         close_ts=close_ts,
         decide_ts=close_ts + setup.runtime.settle_delay_s,
     )
+
+
+def _walk_forward(
+    arrays: EnsembleArrays,
+    bars: CandleSeries,
+    spec: SetupSpec,
+    instrument: str,
+    timeframe: str,
+    duration_s: int,
+) -> EnsembleArrays:
+    """p̂ recomputed as the engine's decision sink learns it, bar by bar."""
+    calibrator = OnlineCalibrator(
+        min_samples=spec.min_samples,
+        refit_every=spec.refit_every,
+        window=spec.window,
+        regularisation=spec.regularisation,
+    )
+    walked = walk_forward_p_up(
+        arrays.score,
+        bars.end_ts[arrays.index],
+        bars.close[arrays.index],
+        duration_s=duration_s,
+        instrument=instrument,
+        timeframe=timeframe,
+        calibrator=calibrator,
+        fallback=spec.calibration,
+    )
+    p_up = walked.p_up
+    p_hat = np.where(arrays.direction > 0, p_up, np.where(arrays.direction < 0, 1.0 - p_up, 0.0))
+    return replace(arrays, p_up=p_up, p_hat=p_hat)
 
 
 @dataclass(frozen=True)

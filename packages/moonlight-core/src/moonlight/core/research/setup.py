@@ -59,6 +59,11 @@ class SetupSpec:
     regularisation: float = 1e-3
     #: Fewest (S, outcome) pairs for a fit; below it the spec's calibration is kept.
     min_samples: int = 200
+    #: Walk-forward refits from shadow outcomes, as the engine does (``calibration`` is
+    #: then only what applies before the first fit); False keeps ``calibration`` fixed.
+    walk_forward: bool = True
+    refit_every: int = 50
+    window: int = 5000
 
     @property
     def timeframe(self) -> str:
@@ -227,6 +232,8 @@ def spec_from_config(
         starting_balance=starting_balance,
         regularisation=config.ensemble.calibration.regularisation,
         min_samples=config.ensemble.calibration.min_samples,
+        refit_every=config.ensemble.calibration.refit_every,
+        window=config.ensemble.calibration.window,
     )
 
 
