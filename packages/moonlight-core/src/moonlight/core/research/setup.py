@@ -251,10 +251,13 @@ def make_spec(
     runtime: RuntimeConfig | None = None,
     host: PluginHost | None = None,
     account_id: str = "research",
+    walk_forward: bool = True,
 ) -> SetupSpec:
     """A spec for a notebook: strategies by name (or config entries), weights, a
     calibration ``(A, B)`` or :class:`Calibration` (default: unfitted, p̂ = 0.5 --
-    nothing passes a break-even threshold), risk as a :class:`RiskConfig` or its dict."""
+    nothing passes a break-even threshold), risk as a :class:`RiskConfig` or its dict.
+    With ``walk_forward`` (the default, as the engine) the calibration only applies until
+    the walk-forward refits from shadow outcomes take over; False keeps it fixed."""
     registry = (host or default_host()).registry
     items = [strategies] if isinstance(strategies, str | StrategyConfig | Mapping) else strategies
     entries = tuple(_entry(item, registry) for item in items)
@@ -287,4 +290,5 @@ def make_spec(
         runtime=runtime or RuntimeConfig(),
         payout_pct=payout_pct,
         starting_balance=starting_balance,
+        walk_forward=walk_forward,
     )

@@ -1,0 +1,87 @@
+"""Many configurations on data without an edge: none is called an edge after Holm.
+
+The candles are :func:`tests.support.planted_edge.no_edge_candles` (a fair coin). Every
+candidate trades on an assumed calibration (fixed, so each one trades a lot and its
+luck shows), and the sweep's out-of-sample edge p-values are adjusted for the number of
+candidates (:mod:`moonlight.core.research.multiple`). The unadjusted counts are what a
+naive ranking would have claimed. The 200-candidate run is marked ``slow`` (a few
+minutes on one core); CI runs 40.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from moonlight.core.plugins.host import PluginHost
+from moonlight.core.research.multiple import holm
+from moonlight.core.research.setup import make_spec
+from moonlight.core.research.sweep import sweep
+from tests.support.planted_edge import no_edge_candles
+
+SPACE: dict[str, list[Any]] = {
+    "ema_rsi.fast_period": [3, 5, 8, 12],
+    "ema_rsi.slow_period": [21, 34, 55],
+    "ema_rsi.rsi_period": [7, 14, 21],
+    "bollinger_reversion.period": [10, 20, 30],
+    "bollinger_reversion.nbdev": [1.5, 2.0, 2.5],
+    "weights": [(1.0, 1.0), (1.0, 0.5), (0.5, 1.0)],
+    "expiry": ["1m", "2m", "3m"],
+}
+
+
+def no_edge_sweep(host: PluginHost, samples: int, bars: int) -> Any:
+    base = make_spec(
+        ["ema_rsi", "bollinger_reversion"],
+        calibration=(-2.5, 0.0),
+        walk_forward=False,
+        risk={"threshold": 0.5, "margin": 0.0, "guards": []},
+        host=host,
+    )
+    return sweep(
+        no_edge_candles(bars, seed=11),
+        base,
+        SPACE,
+        search="random",
+        samples=samples,
+        seed=5,
+        folds=2,
+        calibrate=False,
+        metric="pnl",
+        workers=1,
+    )
+
+
+def test_holm_adjustment() -> None:
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    adjusted = holm(p)
+    # sorted 0.005, 0.01, 0.03, 0.04 (m = 4): ×4, ×3, ×2, ×1, running maximum
+    assert adjusted[:4] == pytest.approx([0.03, 0.06, 0.06, 0.06])
+    assert np.isnan(adjusted[4])
+    assert np.all(holm(np.full(3, 0.9)) == 1.0)
+
+
+def check(table: Any, samples: int) -> dict[str, int]:
+    chance = table.attrs["chance"]
+    assert chance["candidates"] == samples
+    assert (table["oos_trades"] > 100).all()
+    assert chance["significant_after_holm"] == 0, chance
+    assert not table["significant"].any()
+    ranked = table["edge_p_holm"].tolist()
+    assert ranked == sorted(ranked)
+    return chance
+
+
+def test_forty_random_configurations_no_false_edge(host: PluginHost) -> None:
+    table = no_edge_sweep(host, samples=40, bars=6000)
+    chance = check(table, 40)
+    assert chance["profitable_unadjusted"] <= 40
+
+
+@pytest.mark.slow
+def test_two_hundred_random_configurations_no_false_edge(host: PluginHost) -> None:
+    table = no_edge_sweep(host, samples=200, bars=20000)
+    chance = check(table, 200)
+    print(f"\nno-edge sweep, 200 candidates: {chance}")
