@@ -68,6 +68,8 @@ def test_the_three_paths_take_the_same_orders(planted: dict[str, Any]) -> None:
     result = planted["result"]
     assert differences(result.trades, planted["research"].trades) == []
     assert differences(result.trades, planted["paper"]) == []
+    # the same decisions, shadow outcomes and verdict figures from the research path
+    assert planted["research"].summary["edge"] == result.summary["edge"]
 
 
 def test_nothing_is_traded_before_the_calibration_has_learned(planted: dict[str, Any]) -> None:
@@ -80,14 +82,29 @@ def test_nothing_is_traded_before_the_calibration_has_learned(planted: dict[str,
     assert first_trade_bar < MIN_SAMPLES + 600, first_trade_bar
 
 
-def test_the_edge_is_found_calibrated_and_profitable(planted: dict[str, Any]) -> None:
+def test_the_edge_is_found_and_profitable(planted: dict[str, Any]) -> None:
     summary = planted["result"].summary
     edge = summary["edge"]
     low, high = edge["win_rate_ci95"]
     assert low <= P_WIN <= high, edge
     assert summary["verdict"] == "edge", edge
-    assert edge["decision_ece"] <= 0.02, edge
     assert summary["pnl"] > 0
     assert edge["exploration_trades"] == 0
     assert edge["decisions"] >= BARS - 50 and edge["trades_counted"] > BARS / 2
     assert np.all(planted["result"].trades.p_hat > 0.55)
+
+
+@pytest.mark.parametrize("seed", [4, 9])
+def test_over_twenty_thousand_bars_p_hat_is_calibrated(
+    seed: int, tmp_path: Path, host: PluginHost
+) -> None:
+    """The research path (order for order the backtest, as above) on a longer history:
+    over every decision the calibration error is small, the win rate is 0.60's."""
+    series = planted_candles(20_000, seed=seed)
+    config = write_config(tmp_path, planted_config(tmp_path, series.instrument), host)
+    summary = evaluate(series, build_setup(spec_from_config(config, host=host), host)).summary
+    edge = summary["edge"]
+    low, high = edge["win_rate_ci95"]
+    assert low <= P_WIN <= high, edge
+    assert edge["decision_ece"] <= 0.02, edge
+    assert summary["verdict"] == "edge" and summary["pnl"] > 0

@@ -65,3 +65,15 @@ def walk_forward_p_up(
         calibrated[i] = used.fitted
         ledger.open(Shadow(ts + duration_s, ts, s, price))
     return WalkForward(p_up, calibrated, calibrator.refits)
+
+
+def shadow_moves(end_ts: FloatArray, close: FloatArray, duration_s: float) -> npt.NDArray[np.int8]:
+    """Per decided bar, its shadow outcome as the engine resolves it: +1 up, -1 down,
+    0 push or unknown (the bar ending at the expiry is not among the decided bars)."""
+    expiry = end_ts + duration_s
+    j = np.searchsorted(end_ts, expiry)
+    found = j < end_ts.size
+    found[found] &= end_ts[j[found]] == expiry[found]
+    moved = np.zeros(end_ts.size, np.int8)
+    moved[found] = np.sign(close[j[found]] - close[found]).astype(np.int8)
+    return moved

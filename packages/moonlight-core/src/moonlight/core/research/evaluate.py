@@ -44,11 +44,13 @@ from moonlight.core.backtest.trades import (
     OrderIds,
     TradeLog,
 )
+from moonlight.core.backtest.verdict import edge_summary
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.data.resample import resample
-from moonlight.core.decisions.replay import walk_forward_p_up
+from moonlight.core.decisions.replay import shadow_moves, walk_forward_p_up
+from moonlight.core.decisions.store import DecisionOutcomes
 from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.research import kernels as k
 from moonlight.core.research.risk_sim import (
@@ -271,7 +273,7 @@ def _walk_forward(
     )
     p_up = walked.p_up
     p_hat = np.where(arrays.direction > 0, p_up, np.where(arrays.direction < 0, 1.0 - p_up, 0.0))
-    return replace(arrays, p_up=p_up, p_hat=p_hat)
+    return replace(arrays, p_up=p_up, p_hat=p_hat, calibrated=walked.calibrated)
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,7 @@ def evaluate(
     summary = summarize(
         trades, bars=timeline.bars, wall_s=wall_s, starting_balance=spec.starting_balance
     )
+    summary.update(_verdict(decided, trades, rows[chosen], spec.calibration.fitted))
     return Evaluation(
         setup=setup,
         instrument=name,
@@ -396,6 +399,25 @@ def evaluate(
         trades=trades,
         summary=summary,
     )
+
+
+def _verdict(
+    decided: Decided, trades: TradeLog, sent_rows: npt.NDArray[np.int64], fixed_fitted: bool
+) -> dict[str, Any]:
+    """The edge verdict, as the backtest computes it from its decision rows (a trade on
+    an unfitted calibration -- the exploration prior -- is not counted)."""
+    arrays = decided.arrays
+    traded = np.zeros(arrays.index.size, bool)
+    traded[sent_rows] = True
+    moves = shadow_moves(decided.close_ts, decided.bars.close[arrays.index], decided.duration_s)
+    outcomes = DecisionOutcomes(arrays.p_hat, arrays.direction, moves, traded)
+    fitted = (
+        arrays.calibrated[sent_rows]
+        if arrays.calibrated is not None
+        else np.full(sent_rows.size, fixed_fitted)
+    )
+    edge = edge_summary(trades, outcomes, exploration=~fitted)
+    return {"verdict": edge["verdict"], "edge": edge}
 
 
 #: Reason codes of decided bars that were not sent (0: a candidate the guards judged).
