@@ -54,6 +54,9 @@ def edge_p(wins: float, losses: float, breakeven: float) -> float:
 def chance_report(table: Any, *, alpha: float = ALPHA) -> dict[str, int]:
     """Counts: candidates run, profitable / significant unadjusted, significant after Holm."""
     ran = table[~table["error"].astype(bool)]
+    if ran.empty:
+        names = ("profitable_unadjusted", "significant_unadjusted", "significant_after_holm")
+        return {"candidates": 0, **dict.fromkeys(names, 0)}
     return {
         "candidates": len(ran),
         "profitable_unadjusted": int((ran["oos_pnl"] > 0).sum()),
