@@ -1,10 +1,12 @@
 """Many configurations on data without an edge: none is called an edge after Holm.
 
-The candles are :func:`tests.support.planted_edge.no_edge_candles` (a fair coin). Every
-candidate trades on an assumed calibration (fixed, so each one trades a lot and its
-luck shows), and the sweep's out-of-sample edge p-values are adjusted for the number of
-candidates (:mod:`moonlight.core.research.multiple`). The unadjusted counts are what a
-naive ranking would have claimed. The 200-candidate run is marked ``slow`` (a few
+The candles are :func:`tests.support.planted_edge.no_edge_candles` (a fair coin) and the
+payout is 100 %, so break-even is exactly 0.5 and no configuration has an edge: each
+one's out-of-sample result is luck, about half of them profitable. Every candidate
+trades on an assumed calibration (fixed, so each one trades and its luck shows), and
+the sweep's edge p-values are adjusted for the number of candidates
+(:mod:`moonlight.core.research.multiple`). The unadjusted counts are what a naive
+ranking would have claimed. The 200-candidate run is marked ``slow`` (a few
 minutes on one core); CI runs 40.
 """
 
@@ -37,6 +39,7 @@ def no_edge_sweep(host: PluginHost, samples: int, bars: int) -> Any:
         ["ema_rsi", "bollinger_reversion"],
         calibration=(-2.5, 0.0),
         walk_forward=False,
+        payout_pct=100.0,
         risk={"threshold": 0.5, "margin": 0.0, "guards": []},
         host=host,
     )
@@ -85,3 +88,4 @@ def test_two_hundred_random_configurations_no_false_edge(host: PluginHost) -> No
     table = no_edge_sweep(host, samples=200, bars=20000)
     chance = check(table, 200)
     print(f"\nno-edge sweep, 200 candidates: {chance}")
+    assert chance["profitable_unadjusted"] > 20, chance  # luck is there to be fooled by

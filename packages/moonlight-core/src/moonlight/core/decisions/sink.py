@@ -31,6 +31,7 @@ from moonlight.core.decisions.shadow import DOWN, UP, Shadow, ShadowLedger
 from moonlight.core.ensemble.ensemble import EnsembleDecision
 from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.ensemble.store import calibration_row
 from moonlight.core.storage import models
 
 log = logging.getLogger("moonlight.decisions")
@@ -166,20 +167,7 @@ class DecisionSink:
         with self.sessions.begin() as session:
             if rows:
                 session.execute(insert(models.Decision), rows)
-            session.add_all(self._calibration_row(fit) for fit in fits)
-
-    def _calibration_row(self, fit: Calibration) -> models.Calibration:
-        return models.Calibration(
-            instrument=fit.instrument,
-            timeframe=fit.timeframe,
-            a=fit.a,
-            b=fit.b,
-            n_samples=fit.n_samples,
-            data_from=fit.data_from,
-            data_to=fit.data_to,
-            metrics=dict(fit.metrics),
-            run_id=self.run_id,
-        )
+            session.add_all(calibration_row(fit, run_id=self.run_id) for fit in fits)
 
     def close(self) -> None:
         """Store every decision still waiting for its expiry (unresolved), then flush."""

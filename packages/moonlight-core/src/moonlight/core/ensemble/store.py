@@ -71,21 +71,24 @@ def stored_outcomes(
     )
 
 
+def calibration_row(fit: Calibration, *, run_id: str | None = None) -> models.Calibration:
+    """The ``calibrations`` row of one fit (``run_id``: the run whose refit made it)."""
+    return models.Calibration(
+        instrument=fit.instrument,
+        timeframe=fit.timeframe,
+        a=fit.a,
+        b=fit.b,
+        n_samples=fit.n_samples,
+        data_from=fit.data_from,
+        data_to=fit.data_to,
+        metrics=dict(fit.metrics),
+        run_id=run_id,
+    )
+
+
 def save_book(session: Session, book: CalibrationBook) -> list[models.Calibration]:
     """Insert one row per fit of ``book`` (global: instrument/timeframe NULL)."""
-    rows = [
-        models.Calibration(
-            instrument=fit.instrument,
-            timeframe=fit.timeframe,
-            a=fit.a,
-            b=fit.b,
-            n_samples=fit.n_samples,
-            data_from=fit.data_from,
-            data_to=fit.data_to,
-            metrics=dict(fit.metrics),
-        )
-        for fit in book.all_fits()
-    ]
+    rows = [calibration_row(fit) for fit in book.all_fits()]
     session.add_all(rows)
     session.flush()
     return rows
