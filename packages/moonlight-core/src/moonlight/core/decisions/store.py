@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,19 @@ class DecisionOutcomes:
 
     @classmethod
     def empty(cls) -> DecisionOutcomes:
-        return cls(np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int8), np.zeros(0, bool))
+        """No decision."""
+        return cls.concat([])
+
+    @classmethod
+    def concat(cls, parts: Sequence[DecisionOutcomes]) -> DecisionOutcomes:
+        """All decisions of ``parts``, in order."""
+        return cls(
+            np.concatenate([np.zeros(0), *(p.p_hat for p in parts)]),
+            np.concatenate([np.zeros(0, np.int8), *(p.direction for p in parts)]),
+            np.concatenate([np.zeros(0, np.int8), *(p.moved for p in parts)]),
+            np.concatenate([np.zeros(0, bool), *(p.traded for p in parts)]),
+            frozenset().union(*(p.exploration_ids for p in parts)),
+        )
 
 
 def load_decisions(sessions: sessionmaker[Session], run_id: str | None) -> DecisionOutcomes:

@@ -24,7 +24,7 @@ p̂, what was decided and why, the outcome and PnL); ``Evaluation.trades`` the o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,10 @@ class Evaluation:
     stateless_reason: npt.NDArray[np.int64]
     trades: TradeLog
     summary: dict[str, Any]
+    #: Every decided bar's p̂, direction, shadow outcome and whether it was traded.
+    decisions: DecisionOutcomes = field(default_factory=DecisionOutcomes.empty)
+    #: Per trade: made on an unfitted (exploration) calibration, so never evidence.
+    exploration: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
 
     def per_bar(self) -> dict[str, Any]:
         """Decision, reason, stake, outcome, prices, PnL and settlement per decided bar."""
@@ -385,7 +389,9 @@ def evaluate(
     summary = summarize(
         trades, bars=timeline.bars, wall_s=wall_s, starting_balance=spec.starting_balance
     )
-    summary.update(_verdict(decided, trades, rows[chosen], spec.calibration.fitted))
+    decisions, exploration = _decisions(decided, rows[chosen], spec.calibration.fitted)
+    edge = edge_summary(trades, decisions, exploration=exploration)
+    summary.update({"verdict": edge["verdict"], "edge": edge})
     return Evaluation(
         setup=setup,
         instrument=name,
@@ -398,26 +404,26 @@ def evaluate(
         stateless_reason=reason_code,
         trades=trades,
         summary=summary,
+        decisions=decisions,
+        exploration=exploration,
     )
 
 
-def _verdict(
-    decided: Decided, trades: TradeLog, sent_rows: npt.NDArray[np.int64], fixed_fitted: bool
-) -> dict[str, Any]:
-    """The edge verdict, as the backtest computes it from its decision rows (a trade on
-    an unfitted calibration -- the exploration prior -- is not counted)."""
+def _decisions(
+    decided: Decided, sent_rows: npt.NDArray[np.int64], fixed_fitted: bool
+) -> tuple[DecisionOutcomes, npt.NDArray[np.bool_]]:
+    """The decisions as the backtest records them, and which trades were exploration
+    (made on an unfitted calibration -- the exploration prior -- never evidence)."""
     arrays = decided.arrays
     traded = np.zeros(arrays.index.size, bool)
     traded[sent_rows] = True
     moves = shadow_moves(decided.close_ts, decided.bars.close[arrays.index], decided.duration_s)
-    outcomes = DecisionOutcomes(arrays.p_hat, arrays.direction, moves, traded)
     fitted = (
         arrays.calibrated[sent_rows]
         if arrays.calibrated is not None
         else np.full(sent_rows.size, fixed_fitted)
     )
-    edge = edge_summary(trades, outcomes, exploration=~fitted)
-    return {"verdict": edge["verdict"], "edge": edge}
+    return DecisionOutcomes(arrays.p_hat, arrays.direction, moves, traded), ~fitted
 
 
 #: Reason codes of decided bars that were not sent (0: a candidate the guards judged).
