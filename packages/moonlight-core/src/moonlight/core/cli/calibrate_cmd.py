@@ -2,7 +2,9 @@
 
 Two sources of (S, outcome) pairs:
 
-* **stored** (default) -- every settled order with a score in the configured storage;
+* **stored** (default) -- the shadow outcome of every recorded decision (traded or not;
+  backtest runs excluded) and every settled order with a score that has no decision
+  record (orders from before decisions were recorded), in the configured storage;
   fits per (instrument, timeframe) and globally, saves them, and prints each fit's
   reliability on the pairs it was fitted on.
 * **--csv FILE** (repeatable) -- candle histories: the configured strategies (all
@@ -31,7 +33,7 @@ from moonlight.core.ensemble.history import read_candles_csv
 from moonlight.core.ensemble.offline import FitEvaluation, HistoryCalibration, calibrate_history
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.reliability import reliability_report
-from moonlight.core.ensemble.store import save_book, stored_outcomes
+from moonlight.core.ensemble.store import save_book, shadow_outcomes, stored_outcomes
 from moonlight.core.plugins import build_plugin_host
 from moonlight.core.plugins.registry import Registry
 from moonlight.core.strategy.factory import StrategyBuildError, all_registered, build_strategies
@@ -149,7 +151,9 @@ def _from_storage(config: MoonlightConfig, as_json: bool) -> CalibrationBook:
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
-            pairs = stored_outcomes(session)
+            shadows, traded = shadow_outcomes(session)
+            orders = stored_outcomes(session, exclude=traded)
+            pairs = ScoredOutcomes.concat([shadows, orders])
     finally:
         engine.dispose()
     settings = config.ensemble.calibration
