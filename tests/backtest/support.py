@@ -55,6 +55,7 @@ def config_data(
     prior_a: float = -2.5,
     strategies: list[dict[str, Any]] | None = None,
     runtime: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     account: dict[str, Any] = {
         "id": "bt",
@@ -75,7 +76,7 @@ def config_data(
         # parity tests cross the hand-over
         "ensemble": {
             "paper_prior": {"a": prior_a},
-            "calibration": {"min_samples": 1500, "refit_every": 100},
+            "calibration": calibration or {"min_samples": 1500, "refit_every": 100},
         },
         "risk": risk
         or {
