@@ -55,6 +55,7 @@ def config_data(
     prior_a: float = -2.5,
     strategies: list[dict[str, Any]] | None = None,
     runtime: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     account: dict[str, Any] = {
         "id": "bt",
@@ -71,7 +72,12 @@ def config_data(
         "data_dir": str(tmp_path / "data"),
         "accounts": [account],
         "strategies": strategies or STRATEGIES,
-        "ensemble": {"paper_prior": {"a": prior_a}},
+        # exploration prior until 1,500 shadow outcomes, then walk-forward refits: the
+        # parity tests cross the hand-over
+        "ensemble": {
+            "paper_prior": {"a": prior_a},
+            "calibration": calibration or {"min_samples": 1500, "refit_every": 100},
+        },
         "risk": risk
         or {
             "margin": 0.0,

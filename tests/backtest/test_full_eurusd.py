@@ -30,7 +30,10 @@ def test_full_eurusd_backtest_report_and_parity(tmp_path: Path, host: PluginHost
         "sizing": {"policy": "fixed", "params": {"stake_amount": 1}},
         "guards": [{"name": "max_open_orders", "params": {"max_open_per_instrument": 1}}],
     }
-    config = write_config(tmp_path, config_data(tmp_path, "EURUSD", risk=risk), host)
+    # the exploration prior all the way (no walk-forward fit takes over): many orders
+    everything = {"min_samples": 200_000, "window": 200_000}
+    data = config_data(tmp_path, "EURUSD", risk=risk, calibration=everything)
+    config = write_config(tmp_path, data, host)
     report = tmp_path / "report"
     result = backtest_to_directory(config, [series], report, host=host)
     summary = check_report(report, trades=result.summary["trades"])

@@ -47,7 +47,10 @@ def growth_over_runs(run: object, runs: int = RUNS) -> int:
 def test_research_runs_do_not_grow_memory(tmp_path: Path, host: PluginHost) -> None:
     real_candles(BTCUSDT)
     series = load_candles(SHARED_DATA / BTCUSDT).slice(0, 20_000)
-    config = write_config(tmp_path, config_data(tmp_path, "BTCUSDT"), host)
+    # the exploration prior throughout, so every run builds a sizeable trade log
+    everything = {"min_samples": 20_000, "window": 20_000}
+    data = config_data(tmp_path, "BTCUSDT", calibration=everything)
+    config = write_config(tmp_path, data, host)
     setup = build_setup(spec_from_config(config, host=host), host)
     trades = evaluate(series, setup).summary["trades"]
     assert trades > 1000  # each run builds a sizeable trade log and frame

@@ -95,11 +95,57 @@ def test_json_output_and_no_save(config_file: Path) -> None:
     assert 0 < figures["fits"][0]["report"]["brier"] < 0.3
 
 
-def test_too_few_pairs_keeps_the_conservative_mapping(config_file: Path) -> None:
+def test_too_few_pairs_keeps_the_conservative_mapping_and_fails(config_file: Path) -> None:
     _store_orders(config_file, 20, true_a=-1.0)
     result = CliRunner().invoke(calibrate_cmd, [str(config_file)])
+    assert result.exit_code == 1, result.output
+    assert "only 20 decided" in result.output and "saved 0" not in result.output
+    assert "no fit" in result.output and "nothing saved" in result.output
+    config = load_config(config_file)
+    engine = engine_from_config(config)
+    with session_factory(engine)() as session:
+        assert load_book(session, min_samples=10).all_fits() == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "file_name", ["EURUSD_M1_2017H1_histdata.csv.gz", "eurusd-1m.csv", "EURUSD.csv"]
+)
+def test_a_csv_is_named_as_the_backtest_names_it(
+    config_file: Path, tmp_path: Path, file_name: str
+) -> None:
+    """One naming function: the fit is stored under the name a backtest trades."""
+    from moonlight.core.data.load import instrument_from_name
+
+    rng = np.random.default_rng(5)
+    bars = 1500
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, bars)))
+    open_ = np.r_[close[0], close[:-1]]
+    times = np.datetime64("2024-01-01T00:00:00") + np.arange(bars) * np.timedelta64(60, "s")
+    lines = ["timestamp,open,high,low,close,volume"]
+    for t, o, c in zip(times, open_, close, strict=True):
+        lines.append(f"{t}Z,{o},{max(o, c) * 1.0004},{min(o, c) * 0.9996},{c},1")
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / file_name
+    if file_name.endswith(".gz"):
+        import gzip
+
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(calibrate_cmd, [str(config_file), "--csv", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert "only 20 decided" in result.output and "saved" not in result.output
+    (report,) = json.loads(result.output.split("\nsaved")[0])
+    assert report["instrument"] == instrument_from_name(path) == "EURUSD"
+
+
+def test_a_csv_too_short_to_fit_exits_non_zero(config_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "EURUSD.csv"
+    rows = [f"2024-01-01T00:{m:02d}:00Z,1.0,1.01,0.99,1.0{m % 3},1" for m in range(60)]
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(calibrate_cmd, [str(config_file), "--csv", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "no fit" in result.output
 
 
 def test_refits_from_a_candle_csv_out_of_sample(config_file: Path, tmp_path: Path) -> None:

@@ -127,7 +127,12 @@ def soak_config(tmp_path: Path) -> Path:
             {"name": "supertrend_adx"},
             {"name": "bollinger_reversion"},
         ],
-        "ensemble": {"paper_prior": {"a": -2.5}},
+        # exploration prior throughout (no walk-forward fit takes over on the random
+        # walk), so orders keep flowing for the whole soak
+        "ensemble": {
+            "paper_prior": {"a": -2.5},
+            "calibration": {"min_samples": 1_000_000, "window": 1_000_000},
+        },
         "risk": {
             "margin": 0.0,
             "sizing": {"policy": "fixed", "params": {"stake_amount": 1}},

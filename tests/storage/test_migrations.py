@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "alarms",
     "calibrations",
     "audit_log",
+    "decisions",
     "runs",
 }
 

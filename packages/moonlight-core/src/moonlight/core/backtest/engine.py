@@ -11,6 +11,9 @@ engine is *composed from* and three costs that have no effect on any decision:
   balance. Its settlement pump wakes exactly at the instants the paper broker's polling
   pump would settle (the first ``poll_interval_s`` grid point at or after an expiry,
   counted from the engine's start), instead of waking every ``poll_interval_s``;
+* **calibration** starts from nothing: p̂ is learned walk-forward from the run's own
+  shadow outcomes (stored fits are ignored -- they may come from later data), and
+  decision rows are written in batches;
 * **guard state** lives in memory: a backtest starts from a clean account, never from
   the kill-switch or losing streak persisted by an earlier run in the same database;
 * **workers** are :class:`BacktestWorker`: during a long gap (a weekend) the live worker
@@ -43,6 +46,7 @@ from moonlight.core.config.models import AccountConfig
 from moonlight.core.connectors.contract import Connector, OrderAck, OrderRequest
 from moonlight.core.connectors.paper import PaperBroker
 from moonlight.core.connectors.paper_book import MemoryPaperBook
+from moonlight.core.decisions.sink import DecisionSink
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.risk.builder import build_risk_manager
@@ -56,6 +60,8 @@ log = logging.getLogger("moonlight.backtest")
 #: The paper broker's default polling interval (PaperBrokerConfig.poll_interval_s).
 POLL_INTERVAL_S = 0.5
 STARTING_BALANCE = 10_000.0
+#: Decision rows written per storage transaction in a backtest.
+DECISION_BATCH = 2000
 
 
 def settlement_phase_s(settle_delay_s: float, poll_interval_s: float = POLL_INTERVAL_S) -> float:
@@ -194,6 +200,15 @@ class BacktestEngine(Engine):
                 verdict.reason.value if verdict.reason else "unknown"
             ),
         )
+
+    def _calibrations(self) -> CalibrationBook:
+        """None: a backtest learns p̂ walk-forward from its own shadow outcomes only, so
+        no fit made from later data (a stored ``moonlight calibrate``) can leak in."""
+        return CalibrationBook(min_samples=self.config.ensemble.calibration.min_samples)
+
+    def _decision_sink(self, seed: CalibrationBook, *, batch: int = DECISION_BATCH) -> DecisionSink:
+        """The live sink, writing in batches (a replay makes thousands per second)."""
+        return super()._decision_sink(seed, batch=batch)
 
     async def start(self) -> None:
         """Start as the live engine does, with backtest workers."""

@@ -185,6 +185,7 @@ def render_html(
 <body>
 <h1>{escape(title)}</h1>
 <p class="sub">MoonLight backtest report · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>
+{verdict_html(summary)}
 <table class="summary">{rows}</table>
 <ul class="sub">{extra}</ul>
 <div class="grid2">
@@ -192,6 +193,39 @@ def render_html(
 </div>
 </body></html>
 """
+
+
+def verdict_html(summary: Mapping[str, Any]) -> str:
+    """The edge verdict as one sentence and its evidence (empty without a verdict)."""
+    edge = summary.get("edge")
+    if not isinstance(edge, Mapping):
+        return ""
+    ci = edge.get("win_rate_ci95")
+    evidence = (
+        f"win rate {edge['win_rate']:.2%} (95 % Wilson {ci[0]:.2%}–{ci[1]:.2%}) over"
+        f" {edge['trades_counted']:,} trades against break-even"
+        f" {edge['breakeven_win_rate']:.2%}"
+        if ci is not None
+        else "no trade to judge"
+    )
+    expectancy = edge.get("expectancy_ci95")
+    if expectancy is not None:
+        evidence += (
+            f"; expectancy {edge['expectancy']:.4f} per trade"
+            f" (95 % {expectancy[0]:.4f} to {expectancy[1]:.4f})"
+        )
+    calibration = (
+        f"p̂ over all {edge['decisions_scored']:,} scored decisions:"
+        f" ECE {edge['decision_ece']:.4f}, Brier {edge['decision_brier']:.4f}"
+        if edge.get("decision_ece") is not None
+        else "no decision with a known outcome"
+    )
+    return (
+        f'<p class="verdict"><b>Verdict: {escape(str(edge["verdict"]))}.</b> {escape(evidence)}.'
+        f" {edge['decisions']:,} decisions, {edge['decisions_traded']:,} traded"
+        f" ({edge['exploration_trades']:,} exploration trades not counted);"
+        f" {escape(calibration)}.</p>"
+    )
 
 
 def _json_ready(value: Any) -> Any:

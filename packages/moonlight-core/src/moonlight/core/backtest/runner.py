@@ -44,8 +44,10 @@ from moonlight.core.backtest.engine import (
 from moonlight.core.backtest.replay import ReplayConnector
 from moonlight.core.backtest.summary import summarize
 from moonlight.core.backtest.trades import TradeLog, load_trades
+from moonlight.core.backtest.verdict import run_verdict
 from moonlight.core.config.models import MoonlightConfig, StorageConfig
 from moonlight.core.data.candles import CandleSeries
+from moonlight.core.decisions.store import load_decisions
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.worker import WorkerTiming
@@ -53,6 +55,8 @@ from moonlight.core.storage.models import RunKind
 from moonlight.core.storage.repository import finish_run, start_run
 from moonlight.core.strategy.factory import build_strategies
 from moonlight.core.timeframes import timeframe_seconds
+
+log = logging.getLogger("moonlight.backtest")
 
 #: Called with (bars done, bars in total) as simulated time advances.
 ProgressCallback = Callable[[int, int], None]
@@ -87,6 +91,8 @@ class Timeline:
     phase_s: float
     warmup_bars: int
     workers: tuple[WorkerPlan, ...]
+    #: Products and timeframes left out (no data, not buildable), one line each.
+    skipped: tuple[str, ...] = ()
 
     @property
     def bars(self) -> int:
@@ -119,23 +125,29 @@ def plan_timeline(
     warmup_bars: int,
     *,
     poll_interval_s: float = POLL_INTERVAL_S,
+    strict: bool = True,
 ) -> Timeline:
     """Start (after every worker's warm-up), stop, and each worker's tradable bars.
 
     ``series_of`` gives a worker's bars (a replay's :meth:`ReplayConnector.series`).
+    A product without data, or a timeframe that cannot be built from the data (finer than
+    the data, or too short to warm up), is an error when ``strict``; otherwise it is left
+    out and named in :attr:`Timeline.skipped` (an error still if nothing is left).
     """
     settle_delay_s = config.runtime.settle_delay_s
     phase = settlement_phase_s(settle_delay_s, poll_interval_s)
     plans: list[tuple[str, str, str, int, npt.NDArray[np.float64]]] = []
+    skipped: list[str] = []
     start = float("-inf")
     data_end = float("-inf")
     for account in config.accounts:
         for product in account.products:
             if product not in instruments:
-                raise BacktestError(
+                skipped.append(
                     f"account {account.id} trades {product} but no data was given for it"
                     f" (loaded: {', '.join(instruments)})"
                 )
+                continue
             finest = series_of(product, None)
             if len(finest):
                 data_end = max(data_end, float(finest.end_ts[-1]) + finest.timeframe_s)
@@ -144,15 +156,19 @@ def plan_timeline(
                 try:
                     ends = series_of(product, seconds).end_ts
                 except Exception as error:  # Rejected: cannot resample to this timeframe
-                    raise BacktestError(f"{product} at {timeframe}: {error}") from None
+                    skipped.append(f"{product} at {timeframe}: {error}")
+                    continue
                 if len(ends) <= warmup_bars:
-                    raise BacktestError(
+                    skipped.append(
                         f"{product} at {timeframe}: {len(ends)} bars, but the strategies"
                         f" need {warmup_bars} to warm up and at least one more to trade"
                     )
+                    continue
                 first = float(ends[warmup_bars - 1]) if warmup_bars else float(ends[0]) - seconds
                 start = max(start, first)
                 plans.append((account.id, product, timeframe, seconds, ends))
+    if skipped and (strict or not plans):
+        raise BacktestError("; ".join(skipped))
     if not plans:
         raise BacktestError("the configuration has no account, product and timeframe to run")
     workers = tuple(
@@ -161,7 +177,39 @@ def plan_timeline(
     )
     last_decision = max(float(w.ends[-1]) for w in workers) + settle_delay_s
     stop = max(last_decision, data_end) + poll_interval_s
-    return Timeline(start + phase, stop + phase, phase, warmup_bars, workers)
+    return Timeline(start + phase, stop + phase, phase, warmup_bars, workers, tuple(skipped))
+
+
+def skipped_message(skipped: Sequence[str]) -> str:
+    """The one warning that lists what a backtest leaves out."""
+    lines = "\n".join(f"  - {line}" for line in skipped)
+    return (
+        f"skipping {len(skipped)} product/timeframe(s) the data cannot run"
+        f" (--strict makes this an error):\n{lines}"
+    )
+
+
+def runnable_config(config: MoonlightConfig, timeline: Timeline) -> MoonlightConfig:
+    """``config`` with only the products and timeframes ``timeline`` plans workers for
+    (accounts left with none are dropped)."""
+    planned = {(w.account_id, w.instrument, w.timeframe) for w in timeline.workers}
+    accounts = []
+    for account in config.accounts:
+        products = [
+            p
+            for p in account.products
+            if any((account.id, p, tf) in planned for tf in account.timeframes)
+        ]
+        timeframes = [
+            tf
+            for tf in account.timeframes
+            if any((account.id, p, tf) in planned for p in account.products)
+        ]
+        if products and timeframes:
+            accounts.append(
+                account.model_copy(update={"products": products, "timeframes": timeframes})
+            )
+    return config.model_copy(update={"accounts": accounts})
 
 
 def backtest_config(
@@ -240,8 +288,11 @@ async def run_backtest(
     starting_balance: float = STARTING_BALANCE,
     payout_pct: float | None = None,
     progress: ProgressCallback | None = None,
+    strict: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Run the engine over ``series``; see the module docstring."""
+    """Run the engine over ``series``; see the module docstring. Products and timeframes
+    the data cannot run are skipped with a warning (``strict``: a :class:`BacktestError`)."""
     run_id = run_id or f"backtest-{uuid.uuid4().hex[:12]}"
     _check_id_length(config, run_id)
     config = backtest_config(config, storage_url=storage_url)
@@ -252,8 +303,18 @@ async def run_backtest(
         payout_pct=default_payout_pct(config) if payout_pct is None else payout_pct,
     )
     timeline = plan_timeline(
-        config, replay.series, replay.instruments_loaded, strategy_warmup_bars(config, host)
+        config,
+        replay.series,
+        replay.instruments_loaded,
+        strategy_warmup_bars(config, host),
+        strict=strict,
     )
+    if timeline.skipped:
+        message = skipped_message(timeline.skipped)
+        log.warning("%s", message)
+        if warn is not None:
+            warn(message)
+        config = runnable_config(config, timeline)
     clock.advance_to(timeline.start_ts)
     engine = BacktestEngine.create(
         config, SilentHost.of(host), clock=clock, run_id=run_id, snapshots=False
@@ -302,6 +363,7 @@ async def run_backtest(
     summary = summarize(
         trades, bars=timeline.bars, wall_s=wall_s, starting_balance=starting_balance
     )
+    summary.update(run_verdict(trades, load_decisions(engine.sessions, run_id)))
     summary["cpu_seconds"] = cpu_s
     summary["bars_per_cpu_second"] = timeline.bars / cpu_s if cpu_s > 0 else None
     summary["run_id"] = run_id
@@ -346,6 +408,8 @@ def backtest_to_directory(
     starting_balance: float = STARTING_BALANCE,
     payout_pct: float | None = None,
     progress: ProgressCallback | None = None,
+    strict: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Run the backtest and write ``summary.json`` and ``report.html`` to ``report_dir``.
 
@@ -367,6 +431,8 @@ def backtest_to_directory(
                 starting_balance=starting_balance,
                 payout_pct=payout_pct,
                 progress=progress,
+                strict=strict,
+                warn=warn,
             )
         )
     details = {

@@ -27,7 +27,15 @@ from moonlight.core.data.errors import DataError
 from moonlight.core.data.load import FORMATS, load_candles
 
 #: Summary figures echoed at the end of a run.
-HEADLINE = ("bars", "trades", "win_rate", "breakeven_win_rate", "pnl", "max_drawdown")
+HEADLINE = (
+    "bars",
+    "trades",
+    "win_rate",
+    "breakeven_win_rate",
+    "pnl",
+    "max_drawdown",
+    "verdict",
+)
 
 
 def _moment(text: str | None, option: str) -> float | None:
@@ -114,6 +122,12 @@ def _load(
 @click.option("--storage-url", help="Where orders are stored (default: DIR/backtest.db).")
 @click.option("--run-id", help="Run id (default: backtest-<random>).")
 @click.option("--lenient", is_flag=True, help="Replay files with OHLC problems (reported).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail when a configured product has no data or a timeframe cannot be built from"
+    " it (default: skip them with one warning).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def backtest_cmd(
@@ -130,6 +144,7 @@ def backtest_cmd(
     storage_url: str | None,
     run_id: str | None,
     lenient: bool,
+    strict: bool,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -165,6 +180,8 @@ def backtest_cmd(
                 starting_balance=starting_balance,
                 payout_pct=payout_pct,
                 progress=progress,
+                strict=strict,
+                warn=lambda message: click.echo(f"warning: {message}", err=True),
             )
         finally:
             if progress is not None:

@@ -2,7 +2,9 @@
 
 Two sources of (S, outcome) pairs:
 
-* **stored** (default) -- every settled order with a score in the configured storage;
+* **stored** (default) -- the shadow outcome of every recorded decision (traded or not;
+  backtest runs excluded) and every settled order with a score that has no decision
+  record (orders from before decisions were recorded), in the configured storage;
   fits per (instrument, timeframe) and globally, saves them, and prints each fit's
   reliability on the pairs it was fitted on.
 * **--csv FILE** (repeatable) -- candle histories: the configured strategies (all
@@ -12,7 +14,9 @@ Two sources of (S, outcome) pairs:
   part (out of sample). ``--per-strategy`` also reports each strategy alone.
 
 Fits are saved to the ``calibrations`` table with their data range unless
-``--no-save``; ``--json`` prints machine-readable figures.
+``--no-save``; ``--json`` prints machine-readable figures. A CSV's instrument is named
+from its file the way ``moonlight backtest`` names it. When no fit can be made (too few
+pairs) the command says so and exits with status 1.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from pathlib import Path
 import click
 
 from moonlight.core.config import ConfigError, MoonlightConfig, load_config
+from moonlight.core.data.load import instrument_from_name
 from moonlight.core.ensemble.book import CalibrationBook, ScoredOutcomes, fit_book
 from moonlight.core.ensemble.history import read_candles_csv
 from moonlight.core.ensemble.offline import FitEvaluation, HistoryCalibration, calibrate_history
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.reliability import reliability_report
-from moonlight.core.ensemble.store import save_book, stored_outcomes
+from moonlight.core.ensemble.store import save_book, shadow_outcomes, stored_outcomes
 from moonlight.core.plugins import build_plugin_host
 from moonlight.core.plugins.registry import Registry
 from moonlight.core.strategy.factory import StrategyBuildError, all_registered, build_strategies
@@ -48,7 +53,11 @@ from moonlight.core.timeframes import timeframe_seconds
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Candle CSV (timestamp,open,high,low,close,volume; .gz ok). Repeatable.",
 )
-@click.option("--instrument", help="Instrument name for a single --csv (default: file name).")
+@click.option(
+    "--instrument",
+    help="Instrument name for a single --csv (default: from the file name, as `moonlight"
+    " backtest` names it: EURUSD_M1_2017H1_histdata.csv.gz → EURUSD).",
+)
 @click.option("--timeframe", default="1m", show_default=True, help="Bar timeframe of the CSV.")
 @click.option(
     "--expiry-bars",
@@ -111,7 +120,14 @@ def calibrate_cmd(
         )
     else:
         book = _from_storage(config, as_json)
-    if save and book.all_fits():
+    if not book.all_fits():
+        click.echo(
+            "no fit: too few decided (S, outcome) pairs (ensemble.calibration.min_samples ="
+            f" {config.ensemble.calibration.min_samples}); nothing saved",
+            err=True,
+        )
+        raise SystemExit(1)
+    if save:
         from moonlight.core.storage.engine import engine_from_config, session_factory
         from moonlight.core.storage.migrate import upgrade
 
@@ -135,7 +151,9 @@ def _from_storage(config: MoonlightConfig, as_json: bool) -> CalibrationBook:
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
-            pairs = stored_outcomes(session)
+            shadows, traded = shadow_outcomes(session)
+            orders = stored_outcomes(session, exclude=traded)
+            pairs = ScoredOutcomes.concat([shadows, orders])
     finally:
         engine.dispose()
     settings = config.ensemble.calibration
@@ -201,7 +219,7 @@ def _from_csv(
     settings = config.ensemble.calibration
     results: list[HistoryCalibration] = []
     for path in csv_files:
-        name = instrument or path.name.split(".")[0]
+        name = instrument or instrument_from_name(path)
         candles = read_candles_csv(path)
         hosts = [StrategyHost(strategy, label=entry.name) for entry, strategy in built]
         results.append(

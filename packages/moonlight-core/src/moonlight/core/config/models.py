@@ -264,10 +264,29 @@ class CalibrationConfig(BaseModel):
     regularisation: float = Field(
         default=1e-3, ge=0, description="L2 penalty on (A, B) in the maximum-likelihood fit."
     )
+    refit_every: int = Field(
+        default=50,
+        ge=1,
+        description="Walk-forward: refit a key (and the global fit) after this many new"
+        " shadow outcomes.",
+    )
+    window: int = Field(
+        default=5000,
+        ge=10,
+        description="Walk-forward: each refit uses the newest this many outcomes.",
+    )
+
+    @model_validator(mode="after")
+    def _window_holds_a_fit(self) -> CalibrationConfig:
+        if self.window < self.min_samples:
+            raise ValueError("calibration.window must be at least calibration.min_samples")
+        return self
 
 
 class PaperPrior(BaseModel):
-    """An assumed Platt mapping used in paper mode until a real fit exists."""
+    """Exploration mode: an assumed Platt mapping, used in paper mode until a fit exists.
+
+    Trades made on it are marked ``exploration`` and left out of every reported edge."""
 
     model_config = _FROZEN
 
@@ -290,9 +309,10 @@ class EnsembleConfig(BaseModel):
     )
     paper_prior: PaperPrior | None = Field(
         default=None,
-        description="Paper mode only: assumed calibration before any fit exists, so paper"
-        " trading collects the (S, outcome) pairs the first real fit needs. Refused when"
-        " any account is demo or live: real money waits for a fitted calibration.",
+        description="Exploration mode, paper only: an assumed calibration used until a"
+        " walk-forward fit exists. Its trades are marked exploration and excluded from every"
+        " reported edge; not needed to learn p̂ (shadow outcomes of every decision are)."
+        " Refused when any account is demo or live.",
     )
 
 

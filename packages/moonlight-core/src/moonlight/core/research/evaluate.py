@@ -24,7 +24,7 @@ p̂, what was decided and why, the outcome and PnL); ``Evaluation.trades`` the o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,14 @@ from moonlight.core.backtest.trades import (
     OrderIds,
     TradeLog,
 )
+from moonlight.core.backtest.verdict import edge_summary
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.data.resample import resample
+from moonlight.core.decisions.replay import shadow_moves, walk_forward_p_up
+from moonlight.core.decisions.store import DecisionOutcomes
+from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.research import kernels as k
 from moonlight.core.research.risk_sim import (
     Account,
@@ -85,6 +89,10 @@ class Evaluation:
     stateless_reason: npt.NDArray[np.int64]
     trades: TradeLog
     summary: dict[str, Any]
+    #: Every decided bar's p̂, direction, shadow outcome and whether it was traded.
+    decisions: DecisionOutcomes = field(default_factory=DecisionOutcomes.empty)
+    #: Per trade: made on an unfitted (exploration) calibration, so never evidence.
+    exploration: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
 
     def per_bar(self) -> dict[str, Any]:
         """Decision, reason, stake, outcome, prices, PnL and settlement per decided bar."""
@@ -225,11 +233,14 @@ def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = Non
         setup.strategies, setup.weights, setup.calibration, bars, setup.source, parts
     )
     close_ts = bars.end_ts[arrays.index]
+    duration_s = timeframe_seconds(account.expiry or timeframe)
+    if setup.spec.walk_forward:
+        arrays = _walk_forward(arrays, bars, setup.spec, name, timeframe, duration_s)
     return Decided(
         instrument=name,
         account=account,
         timeframe=timeframe,
-        duration_s=timeframe_seconds(account.expiry or timeframe),
+        duration_s=duration_s,
         series=series,
         bars=bars,
         timeline=timeline,
@@ -237,6 +248,36 @@ def decide_bars(data: Any, setup: ResearchSetup, *, instrument: str | None = Non
         close_ts=close_ts,
         decide_ts=close_ts + setup.runtime.settle_delay_s,
     )
+
+
+def _walk_forward(
+    arrays: EnsembleArrays,
+    bars: CandleSeries,
+    spec: SetupSpec,
+    instrument: str,
+    timeframe: str,
+    duration_s: int,
+) -> EnsembleArrays:
+    """p̂ recomputed as the engine's decision sink learns it, bar by bar."""
+    calibrator = OnlineCalibrator(
+        min_samples=spec.min_samples,
+        refit_every=spec.refit_every,
+        window=spec.window,
+        regularisation=spec.regularisation,
+    )
+    walked = walk_forward_p_up(
+        arrays.score,
+        bars.end_ts[arrays.index],
+        bars.close[arrays.index],
+        duration_s=duration_s,
+        instrument=instrument,
+        timeframe=timeframe,
+        calibrator=calibrator,
+        fallback=spec.calibration,
+    )
+    p_up = walked.p_up
+    p_hat = np.where(arrays.direction > 0, p_up, np.where(arrays.direction < 0, 1.0 - p_up, 0.0))
+    return replace(arrays, p_up=p_up, p_hat=p_hat, calibrated=walked.calibrated)
 
 
 @dataclass(frozen=True)
@@ -348,6 +389,9 @@ def evaluate(
     summary = summarize(
         trades, bars=timeline.bars, wall_s=wall_s, starting_balance=spec.starting_balance
     )
+    decisions, exploration = _decisions(decided, rows[chosen], spec.calibration.fitted)
+    edge = edge_summary(trades, decisions, exploration=exploration)
+    summary.update({"verdict": edge["verdict"], "edge": edge})
     return Evaluation(
         setup=setup,
         instrument=name,
@@ -360,7 +404,26 @@ def evaluate(
         stateless_reason=reason_code,
         trades=trades,
         summary=summary,
+        decisions=decisions,
+        exploration=exploration,
     )
+
+
+def _decisions(
+    decided: Decided, sent_rows: npt.NDArray[np.int64], fixed_fitted: bool
+) -> tuple[DecisionOutcomes, npt.NDArray[np.bool_]]:
+    """The decisions as the backtest records them, and which trades were exploration
+    (made on an unfitted calibration -- the exploration prior -- never evidence)."""
+    arrays = decided.arrays
+    traded = np.zeros(arrays.index.size, bool)
+    traded[sent_rows] = True
+    moves = shadow_moves(decided.close_ts, decided.bars.close[arrays.index], decided.duration_s)
+    fitted = (
+        arrays.calibrated[sent_rows]
+        if arrays.calibrated is not None
+        else np.full(sent_rows.size, fixed_fitted)
+    )
+    return DecisionOutcomes(arrays.p_hat, arrays.direction, moves, traded), ~fitted
 
 
 #: Reason codes of decided bars that were not sent (0: a candidate the guards judged).

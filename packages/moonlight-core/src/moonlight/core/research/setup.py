@@ -59,6 +59,11 @@ class SetupSpec:
     regularisation: float = 1e-3
     #: Fewest (S, outcome) pairs for a fit; below it the spec's calibration is kept.
     min_samples: int = 200
+    #: Walk-forward refits from shadow outcomes, as the engine does (``calibration`` is
+    #: then only what applies before the first fit); False keeps ``calibration`` fixed.
+    walk_forward: bool = True
+    refit_every: int = 50
+    window: int = 5000
 
     @property
     def timeframe(self) -> str:
@@ -227,6 +232,8 @@ def spec_from_config(
         starting_balance=starting_balance,
         regularisation=config.ensemble.calibration.regularisation,
         min_samples=config.ensemble.calibration.min_samples,
+        refit_every=config.ensemble.calibration.refit_every,
+        window=config.ensemble.calibration.window,
     )
 
 
@@ -244,10 +251,13 @@ def make_spec(
     runtime: RuntimeConfig | None = None,
     host: PluginHost | None = None,
     account_id: str = "research",
+    walk_forward: bool = True,
 ) -> SetupSpec:
     """A spec for a notebook: strategies by name (or config entries), weights, a
     calibration ``(A, B)`` or :class:`Calibration` (default: unfitted, p̂ = 0.5 --
-    nothing passes a break-even threshold), risk as a :class:`RiskConfig` or its dict."""
+    nothing passes a break-even threshold), risk as a :class:`RiskConfig` or its dict.
+    With ``walk_forward`` (the default, as the engine) the calibration only applies until
+    the walk-forward refits from shadow outcomes take over; False keeps it fixed."""
     registry = (host or default_host()).registry
     items = [strategies] if isinstance(strategies, str | StrategyConfig | Mapping) else strategies
     entries = tuple(_entry(item, registry) for item in items)
@@ -280,4 +290,5 @@ def make_spec(
         runtime=runtime or RuntimeConfig(),
         payout_pct=payout_pct,
         starting_balance=starting_balance,
+        walk_forward=walk_forward,
     )

@@ -80,6 +80,8 @@ class EnsembleArrays:
     direction: npt.NDArray[np.int8]
     p_up: FloatArray
     p_hat: FloatArray
+    #: Per decided bar, whether p̂ came from a fit (None: the setup's fixed calibration).
+    calibrated: npt.NDArray[np.bool_] | None = None
 
 
 def ensemble_arrays(

@@ -8,11 +8,16 @@ with ``seed``. Every candidate runs a walk-forward evaluation
 (:mod:`moonlight.core.research.walkforward`: calibration fitted on each training window
 only) and is scored on its test windows' orders together.
 
-The result is a pandas DataFrame, one row per candidate, best first by ``metric`` (any
-summary figure: ``expectancy_per_trade``, ``pnl``, ``win_rate``, ``roi``, ``brier``...;
-``minimize=True`` for error-like figures), with the parameters, the out-of-sample
-figures, each fold's metric, and ``error`` for a candidate that could not run (invalid
-parameters): it is reported and ranked last, never silently dropped.
+The result is a pandas DataFrame, one row per candidate, with the parameters, the
+out-of-sample figures, each fold's metric, and ``error`` for a candidate that could not
+run (invalid parameters): it is reported and ranked last, never silently dropped.
+Every candidate also gets its edge p-value and the Holm-adjusted one for the number of
+candidates tried (:mod:`moonlight.core.research.multiple`), ``significant`` when the
+adjusted value is below ``alpha``. Ranking is by the adjusted p-value, then ``metric``
+(any summary figure: ``expectancy_per_trade``, ``pnl``, ``win_rate``, ``roi``,
+``brier``...; ``minimize=True`` for error-like figures); ``adjusted=False`` ranks by
+``metric`` alone. ``table.attrs["chance"]`` says how many candidates would have looked
+profitable by chance (positive PnL, raw p < alpha) and how many survive the adjustment.
 
 Candidates run in parallel (:mod:`moonlight.core.research.parallel`): local processes by
 default, a Ray cluster with ``ray_address``.
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.optional import DataFrame, pandas
 from moonlight.core.plugins.host import PluginHost
+from moonlight.core.research.multiple import ALPHA, chance_report, edge_p, holm
 from moonlight.core.research.parallel import run_tasks
 from moonlight.core.research.setup import SetupSpec, build_setup, default_host
 from moonlight.core.research.walkforward import Split, walk_forward, walk_forward_splits
@@ -147,6 +153,8 @@ def sweep(
     minimize: bool = False,
     workers: int | None = None,
     ray_address: str | None = None,
+    adjusted: bool = True,
+    alpha: float = ALPHA,
 ) -> DataFrame:
     """Try every candidate of ``space`` out of sample and rank them; see the module doc."""
     pd = pandas()
@@ -156,9 +164,25 @@ def sweep(
     rows = run_tasks(_run_candidate, payload, combos, workers=workers, ray_address=ray_address)
     table = pd.DataFrame(rows)
     failed = table["error"].astype(bool)
+    p_values = [
+        math.nan
+        if row["error"]
+        else edge_p(
+            row.get("oos_wins", math.nan),
+            row.get("oos_losses", math.nan),
+            row.get("oos_breakeven_win_rate", math.nan),
+        )
+        for row in table.to_dict("records")
+    ]
+    table["edge_p"] = p_values
+    table["edge_p_holm"] = holm(p_values)
+    table["significant"] = table["edge_p_holm"] < alpha
+    keys = ["_failed", "edge_p_holm", metric] if adjusted else ["_failed", metric]
+    ascending = [True, True, minimize] if adjusted else [True, minimize]
     ordered = table.assign(_failed=failed).sort_values(
-        ["_failed", metric], ascending=[True, minimize], na_position="last", kind="stable"
+        keys, ascending=ascending, na_position="last", kind="stable"
     )
     ranked = ordered.drop(columns="_failed").reset_index(drop=True)
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
+    ranked.attrs["chance"] = chance_report(ranked, alpha=alpha)
     return ranked

@@ -7,7 +7,8 @@ contracts whose price at expiry lies beyond the window left out, so nothing from
 test window leaks into the fit -- and the strategies then trade the test window with
 that calibration (:func:`~moonlight.core.research.evaluate.evaluate`, warmed up on the
 bars just before it, as a worker started at the window's first bar would be). The
-test windows' orders together are the out-of-sample result.
+test windows' orders together are the out-of-sample result, with the edge verdict over
+them (:mod:`moonlight.core.backtest.verdict`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 
 from moonlight.core.backtest.summary import summarize
 from moonlight.core.backtest.trades import TradeLog
+from moonlight.core.backtest.verdict import edge_summary
 from moonlight.core.data.candles import CandleSeries
+from moonlight.core.decisions.store import DecisionOutcomes
 from moonlight.core.ensemble.book import ScoredOutcomes, fit_one
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.research import kernels as k
@@ -160,6 +163,14 @@ def walk_forward(
     summary = summarize(
         trades, bars=bars, wall_s=wall_s, starting_balance=setup.spec.starting_balance
     )
+    edge = edge_summary(
+        trades,
+        DecisionOutcomes.concat([fold.evaluation.decisions for fold in folds]),
+        exploration=np.concatenate(
+            [np.zeros(0, bool), *(fold.evaluation.exploration for fold in folds)]
+        ),
+    )
+    summary.update({"verdict": edge["verdict"], "edge": edge})
     return WalkForwardResult(tuple(folds), trades, summary)
 
 

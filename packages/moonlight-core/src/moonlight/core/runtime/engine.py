@@ -40,7 +40,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from moonlight.core.config.models import AccountConfig, MoonlightConfig
 from moonlight.core.connectors.contract import Connector
 from moonlight.core.connectors.plugin import PaperBrokerConfig, make_paper
+from moonlight.core.decisions.sink import DecisionSink
 from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.store import load_book
 from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped, OrderSettled
@@ -118,6 +120,8 @@ class Engine:
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _snapshots: WorkerSnapshots | None = None
     _claims: AccountClaims | None = None
+    #: Every decision with its shadow outcome; the walk-forward calibration (at start).
+    decisions: DecisionSink | None = None
 
     @classmethod
     def create(
@@ -174,6 +178,7 @@ class Engine:
         names = [entry.name for entry, _ in strategies]
         weights = [entry.weight for entry, _ in strategies]
         calibrations = self._calibrations()
+        self.decisions = self._decision_sink(calibrations)
         failures: list[BaseException] = []
         owned = self.config.owned_accounts()  # scale-out: this process's accounts only
         self._claims = AccountClaims.acquire(self.storage, [a.id for a in owned])
@@ -238,6 +243,8 @@ class Engine:
     async def stop(self, reason: str = "requested") -> None:
         """Stop deciding, let the executors persist what is in flight, disconnect."""
         await self.supervisor.stop()
+        if self.decisions is not None:
+            self.decisions.close()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -302,6 +309,7 @@ class Engine:
             prior=self._paper_prior(),
             run_id=self.run_id,
             risk_alarms=RiskAlarms(account.id, self.risk, self.alarms),
+            decisions=self.decisions,
         )
         time_sync = ServerTimeSync(
             market,
@@ -371,6 +379,19 @@ class Engine:
     def _paper_prior(self) -> Calibration | None:
         prior = self.config.ensemble.paper_prior
         return None if prior is None else Calibration(prior.a, prior.b, fitted=False)
+
+    def _decision_sink(self, seed: CalibrationBook, *, batch: int = 1) -> DecisionSink:
+        """Shadow outcomes of every decision feed a walk-forward calibration seeded with
+        the stored fits (see :mod:`moonlight.core.decisions.sink`)."""
+        settings = self.config.ensemble.calibration
+        calibrator = OnlineCalibrator(
+            min_samples=settings.min_samples,
+            refit_every=settings.refit_every,
+            window=settings.window,
+            regularisation=settings.regularisation,
+            seed=seed,
+        )
+        return DecisionSink(calibrator, self.sessions, run_id=self.run_id, batch=batch)
 
     def _calibrations(self) -> CalibrationBook:
         with self.sessions() as session:

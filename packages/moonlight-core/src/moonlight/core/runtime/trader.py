@@ -25,9 +25,17 @@ from moonlight.core.connectors.contract import (
     RateLimited,
     Rejected,
 )
+from moonlight.core.decisions.sink import (
+    BELOW_THRESHOLD,
+    NO_DIRECTION,
+    NOT_SENT,
+    REFUSED,
+    TRADED,
+    DecisionSink,
+)
 from moonlight.core.ensemble.book import CalibrationBook
-from moonlight.core.ensemble.ensemble import Ensemble
-from moonlight.core.ensemble.platt import Calibration
+from moonlight.core.ensemble.ensemble import Ensemble, EnsembleDecision
+from moonlight.core.ensemble.platt import UNFITTED, Calibration
 from moonlight.core.events import OrderSettled
 from moonlight.core.execution.executor import Executor, TradingHalted
 from moonlight.core.execution.journal import OrderIntent
@@ -89,6 +97,7 @@ class AccountTrader:
         prior: Calibration | None = None,
         run_id: str | None = None,
         risk_alarms: RiskAlarms | None = None,
+        decisions: DecisionSink | None = None,
     ) -> None:
         self.account = account
         self.executor = executor
@@ -103,22 +112,29 @@ class AccountTrader:
         self.prior = prior
         self.risk_alarms = risk_alarms
         self.run_id = run_id
+        self.decisions = decisions
         self.balance = 0.0
         self.orders_submitted = 0
         self._ensembles: dict[tuple[str, str], Ensemble] = {}
 
     def ensemble(self, instrument: str, timeframe: str) -> Ensemble:
-        """The ensemble of one worker: the newest stored fit, else the paper prior."""
+        """The ensemble of one worker: the walk-forward fit in force (decision sink), else
+        the newest stored fit, else the exploration prior, else the conservative mapping."""
         key = (instrument, timeframe)
         ensemble = self._ensembles.get(key)
         if ensemble is None:
-            ensemble = Ensemble(self.weights)
-            fit = self.calibrations.lookup(instrument, timeframe) if self.calibrations else None
-            if fit is not None and fit.fitted:
-                ensemble.use_calibration(fit)
-            elif self.prior is not None:
-                ensemble.use_calibration(self.prior)
-            self._ensembles[key] = ensemble
+            ensemble = self._ensembles[key] = Ensemble(self.weights)
+        fit = (
+            self.decisions.calibration(instrument, timeframe)
+            if self.decisions is not None
+            else self.calibrations.lookup(instrument, timeframe)
+            if self.calibrations is not None
+            else None
+        )
+        if fit is not None and fit.fitted:
+            ensemble.use_calibration(fit)
+        else:
+            ensemble.use_calibration(self.prior or UNFITTED)
         return ensemble
 
     def duration_s(self, timeframe: str) -> int:
@@ -140,19 +156,54 @@ class AccountTrader:
         group: StrategyGroup,
         close_ts: float,
     ) -> OrderIntent | None:
-        """Vote, check risk and submit an order for the bar that closed at ``close_ts``."""
+        """Vote, check risk and submit an order for the bar that closed at ``close_ts``;
+        the decision and what it led to go to the decision sink, traded or not."""
+        if self.decisions is not None:
+            self.decisions.observe(
+                self.account.id, key.instrument, key.timeframe, bar.end_ts, bar.close
+            )
         decision = self.ensemble(key.instrument, key.timeframe).decide(signals)
+        intent, action, reason, payout = await self._act(key, decision, signals, group, close_ts)
+        if self.decisions is not None:
+            self.decisions.record(
+                account_id=self.account.id,
+                instrument=key.instrument,
+                timeframe=key.timeframe,
+                decided_ts=bar.end_ts,
+                duration_s=self.duration_s(key.timeframe),
+                entry_price=bar.close,
+                decision=decision,
+                action=action,
+                reason=reason,
+                payout_pct=payout,
+                client_req_id=intent.client_req_id if intent is not None else None,
+                exploration=action == TRADED and not decision.calibrated,
+                signals=self._signals(signals),
+                features=_plain(group.feed.values),
+            )
+        return intent
+
+    async def _act(
+        self,
+        key: WorkerKey,
+        decision: EnsembleDecision,
+        signals: Sequence[Signal],
+        group: StrategyGroup,
+        close_ts: float,
+    ) -> tuple[OrderIntent | None, str, str | None, float | None]:
+        """Risk and executor for one decision: (intent, action, reason, payout %)."""
         self.metrics.decision_made(key.timeframe, (self.clock.now() - close_ts) * 1000.0)
         if decision.direction is SignalDirection.NONE:
-            return None
+            return None, NO_DIRECTION, None, None
         await self.instruments.refresh()
         instrument = self.instruments.get(key.instrument)
+        payout = instrument.payout_pct if instrument else None
         request = DecisionRequest(
             account_id=self.account.id,
             instrument=key.instrument,
             direction=Direction(decision.direction.value),
             p_hat=decision.p_hat,
-            payout_pct=instrument.payout_pct if instrument else None,
+            payout_pct=payout,
             balance=self.balance,
             account_max_stake=self.account.max_stake,
             min_stake=instrument.stake_min if instrument else None,
@@ -162,7 +213,8 @@ class AccountTrader:
         verdict = self.risk.decide(request)
         if not verdict.allowed or instrument is None:
             self._refused(key, verdict)
-            return None
+            action = BELOW_THRESHOLD if verdict.rule == "threshold" else REFUSED
+            return None, action, verdict.reason.value if verdict.reason else None, payout
         intent = OrderIntent(
             client_req_id=f"{self.account.id}:{key.instrument}:{key.timeframe}:{int(close_ts)}",
             account_id=self.account.id,
@@ -182,28 +234,32 @@ class AccountTrader:
                 "weights": self.weights,
                 "confidence": decision.confidence,
                 "calibrated": decision.calibrated,
+                "exploration": not decision.calibrated,
             },
             indicators=_plain(group.feed.values),
-            signals={
-                name: [s.direction.value, s.strength, s.reason]
-                for name, s in zip(self.strategy_names, signals, strict=False)
-            },
+            signals=self._signals(signals),
             run_id=self.run_id,
         )
         if not self.executor.trading_allowed:
             log.info(
                 "%s: trading halted (%s); decision not sent", key.label, self.executor.halted_reason
             )
-            return None
+            return None, NOT_SENT, "halted", payout
         self.risk.on_order_opened(self.account.id, key.instrument, intent.client_req_id)
         try:
             self.executor.submit(intent)
         except (TradingHalted, DuplicateOrderError) as error:
             self.risk.on_order_closed(self.account.id, key.instrument, intent.client_req_id)
             log.info("%s: order not submitted: %s", key.label, error)
-            return None
+            return None, NOT_SENT, type(error).__name__, payout
         self.orders_submitted += 1
-        return intent
+        return intent, TRADED, None, payout
+
+    def _signals(self, signals: Sequence[Signal]) -> dict[str, list[Any]]:
+        return {
+            name: [s.direction.value, s.strength, s.reason]
+            for name, s in zip(self.strategy_names, signals, strict=False)
+        }
 
     def _refused(self, key: WorkerKey, verdict: RiskDecision) -> None:
         if self.risk_alarms is None or verdict.reason is None:

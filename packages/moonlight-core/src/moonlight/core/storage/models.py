@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Double,
     Enum,
     ForeignKey,
@@ -303,8 +304,52 @@ class Calibration(Base):
     data_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    #: The run whose walk-forward refit produced the fit (NULL: ``moonlight calibrate``).
+    run_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index(None, "instrument", "timeframe", "created_at"),)
+
+
+class Decision(Base):
+    """One ensemble decision -- traded or not -- with its shadow outcome at expiry.
+
+    ``action`` is ``traded``, ``refused`` (a risk rule, ``reason`` names it),
+    ``below_threshold`` (p̂ under the threshold or break-even), ``no_direction`` (S = 0)
+    or ``not_sent`` (trading halted). ``outcome`` is ``up``, ``down`` or ``push``: where
+    the price ended at ``expires_at`` relative to ``entry_price``, by the paper broker's
+    bar-close rule; NULL when the history ended first. ``exploration`` marks a trade made
+    on the exploration prior (never counted in a reported edge).
+    """
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(64))
+    instrument: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    score: Mapped[float] = mapped_column(Double)
+    confidence: Mapped[float] = mapped_column(Double)
+    direction: Mapped[str] = mapped_column(String(8))
+    p_hat: Mapped[float] = mapped_column(Double)
+    calibrated: Mapped[bool] = mapped_column(Boolean)
+    exploration: Mapped[bool] = mapped_column(Boolean)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    payout_pct: Mapped[float | None] = mapped_column(Double)
+    client_req_id: Mapped[str | None] = mapped_column(String(64))
+    signals: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    features: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    entry_price: Mapped[float] = mapped_column(Double)
+    exit_price: Mapped[float | None] = mapped_column(Double)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+
+    __table_args__ = (
+        Index(None, "instrument", "timeframe", "decided_at"),
+        Index(None, "run_id", "decided_at"),
+    )
 
 
 class AuditLog(Base):

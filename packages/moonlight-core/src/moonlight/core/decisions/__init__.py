@@ -1,0 +1,1 @@
+"""Decision records: every ensemble decision with its shadow outcome at expiry."""
