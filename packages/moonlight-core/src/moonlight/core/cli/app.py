@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from importlib.metadata import distributions
+from importlib.metadata import distributions, entry_points
 from typing import Any
 
 import click
@@ -118,6 +118,23 @@ cli.add_command(backtest_cmd)
 cli.add_command(secrets_group)
 cli.add_command(overrides_group)
 cli.add_command(trading_group)
+
+
+def add_plugin_commands(group: click.Group) -> None:
+    """Add the click commands distributions declare in the ``moonlight.cli`` entry-point
+    group (for example ``moonlight train`` from moonlight-strategies-ml); one that fails
+    to load is logged and skipped, never breaking the rest of the CLI."""
+    for point in entry_points(group="moonlight.cli"):
+        try:
+            command = point.load()
+        except Exception:
+            log.exception("CLI extension %s failed to load; skipped", point.value)
+            continue
+        if isinstance(command, click.Command) and command.name not in group.commands:
+            group.add_command(command)
+
+
+add_plugin_commands(cli)
 
 
 def main() -> None:
