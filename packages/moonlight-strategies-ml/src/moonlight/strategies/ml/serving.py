@@ -40,10 +40,18 @@ class OnnxScorer:
         self._output = next((o for o in outputs if "prob" in o.lower()), outputs[-1])
 
     def predict(self, rows: FloatArray) -> FloatArray:
-        """P(up) for each row of the (n × width) float64 matrix ``rows``."""
-        (result,) = self.session.run([self._output], {self._input: rows})
+        """P(up) for each row of the (n × width) float64 matrix ``rows``.
+
+        onnxruntime sums a tree ensemble's leaves in another order for a single row than
+        for a batch (the last bit differs); a lone row is therefore scored as a batch of
+        two copies, so a row's score never depends on how many rows came with it.
+        """
+        single = rows.shape[0] == 1
+        feed = np.repeat(rows, 2, axis=0) if single else rows
+        (result,) = self.session.run([self._output], {self._input: feed})
         result = np.asarray(result, np.float64)
-        return result[:, 1] if result.shape[1] == 2 else result[:, 0]
+        scores = result[:, 1] if result.shape[1] == 2 else result[:, 0]
+        return scores[:1] if single else scores
 
 
 class OnnxModel(OnnxScorer):
