@@ -25,6 +25,7 @@ EXPECTED_TABLES = {
     "calibrations",
     "audit_log",
     "runs",
+    "models",
 }
 
 

@@ -71,8 +71,8 @@ def test_the_engine_path_never_imports_scikit_learn_or_torch(trained) -> None:
         host = build_plugin_host()
         spec = host.registry.get(ComponentKind.STRATEGY, "learned")
         strategy = spec.factory(spec.config_model(model="planted", registry_dir={str(root)!r}))
-        strategy.evaluate_history({{"open": [1.0] * 80, "high": [1.1] * 80,
-                                   "low": [0.9] * 80, "close": [1.0 + i * 1e-4 for i in range(80)]}})
+        close = [1.0 + i * 1e-4 for i in range(80)]
+        strategy.evaluate_history({{"open": close, "high": close, "low": close, "close": close}})
         print(json.dumps([m for m in ("sklearn", "torch") if m in sys.modules]))
         """
     )

@@ -72,9 +72,7 @@ def dataset_from_candles(
         1.0,
         float(ends[-1] + series.timeframe_s),
     )
-    label = np.where(
-        code == kernels.OUT_WIN, 1.0, np.where(code == kernels.OUT_LOSE, 0.0, np.nan)
-    )
+    label = np.where(code == kernels.OUT_WIN, 1.0, np.where(code == kernels.OUT_LOSE, 0.0, np.nan))
     frame = pd.DataFrame(matrix, columns=spec.column_names())
     frame.insert(0, "ts", ends)
     frame.insert(1, "instrument", series.instrument)

@@ -215,7 +215,9 @@ class FeatureStream:
         self.reset()
 
     def reset(self) -> None:
-        self._history = [deque([np.nan] * (depth + 1), maxlen=depth + 1) for _, _, depth in self._defs]
+        self._history = [
+            deque([np.nan] * (depth + 1), maxlen=depth + 1) for _, _, depth in self._defs
+        ]
 
     def row(self, close: float, indicators: Mapping[str, IndicatorValue]) -> FloatArray:
         out = np.empty(self.spec.width)

@@ -113,7 +113,7 @@ class TorchLearner:
         torch.manual_seed(self.seed)
         mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-12
         net = torch.nn.Sequential(
-            _Standardise(torch, mean, scale),
+            _standardise(torch, mean, scale),
             torch.nn.Linear(x.shape[1], self.hidden),
             torch.nn.ReLU(),
             torch.nn.Linear(self.hidden, self.hidden),
@@ -158,7 +158,7 @@ class TorchLearner:
         return {"torch": str(torch.__version__)}
 
 
-def _Standardise(torch: Any, mean: FloatArray, scale: FloatArray) -> Any:  # noqa: N802
+def _standardise(torch: Any, mean: FloatArray, scale: FloatArray) -> Any:
     """A torch layer ``(x - mean) / scale`` with the training statistics built in."""
 
     class Standardise(torch.nn.Module):  # type: ignore[misc]

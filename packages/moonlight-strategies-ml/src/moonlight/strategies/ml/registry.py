@@ -86,7 +86,9 @@ class ModelRegistry:
         if not folder.is_dir():
             return []
         found = [p.name[1:] for p in folder.iterdir() if p.name.startswith("v")]
-        return sorted(int(v) for v in found if v.isdigit() and (folder / f"v{v}" / CARD_FILE).is_file())
+        return sorted(
+            int(v) for v in found if v.isdigit() and (folder / f"v{v}" / CARD_FILE).is_file()
+        )
 
     def path(self, name: str, version: int) -> Path:
         return self.root / name / f"v{version}"

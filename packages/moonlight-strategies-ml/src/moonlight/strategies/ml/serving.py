@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from threading import Lock
+
 import numpy as np
 
 from moonlight.core.strategy.api import FloatArray
@@ -113,4 +114,3 @@ def shared_server(registry_dir: Path, name: str) -> ModelServer:
         if server is None:
             server = _SERVERS[key] = ModelServer(ModelRegistry(Path(registry_dir)), name)
         return server
-

@@ -165,7 +165,6 @@ def train(config: TrainConfig, frame: Any | None = None) -> TrainResult:
     return TrainResult(stored, oos, difference, promoted, note)
 
 
-
 def _onnx_difference(onnx_bytes: bytes, expected: Any, x: Any) -> float:
     """Largest |ONNX probability - learner probability| over the rows of ``x``."""
     from moonlight.strategies.ml.serving import OnnxScorer
