@@ -81,3 +81,36 @@ def test_the_engine_path_never_imports_scikit_learn_or_torch(trained) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_every_version_and_the_promotion_are_mirrored_in_storage(trained, tmp_path) -> None:
+    import os
+    import shutil
+
+    from sqlalchemy import select
+
+    from moonlight.core.storage import models
+    from moonlight.core.storage.engine import create_storage_engine, session_factory
+
+    _, root = trained
+    copy = tmp_path / "registry"
+    shutil.copytree(root, copy)
+    url = os.environ.get("MOONLIGHT_TEST_PG_URL") or f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
+    registry = ModelRegistry(copy, url)
+    promoted = registry.promoted("planted")
+    assert promoted is not None
+    loss = registry.card("planted", promoted).metrics["pooled"]["log_loss"]
+    version = _copy_version(registry, "planted", promoted, loss - 0.5)
+    assert registry.promote_if_better("planted", version)[0]
+    engine = create_storage_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            table = models.LearnedModel
+            rows = session.scalars(select(table).where(table.version == version)).all()
+            assert len(rows) >= 1
+            row = rows[-1]
+            assert row.promoted_at is not None and row.feature_spec_version == 1
+            assert row.metrics["pooled"]["log_loss"] == loss - 0.5
+            assert "scikit-learn" in row.libraries and row.data_from < row.data_to
+    finally:
+        engine.dispose()

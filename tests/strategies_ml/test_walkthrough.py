@@ -52,6 +52,7 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mon
                 result = runner.invoke(cli, words[1:], catch_exceptions=False)
                 assert result.exit_code == 0, result.output
                 outputs.append(result.output)
+    print("\n=====\n".join(outputs))
     export, train, calibrate, backtest = outputs
     assert "labelled" in export
     assert "pooled out of sample" in train and "ONNX max" in train

@@ -98,10 +98,9 @@ def dataset_from_storage(url: str, spec: FeatureSpec) -> Any:
     try:
         if not inspect(engine).has_table("decisions"):
             raise DatasetError(
-                f"{_masked(url)} has no 'decisions' table: shadow outcomes are not stored"
-                " by this MoonLight version (the table arrives with migration"
-                " 0002_decisions). Export from candles instead: moonlight dataset export"
-                " --csv FILE"
+                f"{_masked(url)} has no 'decisions' table (decisions with shadow"
+                " outcomes arrive with migration 0002_decisions); export from candles"
+                " instead: moonlight dataset export --candles FILE"
             )
         with engine.connect() as connection:
             rows = pd.read_sql_table("decisions", connection)
