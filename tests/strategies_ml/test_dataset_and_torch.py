@@ -58,3 +58,52 @@ def test_torch_learner_trains_and_exports_equal_probabilities(planted_frame) -> 
     model = learner.fit(x, y)
     served = OnnxScorer(learner.to_onnx(model, x.shape[1])).predict(x)
     np.testing.assert_allclose(served, learner.predict(model, x), atol=1e-6)
+
+
+def test_stored_decisions_become_rows_with_lags_and_price_labels(tmp_path) -> None:
+    """The ``decisions`` table as issue 15's migration 0002 creates it (columns used)."""
+    import sqlalchemy as sa
+
+    from moonlight.strategies.ml.features import FeatureDef, FeatureSpec
+
+    spec = FeatureSpec("stored", 1, (FeatureDef("rsi", {"timeperiod": 7}, lags=(0, 1)),))
+    url = f"sqlite:///{(tmp_path / 'd.db').as_posix()}"
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    table = sa.Table(
+        "decisions",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.String(64)),
+        sa.Column("instrument", sa.String(64)),
+        sa.Column("timeframe", sa.String(16)),
+        sa.Column("decided_at", sa.DateTime(timezone=True)),
+        sa.Column("features", sa.JSON),
+        sa.Column("entry_price", sa.Double),
+        sa.Column("exit_price", sa.Double),
+        sa.Column("outcome", sa.String(8)),
+    )
+    meta.create_all(engine)
+    from datetime import UTC, datetime
+
+    minute = [datetime.fromtimestamp(1_700_000_040 + 60 * i, UTC) for i in (0, 1, 3)]
+    key = "rsi(timeperiod=7)"
+    with engine.begin() as connection:
+        connection.execute(
+            table.insert(),
+            [
+                {"account_id": "a", "instrument": "X", "timeframe": "1m", "decided_at": t,
+                 "features": {"indicators": {key: v}}, "entry_price": 1.0, "exit_price": e,
+                 "outcome": o}
+                for t, v, e, o in zip(
+                    minute, (40.0, 60.0, 55.0), (1.1, 0.9, 1.0), ("up", "down", "push"),
+                    strict=True,
+                )
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    frame = dataset_from_storage(url, spec)
+    np.testing.assert_array_equal(frame["label"].to_numpy(), [1.0, 0.0, np.nan])
+    lag0, lag1 = (frame[c].to_numpy() for c in spec.column_names())
+    np.testing.assert_array_equal(lag0, [40.0, 60.0, 55.0])
+    np.testing.assert_array_equal(lag1, [np.nan, 40.0, np.nan])  # minute 2 was not decided

@@ -58,8 +58,10 @@ def test_paper_run_trades_the_planted_edge_at_its_rate_and_makes_money(
     assert calibrate.exit_code == 0, calibrate.output
     run = runner.invoke(
         cli,
-        ["backtest", "paper.yaml", "--data", "PLANTED=replay.csv", "--report", "r", "--json"]
-        + ["--storage-url", "sqlite:///data/moonlight.db"],
+        [
+            *("backtest", "paper.yaml", "--data", "PLANTED=replay.csv", "--report", "r"),
+            *("--json", "--storage-url", "sqlite:///data/moonlight.db"),
+        ],
     )
     assert run.exit_code == 0, run.output
     summary = json.loads(Path("r/summary.json").read_text(encoding="utf-8"))

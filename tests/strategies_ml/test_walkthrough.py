@@ -28,6 +28,7 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     return re.findall(r"```(python|yaml|shell)\n(.*?)```", _section(text), re.DOTALL)
 
 
+@pytest.mark.timeout(1200)  # a few minutes: 120k rows trained, a month replayed
 def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not (SHARED_DATA / EURUSD).exists():
         pytest.skip("real candles absent: ../shared/data is not beside the project")
@@ -53,6 +54,7 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mon
                 assert result.exit_code == 0, result.output
                 outputs.append(result.output)
     print("\n=====\n".join(outputs))
+    (tmp_path.parent / "walkthrough-output.txt").write_text("\n".join(outputs), encoding="utf-8")
     export, train, calibrate, backtest = outputs
     assert "labelled" in export
     assert "pooled out of sample" in train and "ONNX max" in train

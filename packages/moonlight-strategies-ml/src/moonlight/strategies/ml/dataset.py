@@ -110,43 +110,66 @@ def dataset_from_storage(url: str, spec: FeatureSpec) -> Any:
 
 
 def _decisions_frame(rows: Any, spec: FeatureSpec) -> Any:
-    """Dataset columns from stored decision rows (features JSON + shadow outcome)."""
+    """Dataset columns from stored decision rows (issue 15's ``decisions`` table).
+
+    Features come from each row's ``features["indicators"]`` (the worker's streaming
+    values, keyed by indicator need); a lag ``L`` is the value of the decision ``L``
+    bars earlier of the same account, instrument and timeframe, NaN when that bar was
+    not decided. ``outcome`` is where the price ended (``up``/``down``/``push``): the
+    label is 1 for up, 0 for down, NaN otherwise.
+    """
     import pandas as pd
 
-    required = {"decided_ts", "instrument", "features", "shadow_outcome", "shadow_direction"}
+    from moonlight.core.timeframes import timeframe_seconds
+
+    required = {"account_id", "instrument", "timeframe", "decided_at", "features", "outcome"}
     missing = sorted(required - set(rows.columns))
     if missing:
         raise DatasetError(f"the decisions table lacks columns {', '.join(missing)}")
-    columns = spec.column_names()
+    rows = rows.assign(
+        ts=(pd.to_datetime(rows["decided_at"], utc=True) - pd.Timestamp(0, tz="UTC"))
+        / pd.Timedelta(seconds=1),
+        timeframe_s=[timeframe_seconds(str(t)) for t in rows["timeframe"]],
+    ).sort_values(["account_id", "instrument", "timeframe", "ts"], kind="stable")
     matrix = np.full((len(rows), spec.width), np.nan)
-    for i, features in enumerate(rows["features"]):
-        indicators = (features or {}).get("indicators", {})
-        matrix[i] = _stored_row(spec, indicators)
-    up = rows["shadow_direction"].astype(str) == "up"
-    won = rows["shadow_outcome"].astype(str) == "win"
-    lost = rows["shadow_outcome"].astype(str) == "lose"
-    label = np.where(won | lost, np.where(won == up, 1.0, 0.0), np.nan)
-    frame = pd.DataFrame(matrix, columns=columns)
-    frame.insert(0, "ts", pd.to_datetime(rows["decided_ts"], utc=True).astype("int64") / 1e9)
+    ts = rows["ts"].to_numpy(np.float64)
+    step = rows["timeframe_s"].to_numpy(np.float64)
+    keys = list(zip(rows["account_id"], rows["instrument"], rows["timeframe"], strict=True))
+    values = [_stored_values(spec, (f or {}).get("indicators", {})) for f in rows["features"]]
+    for i in range(len(rows)):
+        column = 0
+        for j, f in enumerate(spec.features):
+            for lag in f.lags:
+                k = i - lag
+                if k >= 0 and keys[k] == keys[i] and ts[i] - ts[k] == lag * step[i]:
+                    matrix[i, column] = values[k][j]
+                column += 1
+    outcome = rows["outcome"].astype(str).to_numpy()
+    label = np.where(outcome == "up", 1.0, np.where(outcome == "down", 0.0, np.nan))
+    frame = pd.DataFrame(matrix, columns=spec.column_names())
+    frame.insert(0, "ts", ts)
     frame.insert(1, "instrument", rows["instrument"].astype(str).to_numpy())
-    frame.insert(2, "timeframe_s", rows.get("timeframe_s", np.nan))
-    frame.insert(3, "close", np.nan)
-    frame.insert(4, "exit", np.nan)
+    frame.insert(2, "timeframe_s", step)
+    frame.insert(3, "close", rows.get("entry_price", pd.Series(np.nan, rows.index)).to_numpy())
+    frame.insert(4, "exit", rows.get("exit_price", pd.Series(np.nan, rows.index)).to_numpy())
     frame.insert(5, "label", label)
     frame.attrs["feature_spec"] = spec.to_dict()
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
-def _stored_row(spec: FeatureSpec, indicators: dict[str, Any]) -> list[float]:
-    """One feature row from a stored indicator snapshot (lag 0 only; lags need history)."""
-    row: list[float] = []
+def _stored_values(spec: FeatureSpec, indicators: dict[str, Any]) -> list[float]:
+    """Each feature's lag-0 value from one stored indicator snapshot (NaN when absent).
+
+    Features relative to the close cannot be rebuilt (the snapshot has no close) and
+    stay NaN: use a spec without them, or export from candles.
+    """
+    found: list[float] = []
     for f in spec.features:
         stored = indicators.get(f.need.key)
         value = stored[f.output] if isinstance(stored, list) else stored
-        for lag in f.lags:
-            usable = lag == 0 and value is not None and not f.relative_to_close
-            row.append(float(value) if usable else np.nan)
-    return row
+        usable = value is not None and not f.relative_to_close
+        found.append(float(value) if usable and value is not None else np.nan)
+    return found
 
 
 def _masked(url: str) -> str:

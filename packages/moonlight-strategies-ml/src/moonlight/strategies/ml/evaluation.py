@@ -20,10 +20,13 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from moonlight.core.ensemble.reliability import reliability_report
 from moonlight.core.risk.threshold import break_even
 from moonlight.core.strategy.api import FloatArray
+
+BoolArray = npt.NDArray[np.bool_]
 
 #: z of a two-sided 95 % interval.
 Z95 = 1.959963984540054
@@ -74,7 +77,7 @@ class Scores:
         return asdict(self)
 
 
-def traded(p: FloatArray, payout_pct: float) -> tuple[FloatArray, FloatArray]:
+def traded(p: FloatArray, payout_pct: float) -> tuple[BoolArray, BoolArray]:
     """Masks of the bars bought up and bought down at this payout's break-even."""
     be = break_even(payout_pct)
     up = p >= be

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,8 @@ class FeatureDef:
     @property
     def need(self) -> IndicatorNeed:
         """The indicator need this feature reads (shared with strategies by key)."""
-        return IndicatorNeed.of(self.indicator, **dict(self.params))
+        params: dict[str, Any] = dict(self.params)
+        return IndicatorNeed.of(self.indicator, **params)
 
     def column_names(self) -> list[str]:
         """One column name per lag, e.g. ``rsi(timeperiod=14)[0]@1``."""
@@ -235,9 +236,4 @@ class FeatureStream:
 
 def complete_rows(matrix: FloatArray) -> npt.NDArray[np.bool_]:
     """True where every feature of the row is finite (the row can be scored)."""
-    return np.all(np.isfinite(matrix), axis=1)
-
-
-def spec_needs(specs: Sequence[FeatureSpec]) -> list[IndicatorNeed]:
-    """Every indicator need of ``specs``, each once."""
-    return list({need.key: need for spec in specs for need in spec.needs()}.values())
+    return np.asarray(np.all(np.isfinite(matrix), axis=1), np.bool_)

@@ -22,7 +22,7 @@ def hgb_to_onnx(model: Any, width: int) -> bytes:
 
     if len(model.classes_) != 2 or any(len(trees) != 1 for trees in model._predictors):
         raise ValueError("only binary HistGradientBoostingClassifier models are exported")
-    attributes: dict[str, list[Any]] = {
+    attributes: dict[str, Any] = {
         key: []
         for key in (
             "nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes",
