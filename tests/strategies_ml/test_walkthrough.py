@@ -54,7 +54,6 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mon
                 assert result.exit_code == 0, result.output
                 outputs.append(result.output)
     print("\n=====\n".join(outputs))
-    (tmp_path.parent / "walkthrough-output.txt").write_text("\n".join(outputs), encoding="utf-8")
     export, train, calibrate, backtest = outputs
     assert "labelled" in export
     assert "pooled out of sample" in train and "ONNX max" in train
