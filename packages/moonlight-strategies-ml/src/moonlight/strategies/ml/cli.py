@@ -92,12 +92,17 @@ def train_cmd(config_file: Path, as_json: bool) -> None:
         click.echo(
             f"{fold['fold']:>4}  {fold['train_rows']:>10}  {fold['n']:>6}  {fold['brier']:.4f}"
             f"  {fold['log_loss']:.4f}   {fold['ece']:.4f}  {fold['trades']:>6}"
-            f"  {fold['win_rate']:.3f}  {fold['verdict']}"
+            f"  {_rate(fold['win_rate'])}  {fold['verdict']}"
         )
     pooled = card.metrics["pooled"]
     click.echo(
         f"pooled out of sample: ECE {pooled['ece']:.4f}, {pooled['trades']} trades, win rate"
-        f" {pooled['win_rate']:.3f} [{pooled['win_low']:.3f}, {pooled['win_high']:.3f}] vs"
+        f" {_rate(pooled['win_rate'])} [{pooled['win_low']:.3f}, {pooled['win_high']:.3f}] vs"
         f" break-even {pooled['break_even']:.3f}: {pooled['verdict']}"
     )
     click.echo(f"ONNX max |Δp| {result.onnx_max_abs_diff:.2e}; {result.promotion_note}")
+
+
+def _rate(value: float | None) -> str:
+    """A win rate for the table ("  -  " when nothing was traded)."""
+    return "  -  " if value is None else f"{value:.3f}"

@@ -73,8 +73,12 @@ class Scores:
     pnl_per_unit: float
     verdict: str
 
-    def to_dict(self) -> dict[str, float | int | str]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, float | int | str | None]:
+        """JSON-ready (strict JSON: an undefined win rate is None, not NaN)."""
+        return {
+            key: None if isinstance(value, float) and math.isnan(value) else value
+            for key, value in asdict(self).items()
+        }
 
 
 def traded(p: FloatArray, payout_pct: float) -> tuple[BoolArray, BoolArray]:
