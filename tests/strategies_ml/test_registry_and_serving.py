@@ -96,6 +96,15 @@ def test_every_version_and_the_promotion_are_mirrored_in_storage(trained, tmp_pa
     copy = tmp_path / "registry"
     shutil.copytree(root, copy)
     url = os.environ.get("MOONLIGHT_TEST_PG_URL") or f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
+    from sqlalchemy import delete
+
+    from moonlight.core.storage.migrate import upgrade
+
+    engine = create_storage_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:  # a reused database keeps earlier runs' rows
+        connection.execute(delete(models.LearnedModel).where(models.LearnedModel.name == "planted"))
+    engine.dispose()
     registry = ModelRegistry(copy, url)
     promoted = registry.promoted("planted")
     assert promoted is not None
@@ -114,3 +123,16 @@ def test_every_version_and_the_promotion_are_mirrored_in_storage(trained, tmp_pa
             assert "scikit-learn" in row.libraries and row.data_from < row.data_to
     finally:
         engine.dispose()
+
+
+def test_a_version_storage_refuses_leaves_no_files_behind(trained, tmp_path) -> None:
+    _, root = trained
+    source = ModelRegistry(root)
+    version = source.promoted("planted")
+    assert version is not None
+    card = source.card("planted", version)
+    onnx = (source.path("planted", version) / "model.onnx").read_bytes()
+    broken = ModelRegistry(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with pytest.raises(Exception, match=r"connect|refused"):
+        broken.register(card, onnx)
+    assert broken.versions("planted") == [] and not (tmp_path / "planted" / "v1").exists()

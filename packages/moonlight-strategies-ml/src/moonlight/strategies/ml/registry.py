@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,7 +108,11 @@ class ModelRegistry:
         folder.mkdir(parents=True, exist_ok=False)
         _write_atomic(folder / MODEL_FILE, onnx_bytes)
         _write_atomic(folder / CARD_FILE, json.dumps(stored.to_dict(), indent=2).encode())
-        self._store_row(stored, folder)
+        try:
+            self._store_row(stored, folder)
+        except Exception:  # no version on disk that storage does not know
+            shutil.rmtree(folder)
+            raise
         return stored
 
     def promoted(self, name: str) -> int | None:
