@@ -61,7 +61,8 @@ def test_torch_learner_trains_and_exports_equal_probabilities(planted_frame) -> 
 
 
 def test_stored_decisions_become_rows_with_lags_and_price_labels(tmp_path) -> None:
-    """The ``decisions`` table as issue 15's migration 0002 creates it (columns used)."""
+    """The ``decisions`` table as issue 15's migration 0002 creates it (columns used);
+    features stored flat (as the trader records them) or nested under ``indicators``."""
     import sqlalchemy as sa
 
     from moonlight.strategies.ml.features import FeatureDef, FeatureSpec
@@ -93,7 +94,8 @@ def test_stored_decisions_become_rows_with_lags_and_price_labels(tmp_path) -> No
             table.insert(),
             [
                 {"account_id": "a", "instrument": "X", "timeframe": "1m", "decided_at": t,
-                 "features": {"indicators": {key: v}}, "entry_price": 1.0, "exit_price": e,
+                 "features": {"indicators": {key: v}} if v < 50 else {key: v},
+                 "entry_price": 1.0, "exit_price": e,
                  "outcome": o}
                 for t, v, e, o in zip(
                     minute, (40.0, 60.0, 55.0), (1.1, 0.9, 1.0), ("up", "down", "push"),

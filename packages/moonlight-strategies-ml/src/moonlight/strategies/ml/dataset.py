@@ -112,8 +112,8 @@ def dataset_from_storage(url: str, spec: FeatureSpec) -> Any:
 def _decisions_frame(rows: Any, spec: FeatureSpec) -> Any:
     """Dataset columns from stored decision rows (issue 15's ``decisions`` table).
 
-    Features come from each row's ``features["indicators"]`` (the worker's streaming
-    values, keyed by indicator need); a lag ``L`` is the value of the decision ``L``
+    Features come from each row's ``features`` document (the worker's streaming
+    indicator values, keyed by indicator need); a lag ``L`` is the value of the decision ``L``
     bars earlier of the same account, instrument and timeframe, NaN when that bar was
     not decided. ``outcome`` is where the price ended (``up``/``down``/``push``): the
     label is 1 for up, 0 for down, NaN otherwise.
@@ -135,7 +135,7 @@ def _decisions_frame(rows: Any, spec: FeatureSpec) -> Any:
     ts = rows["ts"].to_numpy(np.float64)
     step = rows["timeframe_s"].to_numpy(np.float64)
     keys = list(zip(rows["account_id"], rows["instrument"], rows["timeframe"], strict=True))
-    values = [_stored_values(spec, (f or {}).get("indicators", {})) for f in rows["features"]]
+    values = [_stored_values(spec, _indicators(f)) for f in rows["features"]]
     for i in range(len(rows)):
         column = 0
         for j, f in enumerate(spec.features):
@@ -155,6 +155,16 @@ def _decisions_frame(rows: Any, spec: FeatureSpec) -> Any:
     frame.insert(5, "label", label)
     frame.attrs["feature_spec"] = spec.to_dict()
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _indicators(snapshot: Any) -> dict[str, Any]:
+    """The indicator values of one stored features document: the flat ``{need key:
+    value}`` mapping the trader stores, or the ``indicators`` part of the
+    ``StrategyGroup.features`` shape."""
+    if not isinstance(snapshot, dict):
+        return {}
+    nested = snapshot.get("indicators")
+    return nested if isinstance(nested, dict) else snapshot
 
 
 def _stored_values(spec: FeatureSpec, indicators: dict[str, Any]) -> list[float]:
