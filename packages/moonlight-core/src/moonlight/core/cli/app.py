@@ -18,7 +18,7 @@ import importlib
 import json
 import logging
 import sys
-from importlib.metadata import distributions
+from importlib.metadata import EntryPoint, distributions, entry_points
 from typing import Any
 
 import click
@@ -57,20 +57,51 @@ def lazy_short_help(name: str, limit: int) -> str:
     return click.Command(name, help=LAZY_COMMANDS[name][2]).get_short_help_str(limit)
 
 
+def plugin_commands() -> dict[str, EntryPoint]:
+    """Commands that installed distributions add through the ``moonlight.cli`` entry-point
+    group (for example ``moonlight train`` from moonlight-strategies-ml), by name; the
+    built-in commands win a name clash. Nothing is imported to list them."""
+    return {
+        point.name: point
+        for point in entry_points(group="moonlight.cli")
+        if point.name not in LAZY_COMMANDS
+    }
+
+
+def plugin_short_help(point: EntryPoint, limit: int) -> str:
+    """The ``--help`` line of a plugin command, without importing it."""
+    source = point.dist.name if point.dist is not None else point.value
+    return click.Command(point.name, help=f"Added by {source}.").get_short_help_str(limit)
+
+
+def load_plugin_command(point: EntryPoint) -> click.Command | None:
+    """The plugin's click command, or None (logged) when it fails to load: a broken
+    plugin never breaks the rest of the CLI."""
+    try:
+        command = point.load()
+    except Exception:
+        log.exception("CLI extension %s failed to load; skipped", point.value)
+        return None
+    return command if isinstance(command, click.Command) else None
+
+
 class RedactingGroup(click.Group):
     """A click group whose commands' errors are masked before anything prints them, and
     whose :data:`LAZY_COMMANDS` are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS, *plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        lazy = LAZY_COMMANDS.get(cmd_name)
-        if lazy is None or cmd_name in self.commands:
+        if cmd_name in self.commands:
             return super().get_command(ctx, cmd_name)
-        module, attribute, _ = lazy
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+        lazy = LAZY_COMMANDS.get(cmd_name)
+        if lazy is not None:
+            module, attribute, _ = lazy
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        point = plugin_commands().get(cmd_name)
+        return None if point is None else load_plugin_command(point)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, lazy commands described without importing them."""
@@ -80,13 +111,15 @@ class RedactingGroup(click.Group):
         limit = formatter.width - 6 - max(len(name) for name in names)
         rows = []
         for name in names:
-            if name in self.commands or name not in LAZY_COMMANDS:
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, lazy_short_help(name, limit)))
+            elif name in plugin_commands() and name not in self.commands:
+                rows.append((name, plugin_short_help(plugin_commands()[name], limit)))
+            else:
                 command = self.get_command(ctx, name)
                 if command is None or command.hidden:
                     continue
                 rows.append((name, command.get_short_help_str(limit)))
-            else:
-                rows.append((name, lazy_short_help(name, limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

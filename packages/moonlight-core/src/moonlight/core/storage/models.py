@@ -364,3 +364,30 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
 
     __table_args__ = (Index(None, "ts"),)
+
+
+class LearnedModel(Base):
+    """One trained model of a learned strategy (the model registry; files beside the data).
+
+    ``path`` is the model's directory (ONNX file and model card); ``promoted_at`` is set
+    on the version the strategy serves, NULL on candidates and retired versions.
+    """
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    learner: Mapped[str] = mapped_column(String(64))
+    feature_spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    feature_spec_version: Mapped[int] = mapped_column(Integer)
+    feature_fingerprint: Mapped[str] = mapped_column(String(32))
+    data_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    libraries: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=json_default_dict)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("name", "version"),)

@@ -1,0 +1,1 @@
+"""MoonLight learned strategies."""
