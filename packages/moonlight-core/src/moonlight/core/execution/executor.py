@@ -65,6 +65,7 @@ from moonlight.core.connectors.contract import (
 )
 from moonlight.core.events import AlarmLevel, AlarmRaised, OrderSettled, OrderStateChanged
 from moonlight.core.execution.journal import JournalOrder, OrderIntent, OrderJournal, ResultRecord
+from moonlight.core.execution.observer import FinishedOrder, OrderObserver
 from moonlight.core.execution.retry import Backoff
 from moonlight.core.orders import OrderState, Outcome
 from moonlight.core.runtime.clock import Clock
@@ -277,6 +278,13 @@ class Executor:
         self._storage_down = False
         self._send_not_before = 0.0
         self._unstored_alarms: list[tuple[AlarmLevel, str, str, str]] = []
+        self._observer: OrderObserver | None = None
+        self._prober: asyncio.Task[None] | None = None
+
+    def report_to(self, observer: OrderObserver) -> None:
+        """Report every resumed and finished order to ``observer`` (the account's trader);
+        set it before :meth:`start`, so results settled by reconciliation reach it."""
+        self._observer = observer
 
     # -- trading state ----------------------------------------------------------------
 
@@ -302,8 +310,10 @@ class Executor:
         self._halt_reason = reason
 
     def resume_trading(self) -> None:
-        """Allow new orders again (an operator's decision after a halt)."""
-        if self._storage_down:
+        """Allow new orders again (an operator's decision after a halt); storage is
+        probed first, so a halt whose failed write was an order's first insert (nothing
+        in flight to retry) resumes as soon as storage takes writes again."""
+        if not self.probe_storage():
             raise TradingHalted("storage is still failing; cannot resume")
         if not self._ready:
             raise TradingHalted("start-up reconciliation has not finished")
@@ -332,13 +342,17 @@ class Executor:
         task = self._listeners.get(account_id)
         if task is None or task.done():
             loop = asyncio.get_running_loop()
-            self._listeners[account_id] = loop.create_task(self._listen(account_id))
+            task = loop.create_task(self._listen(account_id), name=f"settlements {account_id}")
+            task.add_done_callback(_observe)
+            self._listeners[account_id] = task
 
     async def stop(self) -> None:
         """Stop listening and cancel orders in flight (their state is already stored)."""
         self._ready = False
         self._halt_reason = "stopped"
         tasks = [*self._listeners.values(), *self._tasks]
+        if self._prober is not None:
+            tasks.append(self._prober)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -355,17 +369,31 @@ class Executor:
     # -- placing orders ---------------------------------------------------------------
 
     def submit(self, intent: OrderIntent) -> asyncio.Task[OrderReport]:
-        """Run :meth:`execute` as a task the executor keeps (and cancels on stop)."""
-        task = asyncio.get_running_loop().create_task(self.execute(intent))
+        """Store the order (PREPARE) now, then drive it to its end in a task the executor
+        keeps, observes and cancels on stop.
+
+        The checks that refuse an order run *before* this returns, so the caller sees
+        them: :class:`TradingHalted` (nothing stored, nothing sent) when trading is off or
+        the insert failed on storage, ``DuplicateOrderError`` when the client_req_id was
+        already used. Once a task is returned the order ends SETTLED or FAILED (reported
+        through ``moonlight_on_order_settled``) unless the executor is stopped first.
+        """
+        flight = self._open(intent)
+        task = asyncio.get_running_loop().create_task(
+            self._drive(flight), name=f"order {intent.client_req_id}"
+        )
         self._keep(task)
         return task
 
     async def execute(self, intent: OrderIntent) -> OrderReport:
         """Take one decision through the whole state machine; returns its final report.
 
-        Raises :class:`TradingHalted` (nothing stored, nothing sent) when trading is off,
-        and ``DuplicateOrderError`` when the client_req_id was already used.
+        Raises what :meth:`submit` raises, before anything is stored or sent.
         """
+        return await self.submit(intent)
+
+    def _open(self, intent: OrderIntent) -> _Flight:
+        """Write the order's first row (PREPARE) and start tracking it."""
         if not self.trading_allowed:
             raise TradingHalted(self._halt_reason or "not started")
         now = self.clock.now()
@@ -387,6 +415,9 @@ class Executor:
         )
         flight = self._new_flight(request, intent.timeframe, OrderState.PREPARE)
         self._emit_state(flight, OrderState.IDLE, OrderState.PREPARE, None)
+        return flight
+
+    async def _drive(self, flight: _Flight) -> OrderReport:
         try:
             return await self._prepare_and_send(flight)
         finally:
@@ -695,7 +726,7 @@ class Executor:
         )
         flight.state = OrderState.SETTLED
         self._emit_state(flight, source, OrderState.SETTLED, None)
-        self._emit_settled(flight, settlement.outcome, settlement.pnl)
+        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.SETTLED,
@@ -725,7 +756,7 @@ class Executor:
         flight.state = OrderState.FAILED
         log.info("%s failed: %s", flight.client_req_id, reason)
         self._emit_state(flight, source, OrderState.FAILED, reason)
-        self._emit_settled(flight, Outcome.ABORT, pnl)
+        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.FAILED,
@@ -756,6 +787,11 @@ class Executor:
 
     def _follow_in_background(self, flight: _Flight, found: BrokerOrder | None) -> None:
         """Track a reconciled order to its result without blocking start-up."""
+        if self._observer is not None:
+            request = flight.request
+            self._observer.order_resumed(
+                request.account_id, request.instrument, request.client_req_id
+            )
 
         async def follow() -> OrderReport:
             try:
@@ -768,8 +804,10 @@ class Executor:
         self._keep(asyncio.get_running_loop().create_task(follow()))
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold ``task`` until it ends and observe how it ended (nothing goes unseen)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_observe)
 
     # -- storage faults ---------------------------------------------------------------
 
@@ -800,6 +838,37 @@ class Executor:
             " in-flight orders are retried until recorded",
             None,
         )
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(
+                self._probe_until_recovered(), name="storage probe"
+            )
+            self._prober.add_done_callback(_observe)
+
+    async def _probe_until_recovered(self) -> None:
+        """While storage is down, retry the writes it owes (with backoff) even when no
+        order is in flight, so recovery is noticed without a new order or a restart."""
+        attempt = 0
+        while self._storage_down and not self.probe_storage():
+            delay = self._storage_backoff.delay_s(attempt, self._rng)
+            attempt += 1
+            await self.clock.sleep_until(self.clock.now() + delay)
+
+    def probe_storage(self) -> bool:
+        """Try the writes storage owes (alarms raised while it was down, then the
+        ``storage_recovered`` alarm); True once storage takes writes again."""
+        if not self._storage_down:
+            return True
+        recovered = (AlarmLevel.INFO, "storage_recovered", "storage writes succeed again")
+        try:
+            self._store_unstored_alarms()
+            self.journal.record_alarm(*recovered, "global")
+        except StorageUnavailable:
+            return False
+        self._storage_down = False
+        self._announce(*recovered, "global")
+        if self.config.resume_after_storage_recovery and self._ready:
+            self._halt_reason = None
+        return True
 
     def _store_unstored_alarms(self) -> None:
         """Write alarms raised while storage was down (oldest first)."""
@@ -808,12 +877,8 @@ class Executor:
             self._unstored_alarms.pop(0)
 
     def _storage_ok(self) -> None:
-        if not self._storage_down:
-            return
-        self._storage_down = False
-        self._alarm(AlarmLevel.INFO, "storage_recovered", "storage writes succeed again", None)
-        if self.config.resume_after_storage_recovery and self._ready:
-            self._halt_reason = None
+        """A write succeeded: if storage was down, confirm its recovery."""
+        self.probe_storage()
 
     # -- events -----------------------------------------------------------------------
 
@@ -867,34 +932,50 @@ class Executor:
             ),
         )
 
-    def _emit_settled(self, flight: _Flight, outcome: Outcome, pnl: float) -> None:
+    def _emit_settled(self, flight: _Flight, result: ResultRecord) -> None:
         request = flight.request
-        self._call_notify(
-            HOOK_SETTLED,
-            OrderSettled(
-                client_req_id=request.client_req_id,
-                account_id=request.account_id,
-                instrument=request.instrument,
-                outcome=outcome.value,
-                pnl=pnl,
-            ),
+        event = OrderSettled(
+            client_req_id=request.client_req_id,
+            account_id=request.account_id,
+            instrument=request.instrument,
+            outcome=result.outcome.value,
+            pnl=result.pnl,
         )
+        if self._observer is not None:
+            finished = FinishedOrder(event, flight.timeframe, flight.decided_ts, result)
+            try:
+                self._observer.order_finished(finished)
+            except Exception:  # the result is stored; a failing observer must not undo it
+                log.exception("order observer failed on %s", request.client_req_id)
+        self._call_notify(HOOK_SETTLED, event)
 
     def _alarm(
         self, level: AlarmLevel, code: str, message: str, request: OrderRequest | None
     ) -> None:
         scope = "global" if request is None else f"acc:{request.account_id}"
-        log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
-        log.log(log_level, "alarm %s: %s", code, message)
         try:
             self._store_unstored_alarms()
             self.journal.record_alarm(level, code, message, scope)
         except StorageUnavailable as error:
             log.error("alarm %s could not be stored yet: %s", code, error)
             self._unstored_alarms.append((level, code, message, scope))
+        self._announce(level, code, message, scope)
+
+    def _announce(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
+        log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
+        log.log(log_level, "alarm %s: %s", code, message)
         self._call_notify(
             HOOK_ALARM, AlarmRaised(level=level, code=code, message=message, scope=scope)
         )
+
+
+def _observe(task: asyncio.Task[Any]) -> None:
+    """Log a background task that ended with an error (its state is already stored)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("%s ended with an error: %r", task.get_name(), error, exc_info=error)
 
 
 def _ms(start_ts: float | None, end_ts: float | None) -> float | None:

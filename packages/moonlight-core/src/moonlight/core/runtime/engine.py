@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +42,7 @@ from moonlight.core.connectors.plugin import PaperBrokerConfig, make_paper
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.store import load_book
-from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped, OrderSettled
+from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped
 from moonlight.core.execution.executor import Executor
 from moonlight.core.execution.journal import OrderJournal
 from moonlight.core.plugins.host import PluginHost
@@ -53,6 +54,7 @@ from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
+from moonlight.core.runtime.daily_pnl import DayRollover, stored_day_pnl
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.server_time import ServerTimeSync
@@ -159,6 +161,7 @@ class Engine:
             snapshots=snapshots,
         )
         supervisor.on_failure = engine._worker_failed
+        metrics.track_workers(supervisor.states)
         return engine
 
     # -- life cycle ---------------------------------------------------------------------
@@ -213,7 +216,11 @@ class Engine:
                 sql_writer(self.sessions),
                 interval_s=self.config.telemetry.metrics_snapshot_s,
             )
-            self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
+            self._spawn(snapshotter.run(), "metrics snapshots")
+        self._spawn(
+            DayRollover(self.metrics, self.clock, ZoneInfo(self.config.risk.timezone)).run(),
+            "pnl_day rollover",
+        )
         self.started_at = self.clock.now()
         self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
         log.info(
@@ -235,6 +242,22 @@ class Engine:
         self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
         self.storage.dispose()
         log.info("engine stopped: %s", reason)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` until the engine stops; an error ending it early is logged and
+        raised as an alarm (never left as an unretrieved task exception)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        task.add_done_callback(self._background_ended)
+        self._background.append(task)
+
+    def _background_ended(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("%s ended with an error: %r", task.get_name(), error, exc_info=error)
+        self.alarms.raise_alarm(
+            "critical", "task_failed", f"{task.get_name()} ended with an error: {error!r}"
+        )
 
     def subscribe(self, listener: EventListener) -> None:
         """Receive ``(hook_name, event)`` for every order, result and alarm event."""
@@ -287,6 +310,7 @@ class Engine:
             run_id=self.run_id,
             risk_alarms=RiskAlarms(account.id, self.risk, self.alarms),
         )
+        executor.report_to(trader)
         time_sync = ServerTimeSync(
             market,
             broker_clock,
@@ -301,6 +325,15 @@ class Engine:
                 await broker.connect()
             await mode_gate.verify()  # before reconciling: never touch the wrong account
             await time_sync.start()
+            trader.restate_day(
+                stored_day_pnl(
+                    self.sessions,
+                    account.id,
+                    now_ts=broker_clock.now(),
+                    tz=ZoneInfo(self.config.risk.timezone),
+                    run_id=self.run_id,
+                )
+            )
             report = await executor.start([account.id])
         except BaseException:
             await self._close_account(executor, broker, market)
@@ -308,7 +341,7 @@ class Engine:
         log.info("account %s reconciled: %s", account.id, report)
         await instruments.refresh(force=True)
         await trader.refresh_balance()
-        self._background.append(asyncio.get_running_loop().create_task(time_sync.run()))
+        self._spawn(time_sync.run(), f"server time {account.id}")
         return AccountRuntime(account, market, broker, executor, trader, instruments, broker_clock)
 
     def _mode_contradicted(self, account_id: str, error: AccountModeMismatch) -> None:
@@ -366,10 +399,6 @@ class Engine:
         if isinstance(event, AlarmRaised):
             self.alarms.raise_alarm(event.level, event.code, event.message, event.scope)
         else:
-            if isinstance(event, OrderSettled):
-                runtime = self.accounts.get(event.account_id)
-                if runtime is not None:
-                    runtime.trader.settled(event)
             self.host.notify(hook_name, event=event)
         for listener in self._listeners:
             try:

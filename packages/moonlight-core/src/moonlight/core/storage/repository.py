@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, exc, insert, select
+from sqlalchemy import Insert, exc, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -164,6 +164,30 @@ def non_terminal_orders(session: Session, *, account_id: str | None = None) -> l
     if account_id is not None:
         statement = statement.where(Order.account_id == account_id)
     return list(session.scalars(statement.order_by(Order.created_at, Order.id)))
+
+
+def day_pnl(
+    session: Session,
+    account_id: str,
+    *,
+    since: datetime,
+    until: datetime,
+    run_id: str | None = None,
+) -> float:
+    """Net P&L of the account's results settled in ``[since, until)`` (live orders when
+    ``run_id`` is None, else that run's): what the day's figures are derived from."""
+    run = Order.run_id.is_(None) if run_id is None else Order.run_id == run_id
+    total = session.scalar(
+        select(func.coalesce(func.sum(Result.pnl), 0))
+        .join(Result.order)
+        .where(
+            Order.account_id == account_id,
+            run,
+            Result.settled_at >= since,
+            Result.settled_at < until,
+        )
+    )
+    return float(total or 0)
 
 
 def recent_orders(
