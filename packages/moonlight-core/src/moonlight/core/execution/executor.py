@@ -470,7 +470,7 @@ class Executor:
             except (Transient, Disconnected) as error:
                 last_error = error
             except Rejected as error:
-                return await self._fail(flight, f"rejected: {error.reason}")
+                return await self._fail(flight, f"rejected: {error.reason}", code=error.code)
             except AuthFailed as error:
                 self.halt(f"authentication failed: {error}")
                 self._alarm(AlarmLevel.CRITICAL, "auth_failed", str(error), flight.request)
@@ -735,7 +735,9 @@ class Executor:
             settlement.broker_order_id,
         )
 
-    async def _fail(self, flight: _Flight, reason: str, *, pnl: float = 0.0) -> OrderReport:
+    async def _fail(
+        self, flight: _Flight, reason: str, *, pnl: float = 0.0, code: str | None = None
+    ) -> OrderReport:
         now = self.clock.now()
         source = flight.state
         result = ResultRecord(
@@ -747,6 +749,7 @@ class Executor:
             decision_to_send_ms=_ms(flight.decided_ts, flight.first_send_ts),
             send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
             reason=reason,
+            reason_code=code,
         )
         await self._persist(
             lambda: self.journal.finish(
