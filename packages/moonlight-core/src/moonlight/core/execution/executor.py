@@ -277,9 +277,9 @@ class Executor:
         self._halt_reason: str | None = "not started"
         self._storage_down = False
         self._send_not_before = 0.0
-        self._unstored_alarms: list[tuple[AlarmLevel, str, str, str]] = []
         self._observer: OrderObserver | None = None
         self._prober: asyncio.Task[None] | None = None
+        self._failing_writes = 0
 
     def report_to(self, observer: OrderObserver) -> None:
         """Report every resumed and finished order to ``observer`` (the account's trader);
@@ -815,17 +815,29 @@ class Executor:
     # -- storage faults ---------------------------------------------------------------
 
     async def _persist(self, write: Callable[[], T]) -> T:
-        """Run a journal write until it succeeds; halts trading while it fails."""
+        """Run a journal write until it succeeds; halts trading while it fails.
+
+        While such a write is failing it is itself the storage probe: only its success
+        declares storage recovered (a tiny probe write can fit on a full disk while
+        this one cannot)."""
         attempt = 0
         while True:
             try:
                 value = write()
             except StorageUnavailable as error:
+                if attempt == 0:
+                    self._failing_writes += 1
                 self._storage_failed(error)
                 delay = self._storage_backoff.delay_s(attempt, self._rng)
                 attempt += 1
-                await self.clock.sleep_until(self.clock.now() + delay)
+                try:
+                    await self.clock.sleep_until(self.clock.now() + delay)
+                except BaseException:
+                    self._failing_writes -= 1
+                    raise
                 continue
+            if attempt:
+                self._failing_writes -= 1
             self._storage_ok()
             return value
 
@@ -857,31 +869,30 @@ class Executor:
             await self.clock.sleep_until(self.clock.now() + delay)
 
     def probe_storage(self) -> bool:
-        """Try the writes storage owes (alarms raised while it was down, then the
-        ``storage_recovered`` alarm); True once storage takes writes again."""
+        """While storage is down, try one small real write; True once storage takes
+        writes again (then ``storage_recovered`` is raised)."""
         if not self._storage_down:
             return True
-        recovered = (AlarmLevel.INFO, "storage_recovered", "storage writes succeed again")
+        if self._failing_writes:  # an order's own write is retrying: it is the probe
+            return False
         try:
-            self._store_unstored_alarms()
-            self.journal.record_alarm(*recovered, "global")
+            self.journal.probe(at_ts=self.clock.now())
         except StorageUnavailable:
             return False
         self._storage_down = False
-        self._announce(*recovered, "global")
-        if self.config.resume_after_storage_recovery and self._ready:
-            self._halt_reason = None
+        self._recovered()
         return True
 
-    def _store_unstored_alarms(self) -> None:
-        """Write alarms raised while storage was down (oldest first)."""
-        while self._unstored_alarms:
-            self.journal.record_alarm(*self._unstored_alarms[0])
-            self._unstored_alarms.pop(0)
+    def _recovered(self) -> None:
+        self._alarm(AlarmLevel.INFO, "storage_recovered", "storage writes succeed again", None)
+        if self.config.resume_after_storage_recovery and self._ready:
+            self._halt_reason = None
 
     def _storage_ok(self) -> None:
-        """A write succeeded: if storage was down, confirm its recovery."""
-        self.probe_storage()
+        """A write succeeded: storage is back unless another order's write still fails."""
+        if self._storage_down and not self._failing_writes:
+            self._storage_down = False
+            self._recovered()
 
     # -- events -----------------------------------------------------------------------
 
@@ -955,18 +966,9 @@ class Executor:
     def _alarm(
         self, level: AlarmLevel, code: str, message: str, request: OrderRequest | None
     ) -> None:
+        """Emit an alarm; the telemetry alarm center logs, redacts, stores and
+        de-duplicates it (once), and keeps it until storage takes it if storage is down."""
         scope = "global" if request is None else f"acc:{request.account_id}"
-        try:
-            self._store_unstored_alarms()
-            self.journal.record_alarm(level, code, message, scope)
-        except StorageUnavailable as error:
-            log.error("alarm %s could not be stored yet: %s", code, error)
-            self._unstored_alarms.append((level, code, message, scope))
-        self._announce(level, code, message, scope)
-
-    def _announce(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
-        log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
-        log.log(log_level, "alarm %s: %s", code, message)
         self._call_notify(
             HOOK_ALARM, AlarmRaised(level=level, code=code, message=message, scope=scope)
         )

@@ -162,6 +162,9 @@ class StateMismatch(RuntimeError):
     """Storage holds a different state than the executor expected (a second writer?)."""
 
 
+PROBE_KEY = "storage_probe"
+"""The engine-state row :meth:`OrderJournal.probe` writes."""
+
 _ORDERS = cast(Table, Order.__table__)
 _RESULTS = cast(Table, Result.__table__)
 _FEATURES = cast(Table, Feature.__table__)
@@ -391,6 +394,19 @@ class OrderJournal:
         adopted = self.get(client_req_id)
         assert adopted is not None
         return adopted
+
+    def probe(self, *, at_ts: float) -> None:
+        """One small real write (the ``storage_probe`` engine-state row): tells whether
+        storage takes writes again after a fault. Raises StorageUnavailable."""
+
+        def write(connection: Connection) -> None:
+            with Session(bind=connection) as session:
+                repo.set_engine_state(
+                    session, PROBE_KEY, {"at": to_datetime(at_ts).isoformat()}, updated_by="system"
+                )
+                session.flush()
+
+        self._write(write, timed=False)
 
     def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
         """Store an alarm (raises StorageUnavailable like any write)."""
