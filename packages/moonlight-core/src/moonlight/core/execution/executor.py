@@ -64,8 +64,11 @@ from moonlight.core.connectors.contract import (
     Transient,
 )
 from moonlight.core.events import AlarmLevel, AlarmRaised, OrderSettled, OrderStateChanged
+from moonlight.core.execution.flight import Flight
 from moonlight.core.execution.journal import JournalOrder, OrderIntent, OrderJournal, ResultRecord
 from moonlight.core.execution.observer import FinishedOrder, OrderObserver
+from moonlight.core.execution.reconcile import reconcile
+from moonlight.core.execution.reconcile_report import ReconcileReport
 from moonlight.core.execution.retry import Backoff
 from moonlight.core.orders import OrderState, Outcome
 from moonlight.core.runtime.clock import Clock
@@ -150,10 +153,6 @@ class TradingHalted(RuntimeError):
     """The executor does not open orders now (storage fault, auth failure, operator)."""
 
 
-class ReconcileError(RuntimeError):
-    """Start-up reconciliation could not bring storage and broker into agreement."""
-
-
 @dataclass(frozen=True, slots=True)
 class OrderReport:
     """Where an order ended up, as :meth:`Executor.execute` returns it."""
@@ -167,41 +166,11 @@ class OrderReport:
 
 
 @dataclass
-class _Flight:
-    """The executor's memory of one order it is driving."""
-
-    request: OrderRequest
-    timeframe: str
-    decided_ts: float
-    state: OrderState
-    future: asyncio.Future[Settlement]
-    broker_order_id: str | None = None
-    first_send_ts: float | None = None
-    last_send_ts: float | None = None
-    ack_ts: float | None = None
-    accepted_ts: float | None = None
-    expires_ts: float | None = None
-    entry_price: float | None = None
-    retries: int = 0
-
-    @property
-    def client_req_id(self) -> str:
-        return self.request.client_req_id
-
-    def learn(self, order: BrokerOrder | OrderAck) -> None:
-        """Take the broker's id and times from an acknowledgement or a lookup."""
-        self.broker_order_id = order.broker_order_id
-        self.accepted_ts = order.accepted_ts
-        self.expires_ts = order.expires_ts
-        self.entry_price = order.entry_price
-
-
-@dataclass
 class _Routing:
     """Settlement pushes routed to waiting orders; early arrivals kept (bounded)."""
 
-    by_broker: dict[str, _Flight] = field(default_factory=dict)
-    by_client: dict[str, _Flight] = field(default_factory=dict)
+    by_broker: dict[str, Flight] = field(default_factory=dict)
+    by_client: dict[str, Flight] = field(default_factory=dict)
     early: OrderedDict[str, Settlement] = field(default_factory=OrderedDict)
     max_early: int = 10_000
 
@@ -223,7 +192,7 @@ class _Routing:
         while len(self.early) > self.max_early:
             self.early.popitem(last=False)
 
-    def register(self, flight: _Flight) -> None:
+    def register(self, flight: Flight) -> None:
         self.by_client[flight.client_req_id] = flight
         keys = [flight.client_req_id]
         if flight.broker_order_id is not None:
@@ -234,7 +203,7 @@ class _Routing:
             if early is not None and not flight.future.done():
                 flight.future.set_result(early)
 
-    def unregister(self, flight: _Flight) -> None:
+    def unregister(self, flight: Flight) -> None:
         self.by_client.pop(flight.client_req_id, None)
         if flight.broker_order_id is not None:
             self.by_broker.pop(flight.broker_order_id, None)
@@ -321,14 +290,12 @@ class Executor:
 
     # -- life cycle -------------------------------------------------------------------
 
-    async def start(self, accounts: Sequence[str]) -> Any:
+    async def start(self, accounts: Sequence[str]) -> ReconcileReport:
         """Listen for settlements, reconcile every stored non-terminal order, then trade.
 
-        Returns the :class:`~moonlight.core.execution.reconcile.ReconcileReport`. Raises
-        :class:`ReconcileError` if reconciliation cannot finish; trading stays off then.
+        Raises :class:`~moonlight.core.execution.reconcile_report.ReconcileError` if
+        reconciliation cannot finish; trading stays off then.
         """
-        from moonlight.core.execution.reconcile import reconcile
-
         for account in accounts:
             self.listen(account)
         report = await reconcile(self, accounts=accounts)
@@ -392,17 +359,11 @@ class Executor:
         """
         return await self.submit(intent)
 
-    def _open(self, intent: OrderIntent) -> _Flight:
+    def _open(self, intent: OrderIntent) -> Flight:
         """Write the order's first row (PREPARE) and start tracking it."""
         if not self.trading_allowed:
             raise TradingHalted(self._halt_reason or "not started")
         now = self.clock.now()
-        try:
-            self.journal.create(intent, at_ts=now)
-        except StorageUnavailable as error:
-            self._storage_failed(error)
-            raise TradingHalted(f"storage unavailable: {error.reason.value}") from error
-        self._storage_ok()
         request = OrderRequest(
             client_req_id=intent.client_req_id,
             account_id=intent.account_id,
@@ -413,43 +374,50 @@ class Executor:
             created_ts=intent.decided_ts if intent.decided_ts is not None else now,
             min_payout_pct=intent.min_payout_pct,
         )
-        flight = self._new_flight(request, intent.timeframe, OrderState.PREPARE)
-        self._emit_state(flight, OrderState.IDLE, OrderState.PREPARE, None)
+        flight = self._new_flight(request, intent.timeframe, OrderState.IDLE)
+        try:
+            flight.advance(
+                OrderState.PREPARE, lambda _s, _t: self.journal.create(intent, at_ts=now)
+            )
+        except StorageUnavailable as error:
+            self._routing.unregister(flight)
+            self._storage_failed(error)
+            raise TradingHalted(f"storage unavailable: {error.reason.value}") from error
+        except BaseException:
+            self._routing.unregister(flight)
+            raise
+        self._storage_ok()
         return flight
 
-    async def _drive(self, flight: _Flight) -> OrderReport:
+    async def _drive(self, flight: Flight) -> OrderReport:
         try:
             return await self._prepare_and_send(flight)
         finally:
             self._routing.unregister(flight)
 
-    def _new_flight(self, request: OrderRequest, timeframe: str, state: OrderState) -> _Flight:
-        flight = _Flight(
-            request=request,
+    def _new_flight(self, request: OrderRequest, timeframe: str, state: OrderState) -> Flight:
+        flight = Flight(
+            request,
             timeframe=timeframe,
-            decided_ts=request.created_ts,
             state=state,
             future=asyncio.get_running_loop().create_future(),
+            on_change=self._emit_state,
         )
         self._routing.register(flight)
         return flight
 
-    async def _prepare_and_send(self, flight: _Flight) -> OrderReport:
+    async def _prepare_and_send(self, flight: Flight) -> OrderReport:
         if not self.trading_allowed:
             return await self._fail(flight, f"trading halted before send: {self._halt_reason}")
         now = self.clock.now()
         try:
-            self.journal.transition(
-                flight.client_req_id, OrderState.PREPARE, OrderState.SEND, at_ts=now
-            )
+            flight.advance(OrderState.SEND, self._transition(flight, at_ts=now))
         except StorageUnavailable as error:
             self._storage_failed(error)
             return await self._fail(flight, f"storage unavailable before send: {error.reason}")
-        flight.state = OrderState.SEND
-        self._emit_state(flight, OrderState.PREPARE, OrderState.SEND, None)
         return await self._send(flight)
 
-    async def _send(self, flight: _Flight) -> OrderReport:
+    async def _send(self, flight: Flight) -> OrderReport:
         attempt = 0
         flight.first_send_ts = self.clock.now()
         while True:
@@ -502,40 +470,27 @@ class Executor:
             flight.retries = attempt
             await self.clock.sleep_until(now + delay)
 
-    async def _confirm_ack(self, flight: _Flight, ack: OrderAck) -> OrderReport:
+    async def _confirm_ack(self, flight: Flight, ack: OrderAck) -> OrderReport:
         flight.ack_ts = self.clock.now()
         flight.learn(ack)
         self._routing.register(flight)
-        await self._persist(
-            lambda: self.journal.transition(
-                flight.client_req_id,
-                OrderState.SEND,
-                OrderState.CONFIRM,
-                at_ts=flight.ack_ts or self.clock.now(),
-                broker_order_id=ack.broker_order_id,
-            )
+        persist = self._transition(
+            flight, at_ts=flight.ack_ts or self.clock.now(), broker_order_id=ack.broker_order_id
         )
-        flight.state = OrderState.CONFIRM
-        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, None)
+        await self._persist(lambda: flight.advance(OrderState.CONFIRM, persist))
         return await self._await_settlement(flight)
 
-    async def _confirm_ambiguous(self, flight: _Flight, reason: str) -> OrderReport:
+    async def _confirm_ambiguous(self, flight: Flight, reason: str) -> OrderReport:
         log.warning("%s: ambiguous send (%s); looking for it", flight.client_req_id, reason)
-        now = self.clock.now()
-        await self._persist(
-            lambda: self.journal.transition(
-                flight.client_req_id,
-                OrderState.SEND,
-                OrderState.CONFIRM,
-                at_ts=now,
-                reason=f"ambiguous send: {reason}",
-            )
+        persist = self._transition(
+            flight, at_ts=self.clock.now(), reason=f"ambiguous send: {reason}"
         )
-        flight.state = OrderState.CONFIRM
-        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, f"ambiguous: {reason}")
+        await self._persist(
+            lambda: flight.advance(OrderState.CONFIRM, persist, reason=f"ambiguous: {reason}")
+        )
         return await self._locate_and_follow(flight)
 
-    async def _locate_and_follow(self, flight: _Flight) -> OrderReport:
+    async def _locate_and_follow(self, flight: Flight) -> OrderReport:
         """CONFIRM without a broker id: find the order, then follow it to its result."""
         found = await self._locate(flight)
         if found is None:
@@ -550,7 +505,7 @@ class Executor:
             flight.future.set_result(found.settlement)
         return await self._await_settlement(flight)
 
-    async def _locate(self, flight: _Flight) -> BrokerOrder | None:
+    async def _locate(self, flight: Flight) -> BrokerOrder | None:
         """Look for an order whose send was ambiguous; never guess.
 
         Returns the broker's order when found (by lookup or by a settlement push that
@@ -596,7 +551,7 @@ class Executor:
                 failures += 1
             await self._wait(flight.future, now + pause)
 
-    def _from_settlement(self, flight: _Flight, settlement: Settlement) -> BrokerOrder:
+    def _from_settlement(self, flight: Flight, settlement: Settlement) -> BrokerOrder:
         """A settled order rebuilt from a push that identified it by client_req_id."""
         request = flight.request
         sent = flight.last_send_ts or request.created_ts
@@ -616,7 +571,7 @@ class Executor:
             settlement=settlement,
         )
 
-    async def _await_settlement(self, flight: _Flight) -> OrderReport:
+    async def _await_settlement(self, flight: Flight) -> OrderReport:
         """CONFIRM with a broker id: wait for a push, poll after expiry, abort at deadline.
 
         The abort needs the broker's *answer* that it has no result; while the broker
@@ -668,7 +623,7 @@ class Executor:
                 failures += 1
             next_poll = now + pause
 
-    async def _status(self, flight: _Flight) -> tuple[bool, BrokerOrder | None]:
+    async def _status(self, flight: Flight) -> tuple[bool, BrokerOrder | None]:
         """``(answered, order)``: whether the broker answered, and its view of the order."""
         assert flight.broker_order_id is not None
         try:
@@ -680,7 +635,7 @@ class Executor:
             return False, None
         return True, order
 
-    async def _deadline_passed(self, flight: _Flight, status: BrokerOrder | None) -> OrderReport:
+    async def _deadline_passed(self, flight: Flight, status: BrokerOrder | None) -> OrderReport:
         """The broker answered and has no result by the deadline: abort with the reason."""
         if flight.future.done():
             return await self._settle(flight, flight.future.result())
@@ -698,7 +653,7 @@ class Executor:
 
     # -- terminal writes --------------------------------------------------------------
 
-    async def _settle(self, flight: _Flight, settlement: Settlement) -> OrderReport:
+    async def _settle(self, flight: Flight, settlement: Settlement) -> OrderReport:
         now = self.clock.now()
         expires = flight.expires_ts
         result = ResultRecord(
@@ -713,19 +668,19 @@ class Executor:
             send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
             expiry_to_settlement_ms=None if expires is None else max(0.0, (now - expires) * 1e3),
         )
-        source = flight.state
         await self._persist(
-            lambda: self.journal.finish(
-                flight.client_req_id,
-                source,
+            lambda: flight.advance(
                 OrderState.SETTLED,
-                result,
-                at_ts=now,
-                broker_order_id=settlement.broker_order_id,
+                lambda source, target: self.journal.finish(
+                    flight.client_req_id,
+                    source,
+                    target,
+                    result,
+                    at_ts=now,
+                    broker_order_id=settlement.broker_order_id,
+                ),
             )
         )
-        flight.state = OrderState.SETTLED
-        self._emit_state(flight, source, OrderState.SETTLED, None)
         self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
@@ -736,10 +691,9 @@ class Executor:
         )
 
     async def _fail(
-        self, flight: _Flight, reason: str, *, pnl: float = 0.0, code: str | None = None
+        self, flight: Flight, reason: str, *, pnl: float = 0.0, code: str | None = None
     ) -> OrderReport:
         now = self.clock.now()
-        source = flight.state
         result = ResultRecord(
             outcome=Outcome.ABORT,
             pnl=pnl,
@@ -752,13 +706,15 @@ class Executor:
             reason_code=code,
         )
         await self._persist(
-            lambda: self.journal.finish(
-                flight.client_req_id, source, OrderState.FAILED, result, at_ts=now
+            lambda: flight.advance(
+                OrderState.FAILED,
+                lambda source, target: self.journal.finish(
+                    flight.client_req_id, source, target, result, at_ts=now
+                ),
+                reason=reason,
             )
         )
-        flight.state = OrderState.FAILED
         log.info("%s failed: %s", flight.client_req_id, reason)
-        self._emit_state(flight, source, OrderState.FAILED, reason)
         self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
@@ -769,9 +725,10 @@ class Executor:
             reason,
         )
 
-    # -- resuming stored orders (used by reconciliation) --------------------------------
+    # -- reconciliation's interface ----------------------------------------------------
 
-    def _flight_for(self, stored: JournalOrder) -> _Flight:
+    def resume(self, stored: JournalOrder) -> Flight:
+        """Track a stored non-terminal order again, in its stored state."""
         request = OrderRequest(
             client_req_id=stored.client_req_id,
             account_id=stored.account_id,
@@ -788,8 +745,50 @@ class Executor:
             self._routing.register(flight)
         return flight
 
-    def _follow_in_background(self, flight: _Flight, found: BrokerOrder | None) -> None:
-        """Track a reconciled order to its result without blocking start-up."""
+    async def abandon(self, flight: Flight, reason: str) -> OrderReport:
+        """Record a resumed order FAILED (abort, pnl 0): it never reached the broker, or
+        the broker does not know it. An IDLE order passes PREPARE first, as the table
+        requires."""
+        try:
+            if flight.state is OrderState.IDLE:
+                persist = self._transition(flight, at_ts=self.clock.now())
+                await self._persist(lambda: flight.advance(OrderState.PREPARE, persist))
+            return await self._fail(flight, reason)
+        finally:
+            self._routing.unregister(flight)
+
+    async def found_at_broker(self, flight: Flight, order: BrokerOrder) -> None:
+        """The broker holds a resumed order whose send was uncertain: record CONFIRM
+        with its broker id (or, already in CONFIRM, just the id)."""
+        if flight.state is OrderState.SEND:
+            persist = self._transition(
+                flight,
+                at_ts=self.clock.now(),
+                reason="found at the broker after a restart",
+                broker_order_id=order.broker_order_id,
+            )
+            await self._persist(
+                lambda: flight.advance(OrderState.CONFIRM, persist, reason="reconciled")
+            )
+        else:
+            await self._persist(
+                lambda: self.journal.update(
+                    flight.client_req_id, broker_order_id=order.broker_order_id
+                )
+            )
+
+    async def take_over(self, flight: Flight, order: BrokerOrder) -> bool:
+        """Follow a resumed order as the broker reports it: settled → its result is
+        recorded now (True); open → it is followed to its result in the background
+        without blocking start-up, holding its guard slot meanwhile (False)."""
+        flight.learn(order)
+        self._routing.register(flight)
+        if order.settlement is not None:
+            try:
+                await self._settle(flight, order.settlement)
+            finally:
+                self._routing.unregister(flight)
+            return True
         if self._observer is not None:
             request = flight.request
             self._observer.order_resumed(
@@ -798,13 +797,44 @@ class Executor:
 
         async def follow() -> OrderReport:
             try:
-                if found is None:
-                    return await self._locate_and_follow(flight)
                 return await self._await_settlement(flight)
             finally:
                 self._routing.unregister(flight)
 
-        self._keep(asyncio.get_running_loop().create_task(follow()))
+        self._keep(
+            asyncio.get_running_loop().create_task(follow(), name=f"order {flight.client_req_id}")
+        )
+        return False
+
+    def retry_delay(self, attempt: int, retry_after_s: float | None = None) -> float:
+        """The executor's backoff before retry number ``attempt`` of a broker call."""
+        return self._backoff.delay_s(attempt, self._rng, retry_after_s)
+
+    def alarm(self, level: AlarmLevel, code: str, message: str) -> None:
+        """Emit an engine-wide alarm (reconciliation's orphans and drift)."""
+        self._alarm(level, code, message, None)
+
+    def _transition(
+        self,
+        flight: Flight,
+        *,
+        at_ts: float,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> Callable[[OrderState, OrderState], bool]:
+        """The journal write of a non-terminal transition, for :meth:`Flight.advance`."""
+
+        def persist(source: OrderState, target: OrderState) -> bool:
+            return self.journal.transition(
+                flight.client_req_id,
+                source,
+                target,
+                at_ts=at_ts,
+                reason=reason,
+                broker_order_id=broker_order_id,
+            )
+
+        return persist
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
         """Hold ``task`` until it ends and observe how it ended (nothing goes unseen)."""
@@ -931,7 +961,7 @@ class Executor:
             log.exception("observer failed in %s", hook)
 
     def _emit_state(
-        self, flight: _Flight, source: OrderState, target: OrderState, reason: str | None
+        self, flight: Flight, source: OrderState, target: OrderState, reason: str | None
     ) -> None:
         request = flight.request
         self._call_notify(
@@ -946,7 +976,7 @@ class Executor:
             ),
         )
 
-    def _emit_settled(self, flight: _Flight, result: ResultRecord) -> None:
+    def _emit_settled(self, flight: Flight, result: ResultRecord) -> None:
         request = flight.request
         event = OrderSettled(
             client_req_id=request.client_req_id,
