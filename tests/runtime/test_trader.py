@@ -35,7 +35,7 @@ from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.daily_pnl import stored_day_pnl
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.trader import AccountTrader
-from moonlight.core.runtime.worker import WorkerKey
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.storage.models import Order, Result
 from moonlight.core.strategy.api import Signal, SignalDirection
 from moonlight.core.strategy.host import StrategyGroup

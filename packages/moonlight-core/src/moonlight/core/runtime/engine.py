@@ -61,7 +61,8 @@ from moonlight.core.runtime.server_time import ServerTimeSync
 from moonlight.core.runtime.snapshots import WorkerSnapshots
 from moonlight.core.runtime.supervisor import WorkerSupervisor
 from moonlight.core.runtime.trader import AccountTrader
-from moonlight.core.runtime.worker import Worker, WorkerKey, WorkerTiming
+from moonlight.core.runtime.worker import Worker, WorkerTiming
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.secrets import SecretsView
 from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.migrate import prepare_storage

@@ -15,18 +15,10 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moonlight.core.config.models import AccountConfig
-from moonlight.core.connectors.contract import (
-    Ambiguous,
-    AuthFailed,
-    Candle,
-    ConnectorError,
-    Disconnected,
-    RateLimited,
-    Rejected,
-)
+from moonlight.core.connectors.contract import Candle, ConnectorError
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.ensemble.ensemble import Ensemble
 from moonlight.core.ensemble.platt import Calibration
@@ -42,35 +34,16 @@ from moonlight.core.risk.request import DecisionRequest
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import Clock
 from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.storage.repository import DuplicateOrderError
 from moonlight.core.strategy.api import Signal, SignalDirection
 from moonlight.core.strategy.host import StrategyGroup
 from moonlight.core.telemetry.metrics import EngineMetrics, LatencyStage
 from moonlight.core.timeframes import timeframe_seconds
 
-if TYPE_CHECKING:
-    from moonlight.core.runtime.worker import WorkerKey
-
 log = logging.getLogger("moonlight.trader")
 
-_ERROR_KINDS: tuple[tuple[type[ConnectorError], ConnectorErrorKind], ...] = (
-    (RateLimited, ConnectorErrorKind.RATE_LIMITED),
-    (Ambiguous, ConnectorErrorKind.AMBIGUOUS),
-    (Disconnected, ConnectorErrorKind.DISCONNECTED),
-    (Rejected, ConnectorErrorKind.REJECTED),
-    (AuthFailed, ConnectorErrorKind.AUTH_FAILED),
-)
-
-
 _OUTSIDE_PERMIT = frozenset({ReasonCode.PAYOUT_BELOW_PERMIT, ReasonCode.PAYOUT_ABOVE_PERMIT})
-
-
-def classify_error(error: BaseException) -> ConnectorErrorKind:
-    """The risk guards' name for a connector failure."""
-    for kind_type, kind in _ERROR_KINDS:
-        if isinstance(error, kind_type):
-            return kind
-    return ConnectorErrorKind.TRANSIENT
 
 
 class AccountTrader:
