@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +174,7 @@ class BacktestEngine(Engine):
     """
 
     replay: ReplayConnector | None = None
+    worker_factory: Callable[..., Worker] = BacktestWorker
     starting_balance: float = STARTING_BALANCE
     poll_interval_s: float = POLL_INTERVAL_S
 
@@ -194,12 +195,6 @@ class BacktestEngine(Engine):
                 verdict.reason.value if verdict.reason else "unknown"
             ),
         )
-
-    async def start(self) -> None:
-        """Start as the live engine does, with backtest workers."""
-        await super().start()
-        for worker in self.supervisor.workers.values():
-            worker.__class__ = BacktestWorker
 
     def _build_connector(self, account: AccountConfig) -> Connector:
         if self.replay is None:

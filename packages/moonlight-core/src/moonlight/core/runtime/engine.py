@@ -112,6 +112,9 @@ class Engine:
     snapshots: bool = True
     accounts: dict[str, AccountRuntime] = field(default_factory=dict)
     started_at: float | None = None
+    #: Builds each worker (keyword arguments as :class:`Worker` takes them); the
+    #: backtest passes its own worker class here instead of patching workers.
+    worker_factory: Callable[..., Worker] = Worker
     _listeners: list[EventListener] = field(default_factory=list)
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -199,7 +202,7 @@ class Engine:
                     fresh = [
                         s for _, s in build_strategies(self.config.strategies, self.host.registry)
                     ]
-                    worker = Worker(
+                    worker = self.worker_factory(
                         WorkerKey(runtime.config.id, product, timeframe),
                         timeframe_s=timeframe_seconds(timeframe),
                         market=runtime.market,
