@@ -116,3 +116,15 @@ def soak(session: nox.Session) -> None:
         external=True,
         env=env,
     )
+
+
+@nox.session(name="bench-anchors")
+def bench_anchors(session: nox.Session) -> None:
+    """MoonLight vs Freqtrade, NautilusTrader, backtrader (EMA cross) -> docs/benchmarks.md.
+
+    The anchors get their own environments under ~/.cache/moonlight-bench-anchors
+    (or $MOONLIGHT_BENCH_CACHE); options after ``--`` go to benchmarks/anchors/run.py.
+    """
+    _setup(session)
+    script = str(ROOT / "benchmarks" / "anchors" / "run.py")
+    session.run(str(BIN / "python"), script, *session.posargs, external=True)

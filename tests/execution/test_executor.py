@@ -139,7 +139,7 @@ async def test_a_rejection_code_is_stored_on_the_order(tmp_path: Path) -> None:
         stored = h.orders()["o-1"]
         assert (stored.reason_code, stored.failure_reason) == (
             "price_moved",
-            "rejected: the price moved",
+            "rejected: the price moved [price_moved]",
         )
     finally:
         await h.close()

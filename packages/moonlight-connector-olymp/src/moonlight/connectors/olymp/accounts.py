@@ -6,7 +6,10 @@
   ``default_group`` (demo by default). A resolved account's group is always the one the
   **broker** reports: a configured group that disagrees is refused (one public client
   sent ``group: "demo"`` for its real branch — brief 3.2).
-* e:75 gives per-currency stake limits ``{min, max, default}``.
+* e:75 gives per-currency stake limits ``{min, max, default}``, keyed by **lower-case**
+  currency in the 2025 log (``usd``); they are read case-insensitively. A currency the
+  table does not list gets no invented limits: its limits are NaN, which the risk clamp
+  and :mod:`~moonlight.connectors.olymp.refusals` treat as "refuse" (fail closed).
 * e:182 (reply) / e:183 (push) give per-asset payouts (``profitability``, percent) and
   whether the asset is tradable.
 """
@@ -14,14 +17,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 from moonlight.connectors.olymp.config import OlympConfig
 from moonlight.connectors.olymp.payloads import BalanceData, LimitData, PayoutData
 from moonlight.connectors.olymp.safety import refuse_real
 from moonlight.core.connectors.contract import Disconnected, Instrument, Rejected
-
-#: Stake limits assumed for a currency the e:75 push did not list (USD's in the 2025 log).
-FALLBACK_LIMITS = LimitData("USD", 1.0, 3000.0, 1.0)
 
 
 class AccountState:
@@ -112,7 +113,9 @@ class AccountState:
     # -- instruments ------------------------------------------------------------------
 
     def stake_limits(self, currency: str) -> LimitData:
-        return self.limits.get(currency) or self.limits.get("USD") or FALLBACK_LIMITS
+        """The e:75 limits of ``currency`` (any case); NaN limits when it is not listed."""
+        known = self.limits.get(currency.upper())
+        return known if known is not None else LimitData(currency, math.nan, math.nan, math.nan)
 
     def instruments(self, currency: str) -> list[Instrument]:
         """Every asset of the payout list as an :class:`Instrument`, sorted by symbol."""

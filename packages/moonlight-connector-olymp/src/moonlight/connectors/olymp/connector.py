@@ -51,6 +51,7 @@ from moonlight.connectors.olymp.payloads import (
     parse_ticks,
 )
 from moonlight.connectors.olymp.protocol import Event, Message
+from moonlight.connectors.olymp.refusals import broker_refusal, cancel_reason, stake_refusal
 from moonlight.connectors.olymp.safety import check_url
 from moonlight.connectors.olymp.session import (
     NotWritten,
@@ -185,9 +186,11 @@ class OlympConnector(Connector):
     # -- market data ------------------------------------------------------------------
 
     async def server_time(self) -> float:
-        if self.session.clock.samples == 0:
-            await self.session.wait_ready(self.config.ready_timeout_s)
-        return self.session.server_now()
+        """The broker's time measured now by an e:90 round trip (never a cached estimate:
+        the engine's clock sync filters the samples itself, see ``server_clock``)."""
+        await self.session.wait_ready(self.config.ready_timeout_s)
+        offset = await self.session.ping()
+        return time.time() + offset
 
     async def instruments(self) -> Sequence[Instrument]:
         await self.session.wait_ready(self.config.ready_timeout_s)
@@ -364,6 +367,10 @@ class OlympConnector(Connector):
             return 0.0
         broker_id, _ = self.accounts.resolve(request.account_id, for_order=False)
         currency = self.accounts.currency_of(broker_id)
+        limits = self.accounts.stake_limits(currency)
+        refusal = stake_refusal(request.stake, limits.min, limits.max, currency)
+        if refusal is not None:
+            raise refusal
         instrument = next(
             i for i in self.accounts.instruments(currency) if i.symbol == request.instrument
         )
@@ -384,15 +391,14 @@ class OlympConnector(Connector):
             raise self._error_of(reply)
         deals = parse_deals(reply.d)
         deal = deals[0] if deals else None
-        if deal is None:
-            status = reply.d[0].get("status") if _first_object(reply.d) else None
-            if status == DEAL_CANCELLED:
-                self.book.cancel_send(uuid)
-                raise Rejected("deal cancelled by the broker")
-            raise Ambiguous(f"deal request {uuid} answered without a deal id; reconcile")
-        if deal.status == DEAL_CANCELLED:
+        first = reply.d[0] if _first_object(reply.d) else None
+        status = deal.status if deal is not None else (first or {}).get("status")
+        if status == DEAL_CANCELLED:
             self.book.cancel_send(uuid)
-            raise Rejected(f"deal cancelled by the broker ({deal.id})")
+            what = f"deal {deal.id} cancelled by the broker" if deal else "deal cancelled"
+            raise broker_refusal(what, cancel_reason(first))
+        if deal is None:
+            raise Ambiguous(f"deal request {uuid} answered without a deal id; reconcile")
         if deal.status not in (DEAL_ACCEPTED, None) and deal.outcome is None:
             raise Ambiguous(f"deal {deal.id} answered with status {deal.status!r}; reconcile")
         tracked = self.book.link_reply(uuid, deal)
@@ -409,7 +415,7 @@ class OlympConnector(Connector):
             return RateLimited(retry or self.config.rate_limit_retry_s, f"olymp: {reply.err}")
         if any(word in err for word in _AUTH_ERRORS):
             return AuthFailed(f"olymp: {reply.err}")
-        return Rejected(f"olymp refused the deal: {reply.err}")
+        return broker_refusal("olymp refused the deal", reply.err)
 
     def _view(
         self, tracked: TrackedDeal, account_id: str, fallback_payout: float | None = None
@@ -509,7 +515,12 @@ class OlympConnector(Connector):
         self.trade_streams_ok = accepted >= TRADE_STREAMS
         if not self.trade_streams_ok:
             log.warning("olymp: trade streams 22/26 not acknowledged; settlements rely on polling")
-        await self.session.ping()
+        try:
+            await self.session.ping()
+        except ReplyTimeout:
+            raise
+        except Transient as error:  # answered without a time: the clock waits for ticks
+            log.warning("olymp: %s", error)
         if Event.BALANCES in accepted:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(

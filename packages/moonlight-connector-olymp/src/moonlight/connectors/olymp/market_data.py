@@ -7,7 +7,14 @@
   :class:`Disconnected` when the socket drops (ticks in the gap are gone).
 * **History** — e:10 ``[{pair, size, to, solid: true}]``; the reply (e:10 or e:1003,
   matched by uuid, or by pair when it comes without one) is a batch ending at ``to``,
-  so older bars are fetched by stepping ``to`` back. Only closed bars are returned.
+  so older bars are fetched by stepping ``to`` back. Whether "ending at ``to``" counts
+  bars that *closed* by ``to`` or bars that *started* by it is not documented (brief
+  4.4), so the next page asks for ``to`` = the oldest bar's start: the bar closing
+  there is included either way (stepping one second earlier dropped it when the server
+  counts closed bars: one bar lost at every page boundary). When a page's oldest bar
+  starts exactly at ``to`` (the server counts started bars), ``to`` steps one second
+  back instead, so ``to`` always decreases. Bars are keyed by start time, so overlaps
+  are never returned twice. Only closed bars are returned.
 * **Live candles** — built from ticks (:class:`~.bars.BarBuilder`); every bar the
   builder did not see from its start (subscription start, reconnect gap, quiet market)
   is back-filled from e:10 before later bars are emitted. A candle stream therefore
@@ -34,6 +41,13 @@ from moonlight.core.connectors.streams import Subscription
 log = logging.getLogger("moonlight.connectors.olymp")
 
 CandleKey = tuple[str, int]
+
+
+def _next_to(to: int, oldest_start: int) -> int:
+    """The ``to`` of the page before one asked at ``to`` whose oldest bar starts at
+    ``oldest_start``: that start (overlap), or one second earlier when the page already
+    ended there (the server counts bars started by ``to``); always earlier than ``to``."""
+    return oldest_start if oldest_start < to else to - 1
 
 
 def _candle(bar: BarData, timeframe_s: int) -> Candle:
@@ -105,21 +119,19 @@ class MarketData:
             else self.session.server_now()
         )
         found: dict[float, BarData] = {}
-        to = end
+        to = math.floor(end)
         for _ in range(self.config.candle_max_pages):
             bars = await self.fetch(pair, timeframe_s, to)
-            fresh = [b for b in bars if b.start_ts + timeframe_s <= end and b.start_ts not in found]
-            if not fresh:
+            for bar in bars:
+                if bar.start_ts + timeframe_s <= end:
+                    found.setdefault(bar.start_ts, bar)
+            if not bars or len(found) >= count:
                 break
-            for bar in fresh:
-                found[bar.start_ts] = bar
-            if len(found) >= count:
-                break
-            to = min(b.start_ts for b in fresh) - 1
+            to = _next_to(to, math.floor(min(bar.start_ts for bar in bars)))
         ordered = [found[start] for start in sorted(found)][-count:]
         return [_candle(bar, timeframe_s) for bar in ordered]
 
-    async def fetch(self, pair: str, timeframe_s: int, to_ts: float) -> list[BarData]:
+    async def fetch(self, pair: str, timeframe_s: int, to_ts: int) -> list[BarData]:
         """One e:10 batch of ``pair`` ending at ``to_ts`` (closed and forming bars)."""
 
         def same_pair(message: Message) -> bool:

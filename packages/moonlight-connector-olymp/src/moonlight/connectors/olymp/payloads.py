@@ -5,8 +5,8 @@ completely; a malformed item is skipped (the caller logs the count), never raise
 Numbers may arrive as JSON numbers or numeric strings; ids as numbers or strings
 (normalised to ``str``). Field names follow the brief: ticks ``{p, t, q}``; candles
 ``{p, candles:[{t, open, high, low, close, volume?}]}``; balances ``{account_id, group,
-amount, currency?}``; limits ``{<CUR>: {min, max, default}}``; payouts ``{pair,
-profitability, locked?, locked_trading?, disabled?, min_duration?, max_duration?,
+amount, currency?}``; limits ``{<cur>: {min, max, default}}`` (keys upper-cased here);
+payouts ``{pair, profitability, locked?, locked_trading?, disabled?, min_duration?, max_duration?,
 precision?}``; deals ``{id, account_id, group, pair, dir, amount, winperc, duration,
 time_open, time_close, curs_open, curs_close, status, balance_change}``.
 """
@@ -169,7 +169,8 @@ def parse_limits(data: Any) -> dict[str, LimitData]:
         if low is None or high is None or not 0 < low <= high:
             continue
         default = number(raw.get("default"))
-        limits[currency] = LimitData(currency, low, high, default if default else low)
+        code = currency.upper()  # the 2025 log keys the table by "usd", "inr", ...
+        limits[code] = LimitData(code, low, high, default if default else low)
     return limits
 
 

@@ -50,6 +50,7 @@ from moonlight.connectors.olymp.protocol import (
 )
 from moonlight.connectors.olymp.redact import WIRE_LOG
 from moonlight.connectors.olymp.safety import check_url
+from moonlight.connectors.olymp.server_clock import ClockOffset
 from moonlight.core.connectors.contract import AuthFailed, Disconnected, Transient
 from moonlight.core.execution.retry import Backoff
 
@@ -103,61 +104,6 @@ class SessionStats:
     last_error: str | None = None
     attempt_times: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
     backoff_delays_s: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
-
-
-class ClockOffset:
-    """Server clock minus local clock, bracketed by what the server's timestamps prove.
-
-    * an e:90 reply stamped ``ts`` (whole seconds in the 2025 log) was produced after
-      the request left and before the reply arrived, so the offset lies in
-      ``[ts - received, ts + resolution - sent]``;
-    * a tick stamped ``t`` cannot have been pushed before it happened: the offset is at
-      least ``t - received`` (the freshest ticks make this bound tight).
-
-    The estimate is the tightest lower bound when ticks have been seen, else the middle
-    of the bracket; both clamped to the bracket. Only recent evidence is kept, so a
-    drifting clock ages out.
-    """
-
-    def __init__(self, max_samples: int = 64) -> None:
-        self._lows: deque[float] = deque(maxlen=max_samples)
-        self._highs: deque[float] = deque(maxlen=max_samples)
-        self._tick_lows: deque[float] = deque(maxlen=max_samples * 4)
-        self._offset_s = 0.0
-
-    @property
-    def offset_s(self) -> float:
-        """Seconds to add to local time to get server time."""
-        return self._offset_s
-
-    @property
-    def samples(self) -> int:
-        """How many ping samples the estimate rests on."""
-        return len(self._highs)
-
-    def add_ping(self, server_ts: float, sent_ts: float, received_ts: float) -> None:
-        """An e:90 reply: ``server_ts`` stamped between local ``sent_ts`` and ``received_ts``."""
-        resolution = 1.0 if float(server_ts).is_integer() else 0.0
-        self._lows.append(server_ts - received_ts)
-        self._highs.append(server_ts + resolution - sent_ts)
-        self._update()
-
-    def add_lower_bound(self, server_ts: float, local_ts: float) -> None:
-        """Server time was at least ``server_ts`` at local time ``local_ts``."""
-        self._tick_lows.append(server_ts - local_ts)
-        self._update()
-
-    def _update(self) -> None:
-        low = max([*self._lows, *self._tick_lows], default=None)
-        high = min(self._highs, default=None)
-        if low is None:
-            return
-        if high is None:
-            self._offset_s = low
-        elif self._tick_lows:
-            self._offset_s = min(max(self._tick_lows), high)
-        else:
-            self._offset_s = (low + high) / 2 if low <= high else high
 
 
 @dataclass
@@ -348,13 +294,14 @@ class OlympSession:
             self._last_subscribe = time.monotonic()
 
     async def ping(self) -> float:
-        """e:90; records the server time it carries and returns the offset."""
+        """e:90; records the server time it carries and returns this ping's own sample
+        of the offset (server minus local seconds); Transient if the reply has no ``ts``."""
         sent = time.time()
         reply = await self.request(Event.PING, {}, timeout_s=self.config.request_timeout_s)
         received = time.time()
-        if reply.ts is not None:
-            self.clock.add_ping(reply.ts, sent, received)
-        return self.clock.offset_s
+        if reply.ts is None:
+            raise Transient("e:90 reply without a server time (ts)")
+        return self.clock.add_ping(reply.ts, sent, received)
 
     def drop(self) -> None:
         """Close the socket now (the supervisor reconnects); used on keepalive failure."""
@@ -480,6 +427,9 @@ class OlympSession:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await receiver
             self._ws = None
+            if ws.state is not State.CLOSED:  # stopped (cancelled) while open: close it
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await ws.close()
             self._ready.clear()
             self._fail_pending(ReplyLost("the olymp socket closed before the reply"))
             self.stats.disconnects += 1
@@ -556,3 +506,5 @@ class OlympSession:
                 return
             except Disconnected:
                 return
+            except Transient as error:  # answered, without a time: alive all the same
+                log.info("olymp keepalive: %s", error)

@@ -87,6 +87,8 @@ the order with nothing sent, ``Transient``/``Disconnected`` are retried like a s
 HOOK_STATE_CHANGED = "moonlight_on_order_state_changed"
 HOOK_SETTLED = "moonlight_on_order_settled"
 HOOK_ALARM = "moonlight_on_alarm"
+REJECTED = "broker_rejected"
+"""Reason code of a ``Rejected`` that carries none."""
 
 
 class ExecutorConfig(BaseModel):
@@ -222,9 +224,13 @@ class Executor:
         notify: Notify | None = None,
         seed: int | None = None,
         gate: SendGate | None = None,
+        on_rejected: Callable[[str], object] | None = None,
     ) -> None:
         self.connector = connector
         self._gate = gate
+        #: Told the reason code of every refused order (the engine counts it in
+        #: ``guard_reject_total``).
+        self._on_rejected = on_rejected
         self.journal = journal
         self.clock = clock
         self.config = config or ExecutorConfig()
@@ -438,7 +444,7 @@ class Executor:
             except (Transient, Disconnected) as error:
                 last_error = error
             except Rejected as error:
-                return await self._fail(flight, f"rejected: {error.reason}", code=error.code)
+                return await self._rejected(flight, error)
             except AuthFailed as error:
                 self.halt(f"authentication failed: {error}")
                 self._alarm(AlarmLevel.CRITICAL, "auth_failed", str(error), flight.request)
@@ -469,6 +475,19 @@ class Executor:
                 return await self._fail(flight, f"storage unavailable before resend: {error}")
             flight.retries = attempt
             await self.clock.sleep_until(now + delay)
+
+    async def _rejected(self, flight: Flight, error: Rejected) -> OrderReport:
+        """Refused before or at the broker: the reason code is stored, counted, alarmed."""
+        code = error.code or REJECTED
+        if self._on_rejected is not None:
+            try:
+                self._on_rejected(code)
+            except Exception:  # an observer must not change the order's fate
+                log.exception("on_rejected observer failed")
+        self._alarm(
+            AlarmLevel.WARNING, code, f"{flight.client_req_id}: {error.reason}", flight.request
+        )
+        return await self._fail(flight, f"rejected: {error.reason} [{code}]", code=code)
 
     async def _confirm_ack(self, flight: Flight, ack: OrderAck) -> OrderReport:
         flight.ack_ts = self.clock.now()

@@ -2,7 +2,9 @@
 
 Start-up order (nothing trades before the last step):
 
-1. storage migrated to head (fail closed on a storage fault);
+1. storage migrated to head (fail closed on a storage fault); the accounts this process
+   runs (``runtime.accounts``, default all) claimed on the store, so no second process
+   runs them (:mod:`~moonlight.core.runtime.account_claims`);
 2. telemetry (metrics, alarms), risk (guard state from storage), calibrations;
 3. per account: connector(s) built by their plugin factories and connected; the
    account's ``mode`` checked against what the broker reports
@@ -50,10 +52,12 @@ from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.manager import RiskManager
 from moonlight.core.risk.sql_state_store import SqlGuardStateStore
+from moonlight.core.runtime.account_claims import AccountClaims
 from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
-from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
+from moonlight.core.runtime.clock import BrokerClock, Clock, FastForwardClock, WallClock
+from moonlight.core.runtime.collector import CollectorPacer
 from moonlight.core.runtime.daily_pnl import DayRollover, stored_day_pnl
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
@@ -119,6 +123,7 @@ class Engine:
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _snapshots: WorkerSnapshots | None = None
+    _claims: AccountClaims | None = None
 
     @classmethod
     def create(
@@ -177,7 +182,9 @@ class Engine:
         weights = [entry.weight for entry, _ in strategies]
         calibrations = self._calibrations()
         failures: list[BaseException] = []
-        for account in self.config.accounts:
+        owned = self.config.owned_accounts()  # scale-out: this process's accounts only
+        self._claims = AccountClaims.acquire(self.storage, [a.id for a in owned])
+        for account in owned:
             try:
                 runtime = await self._start_account(account, names, weights, calibrations)
             except START_FAILURES as error:  # this account only: the others still start
@@ -186,6 +193,7 @@ class Engine:
                 continue
             self.accounts[account.id] = runtime
         if failures and not self.accounts:  # nothing could start: fail the start (exit 1)
+            self._claims.release()
             raise failures[0]
         source = RegistryIndicatorSource(self.host.registry)
         self._snapshots = (
@@ -225,6 +233,10 @@ class Engine:
             DayRollover(self.metrics, self.clock, ZoneInfo(self.config.risk.timezone)).run(),
             "pnl_day rollover",
         )
+        if self.snapshots and not isinstance(self.clock, FastForwardClock):
+            # Engines in real (or scaled real) time only: no collection during a close.
+            timeframes = {worker.timeframe_s for worker in self.supervisor.workers.values()}
+            self._spawn(CollectorPacer(self.clock, timeframes).run(), "collector pacer")
         self.started_at = self.clock.now()
         self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
         log.info(
@@ -243,6 +255,8 @@ class Engine:
             await admission.close()
         for runtime in self.accounts.values():
             await self._close_account(runtime.executor, runtime.broker, runtime.market)
+        if self._claims is not None:
+            self._claims.release()
         self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
         self.storage.dispose()
         log.info("engine stopped: %s", reason)
@@ -297,6 +311,7 @@ class Engine:
             clock=broker_clock,
             notify=self._notify,
             gate=mode_gate,
+            on_rejected=self.metrics.guard_rejected,
         )
         instruments = InstrumentBook(broker, broker_clock)
         trader = AccountTrader(
