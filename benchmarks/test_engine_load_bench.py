@@ -37,7 +37,8 @@ from moonlight.core.plugins import build_plugin_host
 from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.engine import Engine
 from moonlight.core.runtime.trader import AccountTrader
-from moonlight.core.runtime.worker import Worker, WorkerKey
+from moonlight.core.runtime.worker import Worker
+from moonlight.core.runtime.worker_key import WorkerKey
 
 pytestmark = pytest.mark.bench
 

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from moonlight.core.plugins import PluginHost
@@ -117,13 +116,6 @@ async def test_disk_full_halts_trading_and_loses_nothing(tmp_path: Path, host: P
         await engine.stop("test finished")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Executor.execute() marks storage down when the PREPARE insert fails but nothing"
-    " retries a write afterwards: with no order in flight, storage_healthy stays False for"
-    " ever, resume_trading() raises 'storage is still failing' although storage is back,"
-    " and resume_after_storage_recovery never fires -- the account cannot trade again",
-)
 async def test_a_halt_on_a_failed_order_insert_can_be_resumed_once_storage_is_back(
     tmp_path: Path, host: PluginHost
 ) -> None:

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from moonlight.core.events import AlarmLevel, AlarmRaised
-from moonlight.core.plugins import ComponentKind, build_plugin_host
+from moonlight.core.plugins import ComponentKind, build_plugin_host, hookimpl
 from moonlight.core.plugins.host import PluginStatus
 from moonlight.core.plugins.registry import ComponentLookupError
 from tests.core import plugin_fixtures as fx
@@ -97,3 +97,29 @@ def test_observer_failure_is_isolated_and_counted() -> None:
     event = AlarmRaised(level=AlarmLevel.INFO, code="test", message="hello")
     assert host.notify("moonlight_on_alarm", event=event) == 1
     assert observer.seen == [event]
+
+
+class _Counts:
+    """Observers that declare fewer arguments than the spec: pluggy's opt-in."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def moonlight_on_alarm(self) -> None:
+        self.calls += 1
+
+    @hookimpl
+    def moonlight_on_order_settled(self) -> None:
+        self.calls += 1
+
+
+def test_a_hookimpl_that_takes_no_arguments_is_called_without_them() -> None:
+    counts = _Counts()
+    host = build_plugin_host(environ=NO_ENTRY_POINTS, extra_plugins=[("counts", counts)])
+    event = AlarmRaised(level=AlarmLevel.INFO, code="test", message="hello")
+    assert host.notify("moonlight_on_alarm", event=event) == 0
+    assert counts.calls == 1
+    # the same call through pluggy itself agrees: the host keeps pluggy's contract
+    host.manager.hook.moonlight_on_alarm(event=event)
+    assert counts.calls == 2

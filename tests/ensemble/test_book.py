@@ -15,7 +15,7 @@ from moonlight.core.ensemble.store import load_book, save_book, stored_outcomes
 from moonlight.core.orders import Direction, Outcome
 from moonlight.core.storage import migrate
 from moonlight.core.storage.engine import create_storage_engine, session_factory
-from moonlight.core.storage.repository import insert_order, record_result
+from tests.support.storage_rows import insert_order, record_result
 
 
 def _pairs(n: int, a: float, seed: int, instrument: str, timeframe: str = "1m") -> ScoredOutcomes:

@@ -16,7 +16,7 @@ from moonlight.core.ensemble.store import load_book
 from moonlight.core.orders import Direction, Outcome
 from moonlight.core.storage import migrate
 from moonlight.core.storage.engine import engine_from_config, session_factory
-from moonlight.core.storage.repository import insert_order, record_result
+from tests.support.storage_rows import insert_order, record_result
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.connectors.mock import MockConnector
+from moonlight.core.events import AlarmRaised
 from moonlight.core.execution.executor import Executor, ExecutorConfig
 from moonlight.core.execution.journal import OrderIntent, OrderJournal
 from moonlight.core.orders import Direction, OrderState
@@ -19,6 +20,7 @@ from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.storage import migrate
 from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Alarm, Order, Result
+from moonlight.core.telemetry.alarms import AlarmCenter, sql_alarm_store
 
 START_TS = 1_700_000_000.0
 _TEMPLATES: dict[str, Path] = {}
@@ -39,12 +41,17 @@ def migrated_sqlite(path: Path) -> Engine:
 
 @dataclass
 class Recorder:
-    """Collects what the executor notifies, as ``(hook name, event)`` pairs."""
+    """Collects what the executor notifies, as ``(hook name, event)`` pairs; alarms also
+    go to ``alarms`` (the engine's one alarm path: stored, logged, redacted once)."""
 
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    alarms: AlarmCenter | None = None
 
     def __call__(self, hook_name: str, **kwargs: Any) -> int:
-        self.calls.append((hook_name, kwargs["event"]))
+        event = kwargs["event"]
+        self.calls.append((hook_name, event))
+        if self.alarms is not None and isinstance(event, AlarmRaised):
+            self.alarms.raise_alarm(event.level, event.code, event.message, event.scope)
         return 0
 
     def of(self, hook_name: str) -> list[Any]:
@@ -119,7 +126,7 @@ async def make_harness(
     )
     sessions = session_factory(engine)
     journal = OrderJournal(engine)
-    events = Recorder()
+    events = Recorder(alarms=AlarmCenter(store=sql_alarm_store(sessions), clock=clock.now))
     executor = Executor(
         connector=mock,
         journal=journal,

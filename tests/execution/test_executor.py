@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from moonlight.core.connectors.contract import OrderAck, OrderRequest, Rejected
 from moonlight.core.connectors.mock import FaultKind, MockConnector
 from moonlight.core.events import AlarmLevel
 from moonlight.core.execution.executor import (
@@ -121,6 +122,25 @@ async def test_rejection_fails_without_retry(tmp_path: Path) -> None:
         assert report.state is OrderState.FAILED
         assert (report.reason or "").startswith("rejected: stake 5000")
         assert h.mock.calls["place_order"] == 1
+    finally:
+        await h.close()
+
+
+async def test_a_rejection_code_is_stored_on_the_order(tmp_path: Path) -> None:
+    h = await make_harness(tmp_path / "db.sqlite")
+
+    async def refuse(request: OrderRequest) -> OrderAck:
+        raise Rejected("the price moved", code="price_moved")
+
+    h.mock.place_order = refuse  # type: ignore[method-assign]
+    try:
+        report = await h.executor.execute(intent("o-1"))
+        assert report.state is OrderState.FAILED
+        stored = h.orders()["o-1"]
+        assert (stored.reason_code, stored.failure_reason) == (
+            "price_moved",
+            "rejected: the price moved [price_moved]",
+        )
     finally:
         await h.close()
 

@@ -8,8 +8,8 @@ import pytest
 
 from moonlight.core.connectors.contract import OrderRequest
 from moonlight.core.connectors.mock import FaultKind
-from moonlight.core.execution.executor import ReconcileError, TradingHalted
-from moonlight.core.execution.reconcile import ReconcileReport
+from moonlight.core.execution.executor import TradingHalted
+from moonlight.core.execution.reconcile_report import ReconcileError, ReconcileReport
 from moonlight.core.orders import Direction, OrderState, Outcome
 from tests.execution.support import START_TS, Harness, fast_config, intent, make_harness
 

@@ -83,7 +83,9 @@ def test_processes_and_one_process_agree(btc: CandleSeries, host: PluginHost) ->
     assert not math.isnan(local["expectancy_per_trade"][0])
 
 
-@pytest.mark.skipif(not RAY, reason="ray not installed (CI installs it: the dev group has moonlight-core[ray])")
+@pytest.mark.skipif(
+    not RAY, reason="ray not installed (CI installs it: the dev group has moonlight-core[ray])"
+)
 def test_ray_gives_the_same_table(btc: CandleSeries, host: PluginHost) -> None:
     base = make_spec(["ema_rsi"], calibration=(-2.5, 0.0), host=host,
                      risk={"threshold": 0.5, "margin": 0.0})  # fmt: skip

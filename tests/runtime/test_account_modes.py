@@ -30,6 +30,7 @@ from moonlight.core.plugins import ComponentSpec, PluginHost, build_plugin_host,
 from moonlight.core.runtime.account_halts import AUTH_FAILED, BROKER_UNREACHABLE, HALTED
 from moonlight.core.runtime.account_mode import MODE_MISMATCH
 from moonlight.core.runtime.clock import FastForwardClock
+from moonlight.core.runtime.control import EngineControl
 from moonlight.core.runtime.engine import Engine
 from moonlight.core.storage import models
 from tests.chaos.support import START, seed_calibration
@@ -183,6 +184,10 @@ async def test_one_failing_account_is_halted_and_the_other_trades(
         assert says in halt.reason
         assert engine.halts.get("good") is None
         assert (code, "acc:bad") in critical_alarms(engine)
+        status = await EngineControl(engine).status()  # what /status shows the operator
+        assert [(h.account_id, h.code) for h in status.halted_accounts] == [("bad", code)]
+        assert [(a.id, a.trading_allowed) for a in status.accounts] == [("good", True)]
+        assert status.accounts[0].trading_state != "HALTED"
         # the healthy account traded; nothing at all reached the failing account's broker
         assert plugin.built[1].deals
         assert plugin.built[2].deals == []

@@ -22,6 +22,7 @@ from moonlight.core.storage import repository as repo
 from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.errors import translate_storage_errors
 from moonlight.core.storage.models import Metric, MetricScope, Order, Result
+from tests.support import storage_rows as rows
 
 ORDERS = 120
 DEADLINE_S = 120.0
@@ -30,7 +31,7 @@ DEADLINE_S = 120.0
 def _executor(sessions: Callable[[], Session], stop: threading.Event) -> None:
     for index in range(ORDERS):
         with translate_storage_errors(), sessions() as session:
-            order = repo.insert_order(
+            order = rows.insert_order(
                 session,
                 client_req_id=f"conc-{index}",
                 account_id=f"acc{index % 3}",
@@ -45,10 +46,10 @@ def _executor(sessions: Callable[[], Session], stop: threading.Event) -> None:
             )
             session.commit()
             for state in (OrderState.PREPARE, OrderState.SEND, OrderState.CONFIRM):
-                repo.record_transition(session, order, state, broker_order_id=f"B{index}")
+                rows.record_transition(session, order, state, broker_order_id=f"B{index}")
                 session.commit()
-            repo.record_transition(session, order, OrderState.SETTLED)
-            repo.record_result(session, order, outcome=Outcome.WIN, pnl=0.8)
+            rows.record_transition(session, order, OrderState.SETTLED)
+            rows.record_result(session, order, outcome=Outcome.WIN, pnl=0.8)
             session.commit()
         if stop.is_set():
             return

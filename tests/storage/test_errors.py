@@ -26,11 +26,12 @@ from moonlight.core.storage.errors import (
     classify,
     translate_storage_errors,
 )
+from tests.support import storage_rows as rows
 
 
 def _insert(engine: Engine, client_req_id: str, snapshot: dict[str, Any] | None = None) -> None:
     with translate_storage_errors(), session_factory(engine)() as session:
-        repo.insert_order(
+        rows.insert_order(
             session,
             client_req_id=client_req_id,
             account_id="acc1",

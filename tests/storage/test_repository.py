@@ -28,6 +28,7 @@ from moonlight.core.storage.models import (
     Run,
     RunKind,
 )
+from tests.support import storage_rows as rows
 
 
 def _order(session: Session, client_req_id: str = "req-1", **overrides: Any) -> Order:
@@ -46,7 +47,7 @@ def _order(session: Session, client_req_id: str = "req-1", **overrides: Any) -> 
         "strategy_snapshot": {"ensemble": {"rsi": 0.5, "ema": 0.5}},
     }
     fields.update(overrides)
-    return repo.insert_order(session, **fields)
+    return rows.insert_order(session, **fields)
 
 
 def test_client_req_id_unique_in_the_database(session: Session) -> None:
@@ -96,7 +97,7 @@ def test_transitions_stamp_their_timestamps_in_utc(session: Session) -> None:
     for offset, (state, _column) in enumerate(steps):
         broker_id = "B-77" if state is OrderState.CONFIRM else None
         at = base + timedelta(seconds=offset)
-        repo.record_transition(session, order, state, at=at, broker_order_id=broker_id)
+        rows.record_transition(session, order, state, at=at, broker_order_id=broker_id)
         session.commit()
     session.expunge_all()
     stored = repo.find_order(session, "req-1")
@@ -126,9 +127,9 @@ def test_non_utc_times_are_converted_and_naive_times_refused(session: Session) -
 
 def test_failure_records_reason_and_retry_count(session: Session) -> None:
     order = _order(session)
-    repo.record_transition(session, order, OrderState.PREPARE)
-    repo.record_transition(session, order, OrderState.SEND, retry_count=3)
-    repo.record_transition(session, order, OrderState.FAILED, reason="rejected: market closed")
+    rows.record_transition(session, order, OrderState.PREPARE)
+    rows.record_transition(session, order, OrderState.SEND, retry_count=3)
+    rows.record_transition(session, order, OrderState.FAILED, reason="rejected: market closed")
     session.commit()
     session.expunge_all()
     stored = repo.find_order(session, "req-1")
@@ -144,7 +145,7 @@ def test_non_terminal_orders_are_the_ones_to_reconcile(session: Session) -> None
     for index, state in enumerate(states):
         order = _order(session, f"r{index}", account_id="a" if index % 2 else "b")
         if state is not OrderState.IDLE:
-            repo.record_transition(session, order, state)
+            rows.record_transition(session, order, state)
     session.commit()
     open_orders = repo.non_terminal_orders(session)
     assert {o.state for o in open_orders} == {
@@ -166,10 +167,10 @@ def test_stale_copy_of_an_order_cannot_overwrite(engine: Engine) -> None:
         mine = repo.find_order(first, "req-1")
         theirs = repo.find_order(second, "req-1")
         assert mine is not None and theirs is not None
-        repo.record_transition(second, theirs, OrderState.PREPARE)
+        rows.record_transition(second, theirs, OrderState.PREPARE)
         second.commit()
         with pytest.raises(StaleDataError):
-            repo.record_transition(first, mine, OrderState.FAILED, reason="late")
+            rows.record_transition(first, mine, OrderState.FAILED, reason="late")
         first.rollback()
     with sessions() as check:
         stored = repo.find_order(check, "req-1")
@@ -178,21 +179,21 @@ def test_stale_copy_of_an_order_cannot_overwrite(engine: Engine) -> None:
 
 def test_result_and_features_one_per_order(session: Session) -> None:
     order = _order(session)
-    repo.record_features(
+    rows.record_features(
         session,
         order,
         indicators={"rsi_14": 55.5, "ema_warmup": float("nan"), "arr": np.array([1.0, 2.0])},
         signals={"rsi": {"direction": "up", "strength": 0.7}},
         extras={"bar_close": np.float64(1.1)},
     )
-    repo.record_result(
+    rows.record_result(
         session,
         order,
         outcome=Outcome.WIN,
         pnl=8.2,
         entry_price=1.10001,
         exit_price=1.10005,
-        latencies=repo.Latencies(12.5, 80.0, 950.0),
+        latencies=rows.Latencies(12.5, 80.0, 950.0),
     )
     session.commit()
     session.expunge_all()
@@ -204,7 +205,7 @@ def test_result_and_features_one_per_order(session: Session) -> None:
     assert stored.features.indicators == {"rsi_14": 55.5, "ema_warmup": None, "arr": [1.0, 2.0]}
     assert stored.features.extras == {"bar_close": 1.1}
     with pytest.raises(exc.IntegrityError):
-        repo.record_result(session, stored, outcome=Outcome.LOSE, pnl=-10.0)
+        rows.record_result(session, stored, outcome=Outcome.LOSE, pnl=-10.0)
     session.rollback()
 
 
@@ -217,8 +218,8 @@ def test_foreign_keys_are_enforced(session: Session) -> None:
 
 def test_deleting_an_order_deletes_its_result_and_features(session: Session) -> None:
     order = _order(session)
-    repo.record_result(session, order, outcome=Outcome.PUSH, pnl=0.0)
-    repo.record_features(session, order, indicators={}, signals={})
+    rows.record_result(session, order, outcome=Outcome.PUSH, pnl=0.0)
+    rows.record_features(session, order, indicators={}, signals={})
     session.commit()
     session.execute(text("DELETE FROM orders"))
     session.commit()

@@ -113,6 +113,16 @@ class WorkerSummary(BaseModel):
     by_state: dict[str, int]
 
 
+class AccountHalt(BaseModel):
+    """An account held HALTED by the engine, with a stable code and the reason."""
+
+    model_config = _OUT
+    account_id: str
+    code: str
+    reason: str
+    since: datetime
+
+
 class StatusOut(BaseModel):
     """GET /status: everything the dashboard header shows."""
 
@@ -123,6 +133,11 @@ class StatusOut(BaseModel):
     accounts: list[AccountStatus]
     workers: WorkerSummary
     guards: list[str] = Field(description="Configured guards, in check order.")
+    halted_accounts: list[AccountHalt] = Field(
+        default_factory=list,
+        description="Accounts the engine holds HALTED (start failed, mode contradicted),"
+        " including those that never started and so are not in ``accounts``.",
+    )
 
 
 class HealthOut(BaseModel):

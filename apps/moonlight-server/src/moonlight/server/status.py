@@ -112,6 +112,15 @@ def build_status(view: EngineStatus, lifecycle: str) -> schemas.StatusOut:
             total=view.workers_total, by_state=dict(view.workers_by_state)
         ),
         guards=list(view.guards),
+        halted_accounts=[
+            schemas.AccountHalt(
+                account_id=halt.account_id,
+                code=halt.code,
+                reason=halt.reason,
+                since=_time(halt.since_ts),
+            )
+            for halt in view.halted_accounts
+        ],
     )
 
 

@@ -362,7 +362,7 @@ def extreme_value(highest: float, lowest: float, close: float, willr: bool) -> f
 
 
 @jit
-def _block_scan(
+def block_scan(
     high: FloatArray,
     low: FloatArray,
     close: FloatArray,
@@ -427,7 +427,7 @@ def _block_scan(
 
 
 def extremes_state(period: int) -> list[float]:
-    """Window extremes (stream twin of ``_block_scan``): ``[period, count, pre_high,
+    """Window extremes (stream twin of ``block_scan``): ``[period, count, pre_high,
     pre_low, block_high(period), block_low(period), suffix_high(period),
     suffix_low(period)]``."""
     return [float(period), 0.0, 0.0, 0.0, *([0.0] * (4 * period))]
@@ -496,7 +496,7 @@ def willr_kernel(
         return
     begin = begin3(high, low, close)
     fill_nan(out, begin + timeperiod - 1)
-    _block_scan(high, low, close, begin, timeperiod, True, out)
+    block_scan(high, low, close, begin, timeperiod, True, out)
 
 
 def willr_state(timeperiod: int = 14) -> list[float]:
@@ -566,7 +566,7 @@ def stochrsi_kernel(
         fill_nan(fastd, n)
         return
     _wilder_gain_loss(real, timeperiod, unstable, False, fastd)
-    _block_scan(fastd, fastd, fastd, rsi_first, fastk_period, False, fastk)
+    block_scan(fastd, fastd, fastd, rsi_first, fastk_period, False, fastk)
     _ma.ma_core(
         fastk[k_first:],
         0,

@@ -20,7 +20,7 @@ from moonlight.indicators._define import define, float_param, int_param
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin1, begin3, fill_nan
 from moonlight.indicators.momentum import (
-    _block_scan,
+    block_scan,
     extreme_value,
     extremes_state,
     extremes_step,
@@ -857,7 +857,7 @@ def stoch_kernel(
     first = beg + lb_k + lb_slowk + lb_slowd
     if first < n:
         fastk = np.empty(n, dtype=np.float64)
-        _block_scan(high, low, close, beg, fastk_period, False, fastk)
+        block_scan(high, low, close, beg, fastk_period, False, fastk)
         smooth = np.empty(n, dtype=np.float64)
         k0 = beg + lb_k
         _, count = _ma.ma_core(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -180,6 +180,7 @@ class BacktestEngine(Engine):
     """
 
     replay: ReplayConnector | None = None
+    worker_factory: Callable[..., Worker] = BacktestWorker
     starting_balance: float = STARTING_BALANCE
     poll_interval_s: float = POLL_INTERVAL_S
 
@@ -209,12 +210,6 @@ class BacktestEngine(Engine):
     def _decision_sink(self, seed: CalibrationBook, *, batch: int = DECISION_BATCH) -> DecisionSink:
         """The live sink, writing in batches (a replay makes thousands per second)."""
         return super()._decision_sink(seed, batch=batch)
-
-    async def start(self) -> None:
-        """Start as the live engine does, with backtest workers."""
-        await super().start()
-        for worker in self.supervisor.workers.values():
-            worker.__class__ = BacktestWorker
 
     def _build_connector(self, account: AccountConfig) -> Connector:
         if self.replay is None:

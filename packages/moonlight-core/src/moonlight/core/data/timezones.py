@@ -15,7 +15,7 @@ validation report as time going backwards or duplicates -- reported, not hidden.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -68,8 +68,3 @@ def utc_offset_s(text: str) -> int:
     if hours > 23 or minutes > 59:
         raise DataError(f"bad UTC offset {text!r}")
     return sign * (hours * 3600 + minutes * 60)
-
-
-def iso_utc(ts: float) -> str:
-    """Epoch seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (for messages and reports)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

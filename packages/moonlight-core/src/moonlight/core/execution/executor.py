@@ -64,7 +64,11 @@ from moonlight.core.connectors.contract import (
     Transient,
 )
 from moonlight.core.events import AlarmLevel, AlarmRaised, OrderSettled, OrderStateChanged
+from moonlight.core.execution.flight import Flight
 from moonlight.core.execution.journal import JournalOrder, OrderIntent, OrderJournal, ResultRecord
+from moonlight.core.execution.observer import FinishedOrder, OrderObserver
+from moonlight.core.execution.reconcile import reconcile
+from moonlight.core.execution.reconcile_report import ReconcileReport
 from moonlight.core.execution.retry import Backoff
 from moonlight.core.orders import OrderState, Outcome
 from moonlight.core.runtime.clock import Clock
@@ -151,10 +155,6 @@ class TradingHalted(RuntimeError):
     """The executor does not open orders now (storage fault, auth failure, operator)."""
 
 
-class ReconcileError(RuntimeError):
-    """Start-up reconciliation could not bring storage and broker into agreement."""
-
-
 @dataclass(frozen=True, slots=True)
 class OrderReport:
     """Where an order ended up, as :meth:`Executor.execute` returns it."""
@@ -168,41 +168,11 @@ class OrderReport:
 
 
 @dataclass
-class _Flight:
-    """The executor's memory of one order it is driving."""
-
-    request: OrderRequest
-    timeframe: str
-    decided_ts: float
-    state: OrderState
-    future: asyncio.Future[Settlement]
-    broker_order_id: str | None = None
-    first_send_ts: float | None = None
-    last_send_ts: float | None = None
-    ack_ts: float | None = None
-    accepted_ts: float | None = None
-    expires_ts: float | None = None
-    entry_price: float | None = None
-    retries: int = 0
-
-    @property
-    def client_req_id(self) -> str:
-        return self.request.client_req_id
-
-    def learn(self, order: BrokerOrder | OrderAck) -> None:
-        """Take the broker's id and times from an acknowledgement or a lookup."""
-        self.broker_order_id = order.broker_order_id
-        self.accepted_ts = order.accepted_ts
-        self.expires_ts = order.expires_ts
-        self.entry_price = order.entry_price
-
-
-@dataclass
 class _Routing:
     """Settlement pushes routed to waiting orders; early arrivals kept (bounded)."""
 
-    by_broker: dict[str, _Flight] = field(default_factory=dict)
-    by_client: dict[str, _Flight] = field(default_factory=dict)
+    by_broker: dict[str, Flight] = field(default_factory=dict)
+    by_client: dict[str, Flight] = field(default_factory=dict)
     early: OrderedDict[str, Settlement] = field(default_factory=OrderedDict)
     max_early: int = 10_000
 
@@ -224,7 +194,7 @@ class _Routing:
         while len(self.early) > self.max_early:
             self.early.popitem(last=False)
 
-    def register(self, flight: _Flight) -> None:
+    def register(self, flight: Flight) -> None:
         self.by_client[flight.client_req_id] = flight
         keys = [flight.client_req_id]
         if flight.broker_order_id is not None:
@@ -235,7 +205,7 @@ class _Routing:
             if early is not None and not flight.future.done():
                 flight.future.set_result(early)
 
-    def unregister(self, flight: _Flight) -> None:
+    def unregister(self, flight: Flight) -> None:
         self.by_client.pop(flight.client_req_id, None)
         if flight.broker_order_id is not None:
             self.by_broker.pop(flight.broker_order_id, None)
@@ -282,7 +252,14 @@ class Executor:
         self._halt_reason: str | None = "not started"
         self._storage_down = False
         self._send_not_before = 0.0
-        self._unstored_alarms: list[tuple[AlarmLevel, str, str, str]] = []
+        self._observer: OrderObserver | None = None
+        self._prober: asyncio.Task[None] | None = None
+        self._failing_writes = 0
+
+    def report_to(self, observer: OrderObserver) -> None:
+        """Report every resumed and finished order to ``observer`` (the account's trader);
+        set it before :meth:`start`, so results settled by reconciliation reach it."""
+        self._observer = observer
 
     # -- trading state ----------------------------------------------------------------
 
@@ -308,8 +285,10 @@ class Executor:
         self._halt_reason = reason
 
     def resume_trading(self) -> None:
-        """Allow new orders again (an operator's decision after a halt)."""
-        if self._storage_down:
+        """Allow new orders again (an operator's decision after a halt); storage is
+        probed first, so a halt whose failed write was an order's first insert (nothing
+        in flight to retry) resumes as soon as storage takes writes again."""
+        if not self.probe_storage():
             raise TradingHalted("storage is still failing; cannot resume")
         if not self._ready:
             raise TradingHalted("start-up reconciliation has not finished")
@@ -317,14 +296,12 @@ class Executor:
 
     # -- life cycle -------------------------------------------------------------------
 
-    async def start(self, accounts: Sequence[str]) -> Any:
+    async def start(self, accounts: Sequence[str]) -> ReconcileReport:
         """Listen for settlements, reconcile every stored non-terminal order, then trade.
 
-        Returns the :class:`~moonlight.core.execution.reconcile.ReconcileReport`. Raises
-        :class:`ReconcileError` if reconciliation cannot finish; trading stays off then.
+        Raises :class:`~moonlight.core.execution.reconcile_report.ReconcileError` if
+        reconciliation cannot finish; trading stays off then.
         """
-        from moonlight.core.execution.reconcile import reconcile
-
         for account in accounts:
             self.listen(account)
         report = await reconcile(self, accounts=accounts)
@@ -338,13 +315,17 @@ class Executor:
         task = self._listeners.get(account_id)
         if task is None or task.done():
             loop = asyncio.get_running_loop()
-            self._listeners[account_id] = loop.create_task(self._listen(account_id))
+            task = loop.create_task(self._listen(account_id), name=f"settlements {account_id}")
+            task.add_done_callback(_observe)
+            self._listeners[account_id] = task
 
     async def stop(self) -> None:
         """Stop listening and cancel orders in flight (their state is already stored)."""
         self._ready = False
         self._halt_reason = "stopped"
         tasks = [*self._listeners.values(), *self._tasks]
+        if self._prober is not None:
+            tasks.append(self._prober)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -361,26 +342,34 @@ class Executor:
     # -- placing orders ---------------------------------------------------------------
 
     def submit(self, intent: OrderIntent) -> asyncio.Task[OrderReport]:
-        """Run :meth:`execute` as a task the executor keeps (and cancels on stop)."""
-        task = asyncio.get_running_loop().create_task(self.execute(intent))
+        """Store the order (PREPARE) now, then drive it to its end in a task the executor
+        keeps, observes and cancels on stop.
+
+        The checks that refuse an order run *before* this returns, so the caller sees
+        them: :class:`TradingHalted` (nothing stored, nothing sent) when trading is off or
+        the insert failed on storage, ``DuplicateOrderError`` when the client_req_id was
+        already used. Once a task is returned the order ends SETTLED or FAILED (reported
+        through ``moonlight_on_order_settled``) unless the executor is stopped first.
+        """
+        flight = self._open(intent)
+        task = asyncio.get_running_loop().create_task(
+            self._drive(flight), name=f"order {intent.client_req_id}"
+        )
         self._keep(task)
         return task
 
     async def execute(self, intent: OrderIntent) -> OrderReport:
         """Take one decision through the whole state machine; returns its final report.
 
-        Raises :class:`TradingHalted` (nothing stored, nothing sent) when trading is off,
-        and ``DuplicateOrderError`` when the client_req_id was already used.
+        Raises what :meth:`submit` raises, before anything is stored or sent.
         """
+        return await self.submit(intent)
+
+    def _open(self, intent: OrderIntent) -> Flight:
+        """Write the order's first row (PREPARE) and start tracking it."""
         if not self.trading_allowed:
             raise TradingHalted(self._halt_reason or "not started")
         now = self.clock.now()
-        try:
-            self.journal.create(intent, at_ts=now)
-        except StorageUnavailable as error:
-            self._storage_failed(error)
-            raise TradingHalted(f"storage unavailable: {error.reason.value}") from error
-        self._storage_ok()
         request = OrderRequest(
             client_req_id=intent.client_req_id,
             account_id=intent.account_id,
@@ -391,40 +380,50 @@ class Executor:
             created_ts=intent.decided_ts if intent.decided_ts is not None else now,
             min_payout_pct=intent.min_payout_pct,
         )
-        flight = self._new_flight(request, intent.timeframe, OrderState.PREPARE)
-        self._emit_state(flight, OrderState.IDLE, OrderState.PREPARE, None)
+        flight = self._new_flight(request, intent.timeframe, OrderState.IDLE)
+        try:
+            flight.advance(
+                OrderState.PREPARE, lambda _s, _t: self.journal.create(intent, at_ts=now)
+            )
+        except StorageUnavailable as error:
+            self._routing.unregister(flight)
+            self._storage_failed(error)
+            raise TradingHalted(f"storage unavailable: {error.reason.value}") from error
+        except BaseException:
+            self._routing.unregister(flight)
+            raise
+        self._storage_ok()
+        return flight
+
+    async def _drive(self, flight: Flight) -> OrderReport:
         try:
             return await self._prepare_and_send(flight)
         finally:
             self._routing.unregister(flight)
 
-    def _new_flight(self, request: OrderRequest, timeframe: str, state: OrderState) -> _Flight:
-        flight = _Flight(
-            request=request,
+    def _new_flight(self, request: OrderRequest, timeframe: str, state: OrderState) -> Flight:
+        flight = Flight(
+            request,
             timeframe=timeframe,
-            decided_ts=request.created_ts,
             state=state,
             future=asyncio.get_running_loop().create_future(),
+            on_change=self._emit_state,
         )
         self._routing.register(flight)
         return flight
 
-    async def _prepare_and_send(self, flight: _Flight) -> OrderReport:
+    async def _prepare_and_send(self, flight: Flight) -> OrderReport:
         if not self.trading_allowed:
             return await self._fail(flight, f"trading halted before send: {self._halt_reason}")
         now = self.clock.now()
         try:
-            self.journal.transition(
-                flight.client_req_id, OrderState.PREPARE, OrderState.SEND, at_ts=now
-            )
+            flight.advance(OrderState.SEND, self._transition(flight, at_ts=now))
         except StorageUnavailable as error:
             self._storage_failed(error)
             return await self._fail(flight, f"storage unavailable before send: {error.reason}")
-        flight.state = OrderState.SEND
-        self._emit_state(flight, OrderState.PREPARE, OrderState.SEND, None)
         return await self._send(flight)
 
-    async def _send(self, flight: _Flight) -> OrderReport:
+    async def _send(self, flight: Flight) -> OrderReport:
         attempt = 0
         flight.first_send_ts = self.clock.now()
         while True:
@@ -477,7 +476,7 @@ class Executor:
             flight.retries = attempt
             await self.clock.sleep_until(now + delay)
 
-    async def _rejected(self, flight: _Flight, error: Rejected) -> OrderReport:
+    async def _rejected(self, flight: Flight, error: Rejected) -> OrderReport:
         """Refused before or at the broker: the reason code is stored, counted, alarmed."""
         code = error.code or REJECTED
         if self._on_rejected is not None:
@@ -488,42 +487,29 @@ class Executor:
         self._alarm(
             AlarmLevel.WARNING, code, f"{flight.client_req_id}: {error.reason}", flight.request
         )
-        return await self._fail(flight, f"rejected: {error.reason} [{code}]")
+        return await self._fail(flight, f"rejected: {error.reason} [{code}]", code=code)
 
-    async def _confirm_ack(self, flight: _Flight, ack: OrderAck) -> OrderReport:
+    async def _confirm_ack(self, flight: Flight, ack: OrderAck) -> OrderReport:
         flight.ack_ts = self.clock.now()
         flight.learn(ack)
         self._routing.register(flight)
-        await self._persist(
-            lambda: self.journal.transition(
-                flight.client_req_id,
-                OrderState.SEND,
-                OrderState.CONFIRM,
-                at_ts=flight.ack_ts or self.clock.now(),
-                broker_order_id=ack.broker_order_id,
-            )
+        persist = self._transition(
+            flight, at_ts=flight.ack_ts or self.clock.now(), broker_order_id=ack.broker_order_id
         )
-        flight.state = OrderState.CONFIRM
-        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, None)
+        await self._persist(lambda: flight.advance(OrderState.CONFIRM, persist))
         return await self._await_settlement(flight)
 
-    async def _confirm_ambiguous(self, flight: _Flight, reason: str) -> OrderReport:
+    async def _confirm_ambiguous(self, flight: Flight, reason: str) -> OrderReport:
         log.warning("%s: ambiguous send (%s); looking for it", flight.client_req_id, reason)
-        now = self.clock.now()
-        await self._persist(
-            lambda: self.journal.transition(
-                flight.client_req_id,
-                OrderState.SEND,
-                OrderState.CONFIRM,
-                at_ts=now,
-                reason=f"ambiguous send: {reason}",
-            )
+        persist = self._transition(
+            flight, at_ts=self.clock.now(), reason=f"ambiguous send: {reason}"
         )
-        flight.state = OrderState.CONFIRM
-        self._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, f"ambiguous: {reason}")
+        await self._persist(
+            lambda: flight.advance(OrderState.CONFIRM, persist, reason=f"ambiguous: {reason}")
+        )
         return await self._locate_and_follow(flight)
 
-    async def _locate_and_follow(self, flight: _Flight) -> OrderReport:
+    async def _locate_and_follow(self, flight: Flight) -> OrderReport:
         """CONFIRM without a broker id: find the order, then follow it to its result."""
         found = await self._locate(flight)
         if found is None:
@@ -538,7 +524,7 @@ class Executor:
             flight.future.set_result(found.settlement)
         return await self._await_settlement(flight)
 
-    async def _locate(self, flight: _Flight) -> BrokerOrder | None:
+    async def _locate(self, flight: Flight) -> BrokerOrder | None:
         """Look for an order whose send was ambiguous; never guess.
 
         Returns the broker's order when found (by lookup or by a settlement push that
@@ -584,7 +570,7 @@ class Executor:
                 failures += 1
             await self._wait(flight.future, now + pause)
 
-    def _from_settlement(self, flight: _Flight, settlement: Settlement) -> BrokerOrder:
+    def _from_settlement(self, flight: Flight, settlement: Settlement) -> BrokerOrder:
         """A settled order rebuilt from a push that identified it by client_req_id."""
         request = flight.request
         sent = flight.last_send_ts or request.created_ts
@@ -604,7 +590,7 @@ class Executor:
             settlement=settlement,
         )
 
-    async def _await_settlement(self, flight: _Flight) -> OrderReport:
+    async def _await_settlement(self, flight: Flight) -> OrderReport:
         """CONFIRM with a broker id: wait for a push, poll after expiry, abort at deadline.
 
         The abort needs the broker's *answer* that it has no result; while the broker
@@ -656,7 +642,7 @@ class Executor:
                 failures += 1
             next_poll = now + pause
 
-    async def _status(self, flight: _Flight) -> tuple[bool, BrokerOrder | None]:
+    async def _status(self, flight: Flight) -> tuple[bool, BrokerOrder | None]:
         """``(answered, order)``: whether the broker answered, and its view of the order."""
         assert flight.broker_order_id is not None
         try:
@@ -668,7 +654,7 @@ class Executor:
             return False, None
         return True, order
 
-    async def _deadline_passed(self, flight: _Flight, status: BrokerOrder | None) -> OrderReport:
+    async def _deadline_passed(self, flight: Flight, status: BrokerOrder | None) -> OrderReport:
         """The broker answered and has no result by the deadline: abort with the reason."""
         if flight.future.done():
             return await self._settle(flight, flight.future.result())
@@ -686,7 +672,7 @@ class Executor:
 
     # -- terminal writes --------------------------------------------------------------
 
-    async def _settle(self, flight: _Flight, settlement: Settlement) -> OrderReport:
+    async def _settle(self, flight: Flight, settlement: Settlement) -> OrderReport:
         now = self.clock.now()
         expires = flight.expires_ts
         result = ResultRecord(
@@ -701,20 +687,20 @@ class Executor:
             send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
             expiry_to_settlement_ms=None if expires is None else max(0.0, (now - expires) * 1e3),
         )
-        source = flight.state
         await self._persist(
-            lambda: self.journal.finish(
-                flight.client_req_id,
-                source,
+            lambda: flight.advance(
                 OrderState.SETTLED,
-                result,
-                at_ts=now,
-                broker_order_id=settlement.broker_order_id,
+                lambda source, target: self.journal.finish(
+                    flight.client_req_id,
+                    source,
+                    target,
+                    result,
+                    at_ts=now,
+                    broker_order_id=settlement.broker_order_id,
+                ),
             )
         )
-        flight.state = OrderState.SETTLED
-        self._emit_state(flight, source, OrderState.SETTLED, None)
-        self._emit_settled(flight, settlement.outcome, settlement.pnl)
+        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.SETTLED,
@@ -723,9 +709,10 @@ class Executor:
             settlement.broker_order_id,
         )
 
-    async def _fail(self, flight: _Flight, reason: str, *, pnl: float = 0.0) -> OrderReport:
+    async def _fail(
+        self, flight: Flight, reason: str, *, pnl: float = 0.0, code: str | None = None
+    ) -> OrderReport:
         now = self.clock.now()
-        source = flight.state
         result = ResultRecord(
             outcome=Outcome.ABORT,
             pnl=pnl,
@@ -735,16 +722,19 @@ class Executor:
             decision_to_send_ms=_ms(flight.decided_ts, flight.first_send_ts),
             send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
             reason=reason,
+            reason_code=code,
         )
         await self._persist(
-            lambda: self.journal.finish(
-                flight.client_req_id, source, OrderState.FAILED, result, at_ts=now
+            lambda: flight.advance(
+                OrderState.FAILED,
+                lambda source, target: self.journal.finish(
+                    flight.client_req_id, source, target, result, at_ts=now
+                ),
+                reason=reason,
             )
         )
-        flight.state = OrderState.FAILED
         log.info("%s failed: %s", flight.client_req_id, reason)
-        self._emit_state(flight, source, OrderState.FAILED, reason)
-        self._emit_settled(flight, Outcome.ABORT, pnl)
+        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.FAILED,
@@ -754,9 +744,10 @@ class Executor:
             reason,
         )
 
-    # -- resuming stored orders (used by reconciliation) --------------------------------
+    # -- reconciliation's interface ----------------------------------------------------
 
-    def _flight_for(self, stored: JournalOrder) -> _Flight:
+    def resume(self, stored: JournalOrder) -> Flight:
+        """Track a stored non-terminal order again, in its stored state."""
         request = OrderRequest(
             client_req_id=stored.client_req_id,
             account_id=stored.account_id,
@@ -773,37 +764,129 @@ class Executor:
             self._routing.register(flight)
         return flight
 
-    def _follow_in_background(self, flight: _Flight, found: BrokerOrder | None) -> None:
-        """Track a reconciled order to its result without blocking start-up."""
+    async def abandon(self, flight: Flight, reason: str) -> OrderReport:
+        """Record a resumed order FAILED (abort, pnl 0): it never reached the broker, or
+        the broker does not know it. An IDLE order passes PREPARE first, as the table
+        requires."""
+        try:
+            if flight.state is OrderState.IDLE:
+                persist = self._transition(flight, at_ts=self.clock.now())
+                await self._persist(lambda: flight.advance(OrderState.PREPARE, persist))
+            return await self._fail(flight, reason)
+        finally:
+            self._routing.unregister(flight)
+
+    async def found_at_broker(self, flight: Flight, order: BrokerOrder) -> None:
+        """The broker holds a resumed order whose send was uncertain: record CONFIRM
+        with its broker id (or, already in CONFIRM, just the id)."""
+        if flight.state is OrderState.SEND:
+            persist = self._transition(
+                flight,
+                at_ts=self.clock.now(),
+                reason="found at the broker after a restart",
+                broker_order_id=order.broker_order_id,
+            )
+            await self._persist(
+                lambda: flight.advance(OrderState.CONFIRM, persist, reason="reconciled")
+            )
+        else:
+            await self._persist(
+                lambda: self.journal.update(
+                    flight.client_req_id, broker_order_id=order.broker_order_id
+                )
+            )
+
+    async def take_over(self, flight: Flight, order: BrokerOrder) -> bool:
+        """Follow a resumed order as the broker reports it: settled → its result is
+        recorded now (True); open → it is followed to its result in the background
+        without blocking start-up, holding its guard slot meanwhile (False)."""
+        flight.learn(order)
+        self._routing.register(flight)
+        if order.settlement is not None:
+            try:
+                await self._settle(flight, order.settlement)
+            finally:
+                self._routing.unregister(flight)
+            return True
+        if self._observer is not None:
+            request = flight.request
+            self._observer.order_resumed(
+                request.account_id, request.instrument, request.client_req_id
+            )
 
         async def follow() -> OrderReport:
             try:
-                if found is None:
-                    return await self._locate_and_follow(flight)
                 return await self._await_settlement(flight)
             finally:
                 self._routing.unregister(flight)
 
-        self._keep(asyncio.get_running_loop().create_task(follow()))
+        self._keep(
+            asyncio.get_running_loop().create_task(follow(), name=f"order {flight.client_req_id}")
+        )
+        return False
+
+    def retry_delay(self, attempt: int, retry_after_s: float | None = None) -> float:
+        """The executor's backoff before retry number ``attempt`` of a broker call."""
+        return self._backoff.delay_s(attempt, self._rng, retry_after_s)
+
+    def alarm(self, level: AlarmLevel, code: str, message: str) -> None:
+        """Emit an engine-wide alarm (reconciliation's orphans and drift)."""
+        self._alarm(level, code, message, None)
+
+    def _transition(
+        self,
+        flight: Flight,
+        *,
+        at_ts: float,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> Callable[[OrderState, OrderState], bool]:
+        """The journal write of a non-terminal transition, for :meth:`Flight.advance`."""
+
+        def persist(source: OrderState, target: OrderState) -> bool:
+            return self.journal.transition(
+                flight.client_req_id,
+                source,
+                target,
+                at_ts=at_ts,
+                reason=reason,
+                broker_order_id=broker_order_id,
+            )
+
+        return persist
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold ``task`` until it ends and observe how it ended (nothing goes unseen)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_observe)
 
     # -- storage faults ---------------------------------------------------------------
 
     async def _persist(self, write: Callable[[], T]) -> T:
-        """Run a journal write until it succeeds; halts trading while it fails."""
+        """Run a journal write until it succeeds; halts trading while it fails.
+
+        While such a write is failing it is itself the storage probe: only its success
+        declares storage recovered (a tiny probe write can fit on a full disk while
+        this one cannot)."""
         attempt = 0
         while True:
             try:
                 value = write()
             except StorageUnavailable as error:
+                if attempt == 0:
+                    self._failing_writes += 1
                 self._storage_failed(error)
                 delay = self._storage_backoff.delay_s(attempt, self._rng)
                 attempt += 1
-                await self.clock.sleep_until(self.clock.now() + delay)
+                try:
+                    await self.clock.sleep_until(self.clock.now() + delay)
+                except BaseException:
+                    self._failing_writes -= 1
+                    raise
                 continue
+            if attempt:
+                self._failing_writes -= 1
             self._storage_ok()
             return value
 
@@ -819,20 +902,46 @@ class Executor:
             " in-flight orders are retried until recorded",
             None,
         )
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(
+                self._probe_until_recovered(), name="storage probe"
+            )
+            self._prober.add_done_callback(_observe)
 
-    def _store_unstored_alarms(self) -> None:
-        """Write alarms raised while storage was down (oldest first)."""
-        while self._unstored_alarms:
-            self.journal.record_alarm(*self._unstored_alarms[0])
-            self._unstored_alarms.pop(0)
+    async def _probe_until_recovered(self) -> None:
+        """While storage is down, retry the writes it owes (with backoff) even when no
+        order is in flight, so recovery is noticed without a new order or a restart."""
+        attempt = 0
+        while self._storage_down and not self.probe_storage():
+            delay = self._storage_backoff.delay_s(attempt, self._rng)
+            attempt += 1
+            await self.clock.sleep_until(self.clock.now() + delay)
 
-    def _storage_ok(self) -> None:
+    def probe_storage(self) -> bool:
+        """While storage is down, try one small real write; True once storage takes
+        writes again (then ``storage_recovered`` is raised)."""
         if not self._storage_down:
-            return
+            return True
+        if self._failing_writes:  # an order's own write is retrying: it is the probe
+            return False
+        try:
+            self.journal.probe(at_ts=self.clock.now())
+        except StorageUnavailable:
+            return False
         self._storage_down = False
+        self._recovered()
+        return True
+
+    def _recovered(self) -> None:
         self._alarm(AlarmLevel.INFO, "storage_recovered", "storage writes succeed again", None)
         if self.config.resume_after_storage_recovery and self._ready:
             self._halt_reason = None
+
+    def _storage_ok(self) -> None:
+        """A write succeeded: storage is back unless another order's write still fails."""
+        if self._storage_down and not self._failing_writes:
+            self._storage_down = False
+            self._recovered()
 
     # -- events -----------------------------------------------------------------------
 
@@ -871,7 +980,7 @@ class Executor:
             log.exception("observer failed in %s", hook)
 
     def _emit_state(
-        self, flight: _Flight, source: OrderState, target: OrderState, reason: str | None
+        self, flight: Flight, source: OrderState, target: OrderState, reason: str | None
     ) -> None:
         request = flight.request
         self._call_notify(
@@ -886,34 +995,41 @@ class Executor:
             ),
         )
 
-    def _emit_settled(self, flight: _Flight, outcome: Outcome, pnl: float) -> None:
+    def _emit_settled(self, flight: Flight, result: ResultRecord) -> None:
         request = flight.request
-        self._call_notify(
-            HOOK_SETTLED,
-            OrderSettled(
-                client_req_id=request.client_req_id,
-                account_id=request.account_id,
-                instrument=request.instrument,
-                outcome=outcome.value,
-                pnl=pnl,
-            ),
+        event = OrderSettled(
+            client_req_id=request.client_req_id,
+            account_id=request.account_id,
+            instrument=request.instrument,
+            outcome=result.outcome.value,
+            pnl=result.pnl,
         )
+        if self._observer is not None:
+            finished = FinishedOrder(event, flight.timeframe, flight.decided_ts, result)
+            try:
+                self._observer.order_finished(finished)
+            except Exception:  # the result is stored; a failing observer must not undo it
+                log.exception("order observer failed on %s", request.client_req_id)
+        self._call_notify(HOOK_SETTLED, event)
 
     def _alarm(
         self, level: AlarmLevel, code: str, message: str, request: OrderRequest | None
     ) -> None:
+        """Emit an alarm; the telemetry alarm center logs, redacts, stores and
+        de-duplicates it (once), and keeps it until storage takes it if storage is down."""
         scope = "global" if request is None else f"acc:{request.account_id}"
-        log_level = logging.CRITICAL if level is AlarmLevel.CRITICAL else logging.WARNING
-        log.log(log_level, "alarm %s: %s", code, message)
-        try:
-            self._store_unstored_alarms()
-            self.journal.record_alarm(level, code, message, scope)
-        except StorageUnavailable as error:
-            log.error("alarm %s could not be stored yet: %s", code, error)
-            self._unstored_alarms.append((level, code, message, scope))
         self._call_notify(
             HOOK_ALARM, AlarmRaised(level=level, code=code, message=message, scope=scope)
         )
+
+
+def _observe(task: asyncio.Task[Any]) -> None:
+    """Log a background task that ended with an error (its state is already stored)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("%s ended with an error: %r", task.get_name(), error, exc_info=error)
 
 
 def _ms(start_ts: float | None, end_ts: float | None) -> float | None:

@@ -133,6 +133,8 @@ class ResultRecord:
     send_to_ack_ms: float | None = None
     expiry_to_settlement_ms: float | None = None
     reason: str | None = None
+    #: The broker's machine-readable refusal (``Rejected.code``), stored on the order.
+    reason_code: str | None = None
 
 
 def _view(order: Order) -> JournalOrder:
@@ -160,6 +162,9 @@ class StateMismatch(RuntimeError):
     """Storage holds a different state than the executor expected (a second writer?)."""
 
 
+PROBE_KEY = "storage_probe"
+"""The engine-state row :meth:`OrderJournal.probe` writes."""
+
 _ORDERS = cast(Table, Order.__table__)
 _RESULTS = cast(Table, Result.__table__)
 _FEATURES = cast(Table, Feature.__table__)
@@ -173,6 +178,7 @@ def _transition_statement(target: OrderState) -> Any:
         "updated_at": bindparam("b_at"),
         "version": _ORDERS.c.version + 1,
         "failure_reason": func.coalesce(bindparam("b_reason"), _ORDERS.c.failure_reason),
+        "reason_code": func.coalesce(bindparam("b_code"), _ORDERS.c.reason_code),
         "broker_order_id": func.coalesce(bindparam("b_broker"), _ORDERS.c.broker_order_id),
     }
     column = repo.TRANSITION_TIMESTAMPS.get(target)
@@ -337,7 +343,14 @@ class OrderJournal:
 
         def write(connection: Connection) -> bool:
             order_id = self._move(
-                connection, client_req_id, source, target, at_ts, reason, broker_order_id
+                connection,
+                client_req_id,
+                source,
+                target,
+                at_ts,
+                reason,
+                broker_order_id,
+                result.reason_code if target is OrderState.FAILED else None,
             )
             if order_id is None:
                 return False
@@ -382,6 +395,19 @@ class OrderJournal:
         assert adopted is not None
         return adopted
 
+    def probe(self, *, at_ts: float) -> None:
+        """One small real write (the ``storage_probe`` engine-state row): tells whether
+        storage takes writes again after a fault. Raises StorageUnavailable."""
+
+        def write(connection: Connection) -> None:
+            with Session(bind=connection) as session:
+                repo.set_engine_state(
+                    session, PROBE_KEY, {"at": to_datetime(at_ts).isoformat()}, updated_by="system"
+                )
+                session.flush()
+
+        self._write(write, timed=False)
+
     def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
         """Store an alarm (raises StorageUnavailable like any write)."""
         row = {
@@ -423,6 +449,7 @@ class OrderJournal:
         at_ts: float,
         reason: str | None,
         broker_order_id: str | None,
+        code: str | None = None,
     ) -> int | None:
         """The conditional UPDATE; the order's id, or None if already in ``target``."""
         params = {
@@ -430,6 +457,7 @@ class OrderJournal:
             "b_source": source,
             "b_at": to_datetime(at_ts),
             "b_reason": reason,
+            "b_code": code,
             "b_broker": broker_order_id,
         }
         order_id = connection.execute(_TRANSITIONS[target], params).scalar()

@@ -20,44 +20,31 @@ broker holds that storage does not know (an orphan) is adopted — recorded and 
 its result — with a critical alarm; one that storage already closed is reported as drift
 with a critical alarm. Broker calls that fail are retried with backoff; if the broker
 cannot be asked within ``reconcile_timeout_s`` reconciliation raises
-:class:`~moonlight.core.execution.executor.ReconcileError` and trading stays off.
+:class:`~moonlight.core.execution.reconcile_report.ReconcileError` and trading stays off.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from moonlight.core.connectors.contract import BrokerOrder, ConnectorError
 from moonlight.core.events import AlarmLevel
+from moonlight.core.execution.flight import Flight
 from moonlight.core.execution.journal import JournalOrder
+from moonlight.core.execution.reconcile_report import ReconcileError, ReconcileReport
 from moonlight.core.orders import OrderState
 from moonlight.core.storage.errors import StorageUnavailable
 
-if TYPE_CHECKING:
-    from moonlight.core.execution.executor import Executor, _Flight
+if TYPE_CHECKING:  # the executor calls this module; this module only uses its interface
+    from moonlight.core.execution.executor import Executor
 
 T = TypeVar("T")
 
 
-@dataclass
-class ReconcileReport:
-    """What start-up reconciliation found and did, by client_req_id."""
-
-    checked: int = 0
-    failed: list[str] = field(default_factory=list)
-    settled: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)
-    adopted: list[str] = field(default_factory=list)
-    drift: list[str] = field(default_factory=list)
-
-
 async def reconcile(executor: Executor, *, accounts: Sequence[str]) -> ReconcileReport:
     """Reconcile every stored non-terminal order, then look for orphans at the broker."""
-    from moonlight.core.execution.executor import ReconcileError
-
     report = ReconcileReport()
     try:
         stored_orders = executor.journal.non_terminal()
@@ -85,18 +72,10 @@ async def _open(executor: Executor, account: str) -> Sequence[BrokerOrder]:
 async def _reconcile_order(
     executor: Executor, stored: JournalOrder, report: ReconcileReport, deadline: float
 ) -> None:
-    flight = executor._flight_for(stored)
+    flight = executor.resume(stored)
     cid = stored.client_req_id
     if stored.state in (OrderState.IDLE, OrderState.PREPARE):
-        if stored.state is OrderState.IDLE:
-            await executor._persist(
-                lambda: executor.journal.transition(
-                    cid, OrderState.IDLE, OrderState.PREPARE, at_ts=executor.clock.now()
-                )
-            )
-            flight.state = OrderState.PREPARE
-        await executor._fail(flight, "interrupted before send (restart)")
-        executor._routing.unregister(flight)
+        await executor.abandon(flight, "interrupted before send (restart)")
         report.failed.append(cid)
         return
     if stored.state is OrderState.CONFIRM and stored.broker_order_id is not None:
@@ -107,8 +86,7 @@ async def _reconcile_order(
             lambda: executor.connector.order_status(stored.account_id, broker_id),
         )
         if status is None:
-            await executor._fail(flight, "the broker does not know the order (restart)")
-            executor._routing.unregister(flight)
+            await executor.abandon(flight, "the broker does not know the order (restart)")
             report.failed.append(cid)
             return
         await _follow(executor, flight, status, report)
@@ -122,48 +100,23 @@ async def _reconcile_order(
         if found is not None:
             break
         if executor.clock.now() >= sent + executor.config.ack_grace_s:
-            await executor._fail(flight, "not at the broker after a restart during send")
-            executor._routing.unregister(flight)
+            await executor.abandon(flight, "not at the broker after a restart during send")
             report.failed.append(cid)
             return
         await executor.clock.sleep_until(
             min(sent + executor.config.ack_grace_s, executor.clock.now() + 1.0)
         )
-    if stored.state is OrderState.SEND:
-        await executor._persist(
-            lambda: executor.journal.transition(
-                cid,
-                OrderState.SEND,
-                OrderState.CONFIRM,
-                at_ts=executor.clock.now(),
-                reason="found at the broker after a restart",
-                broker_order_id=found.broker_order_id,
-            )
-        )
-        executor._emit_state(flight, OrderState.SEND, OrderState.CONFIRM, "reconciled")
-        flight.state = OrderState.CONFIRM
-    else:
-        await executor._persist(
-            lambda: executor.journal.update(cid, broker_order_id=found.broker_order_id)
-        )
+    await executor.found_at_broker(flight, found)
     await _follow(executor, flight, found, report)
 
 
 async def _follow(
-    executor: Executor,
-    flight: _Flight,
-    order: BrokerOrder,
-    report: ReconcileReport,
+    executor: Executor, flight: Flight, order: BrokerOrder, report: ReconcileReport
 ) -> None:
-    flight.learn(order)
-    executor._routing.register(flight)
-    if order.settlement is not None:
-        await executor._settle(flight, order.settlement)
-        executor._routing.unregister(flight)
+    if await executor.take_over(flight, order):
         report.settled.append(flight.client_req_id)
-        return
-    executor._follow_in_background(flight, order)
-    report.resumed.append(flight.client_req_id)
+    else:
+        report.resumed.append(flight.client_req_id)
 
 
 async def _check_open(executor: Executor, order: BrokerOrder, report: ReconcileReport) -> None:
@@ -175,32 +128,27 @@ async def _check_open(executor: Executor, order: BrokerOrder, report: ReconcileR
         adopted = executor.journal.adopt(
             order, timeframe=f"{order.duration_s}s", at_ts=executor.clock.now()
         )
-        executor._alarm(
+        executor.alarm(
             AlarmLevel.CRITICAL,
             "orphan_order",
             f"broker order {order.broker_order_id} was not in storage; adopted as"
             f" {adopted.client_req_id}",
-            None,
         )
-        flight = executor._flight_for(adopted)
-        await _follow(executor, flight, order, report)
+        await _follow(executor, executor.resume(adopted), order, report)
         report.adopted.append(adopted.client_req_id)
         return
     if stored.state.is_terminal:
-        executor._alarm(
+        executor.alarm(
             AlarmLevel.CRITICAL,
             "state_drift",
             f"{stored.client_req_id} is {stored.state.value} in storage but open at the broker"
             f" ({order.broker_order_id})",
-            None,
         )
         report.drift.append(stored.client_req_id)
 
 
 async def _ask(executor: Executor, deadline: float, call: Callable[[], Awaitable[T]]) -> T:
     """One broker call, retried with backoff until ``deadline``."""
-    from moonlight.core.execution.executor import ReconcileError
-
     attempt = 0
     while True:
         try:
@@ -212,6 +160,6 @@ async def _ask(executor: Executor, deadline: float, call: Callable[[], Awaitable
                     f"broker unreachable during reconciliation: {error}"
                 ) from error
             retry_after = getattr(error, "retry_after_s", None)
-            delay = executor._backoff.delay_s(attempt, executor._rng, retry_after)
+            delay = executor.retry_delay(attempt, retry_after)
             attempt += 1
             await executor.clock.sleep_until(min(deadline, now + delay))

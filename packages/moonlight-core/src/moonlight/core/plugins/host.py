@@ -103,13 +103,15 @@ class PluginHost:
 
         Yields ``(plugin name, result)``; an implementation that raises yields the
         exception as its result, so the caller decides whether that breaks the plugin
-        (registration) or is only logged (observers).
+        (registration) or is only logged (observers). As pluggy does, each
+        implementation receives only the arguments it declares (a spec may grow new
+        arguments without breaking plugins written against an older one).
         """
         hook = getattr(self.manager.hook, hook_name)
         for impl in hook.get_hookimpls():  # registration order
             started = time.perf_counter()
             try:
-                result: Any = impl.function(**kwargs)
+                result: Any = impl.function(*[kwargs[name] for name in impl.argnames])
             except Exception as exc:  # user code: isolate it
                 result = exc
             if self.trace:

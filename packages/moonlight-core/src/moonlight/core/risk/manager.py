@@ -135,6 +135,11 @@ class RiskManager:
         now = self._now()
         self._each(lambda g: g.on_result(result, now))
 
+    def on_day_pnl(self, account_id: str, pnl_today: float) -> None:
+        """The account's net P&L of the current day, summed from stored results."""
+        now = self._now()
+        self._each(lambda g: g.on_day_pnl(account_id, pnl_today, now))
+
     def on_connector_success(self, account_id: str, latency_s: float) -> None:
         """A connector call of the account succeeded after ``latency_s`` seconds."""
         now = self._now()

@@ -20,7 +20,7 @@ from typing import Final
 
 from moonlight.core.connectors.contract import AuthFailed, ConnectorError, Rejected
 from moonlight.core.events import AlarmLevel
-from moonlight.core.execution.executor import ReconcileError
+from moonlight.core.execution.reconcile_report import ReconcileError
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeMismatch
 
 log = logging.getLogger("moonlight.engine")

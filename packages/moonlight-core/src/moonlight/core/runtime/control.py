@@ -49,7 +49,9 @@ from moonlight.core.risk.guards.kill_switch import Engagement, ReArmRefused
 from moonlight.core.risk.trading_state import GuardStatus, TradingEffect, TradingState
 from moonlight.core.runtime.clock import WallClock
 from moonlight.core.runtime.control_views import (
+    ACCOUNT_HALT_GUARD,
     EXECUTOR_GUARD,
+    AccountHaltView,
     AccountView,
     EngagementView,
     EngineStatus,
@@ -296,6 +298,10 @@ class EngineControl:
             ),
             workers_by_state=dict(by_state),
             guards=tuple(guard.name for guard in engine.risk.guards),
+            halted_accounts=tuple(
+                AccountHaltView(halt.account_id, halt.code, halt.reason, halt.since_ts)
+                for halt in engine.halts
+            ),
         )
 
     def _account(self, runtime: AccountRuntime, workers: Counter[str]) -> AccountView:
@@ -332,6 +338,19 @@ class EngineControl:
         """The guards' restrictions plus the executor's halt: one source for the state."""
         account_id = runtime.config.id
         found = [_restriction(s) for s in self._engine.risk.trading_state(account_id).restrictions]
+        halt = self._engine.halts.get(account_id)
+        if halt is not None:
+            found.append(
+                RestrictionView(
+                    guard=ACCOUNT_HALT_GUARD,
+                    effect=TradingEffect.HALT.value,
+                    reason=halt.code,
+                    scope="account",
+                    scope_key=account_id,
+                    until_ts=None,
+                    detail=halt.reason,
+                )
+            )
         executor = runtime.executor
         if not executor.trading_allowed:
             found.append(

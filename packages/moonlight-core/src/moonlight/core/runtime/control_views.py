@@ -43,6 +43,9 @@ class RestrictionView:
     detail: str
 
 
+ACCOUNT_HALT_GUARD = "account"
+"""``guard`` of the restriction that reports an engine-held account halt (mode mismatch)."""
+
 EXECUTOR_GUARD = "executor"
 """``guard`` of the restriction that reports an executor halt (storage, auth, start-up)."""
 
@@ -90,6 +93,17 @@ class WorkerView:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountHaltView:
+    """An account the engine holds HALTED (its start failed, or its broker contradicts
+    its mode), with a stable ``code`` and the reason; see ``runtime.account_halts``."""
+
+    account_id: str
+    code: str
+    reason: str
+    since_ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class EngineStatus:
     """The whole engine at one instant of its own loop."""
 
@@ -100,6 +114,9 @@ class EngineStatus:
     accounts: tuple[AccountView, ...]
     workers_by_state: Mapping[str, int]
     guards: tuple[str, ...]
+    #: Every account held HALTED by the engine — including those that never started
+    #: (they have no entry in ``accounts``).
+    halted_accounts: tuple[AccountHaltView, ...] = ()
 
     @property
     def workers_total(self) -> int:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +46,7 @@ from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.ensemble.online import OnlineCalibrator
 from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.store import load_book
-from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped, OrderSettled
+from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped
 from moonlight.core.execution.executor import Executor
 from moonlight.core.execution.journal import OrderJournal
 from moonlight.core.plugins.host import PluginHost
@@ -59,13 +60,15 @@ from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, 
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import BrokerClock, Clock, FastForwardClock, WallClock
 from moonlight.core.runtime.collector import CollectorPacer
+from moonlight.core.runtime.daily_pnl import DayRollover, stored_day_pnl
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.server_time import ServerTimeSync
 from moonlight.core.runtime.snapshots import WorkerSnapshots
 from moonlight.core.runtime.supervisor import WorkerSupervisor
 from moonlight.core.runtime.trader import AccountTrader
-from moonlight.core.runtime.worker import Worker, WorkerKey, WorkerTiming
+from moonlight.core.runtime.worker import Worker, WorkerTiming
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.secrets import SecretsView
 from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.migrate import prepare_storage
@@ -115,6 +118,9 @@ class Engine:
     snapshots: bool = True
     accounts: dict[str, AccountRuntime] = field(default_factory=dict)
     started_at: float | None = None
+    #: Builds each worker (keyword arguments as :class:`Worker` takes them); the
+    #: backtest passes its own worker class here instead of patching workers.
+    worker_factory: Callable[..., Worker] = Worker
     _listeners: list[EventListener] = field(default_factory=list)
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -168,6 +174,7 @@ class Engine:
             snapshots=snapshots,
         )
         supervisor.on_failure = engine._worker_failed
+        metrics.track_workers(supervisor.states)
         return engine
 
     # -- life cycle ---------------------------------------------------------------------
@@ -208,7 +215,7 @@ class Engine:
                     fresh = [
                         s for _, s in build_strategies(self.config.strategies, self.host.registry)
                     ]
-                    worker = Worker(
+                    worker = self.worker_factory(
                         WorkerKey(runtime.config.id, product, timeframe),
                         timeframe_s=timeframe_seconds(timeframe),
                         market=runtime.market,
@@ -226,12 +233,15 @@ class Engine:
                 sql_writer(self.sessions),
                 interval_s=self.config.telemetry.metrics_snapshot_s,
             )
-            self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
+            self._spawn(snapshotter.run(), "metrics snapshots")
+        self._spawn(
+            DayRollover(self.metrics, self.clock, ZoneInfo(self.config.risk.timezone)).run(),
+            "pnl_day rollover",
+        )
         if self.snapshots and not isinstance(self.clock, FastForwardClock):
             # Engines in real (or scaled real) time only: no collection during a close.
             timeframes = {worker.timeframe_s for worker in self.supervisor.workers.values()}
-            pacer = CollectorPacer(self.clock, timeframes)
-            self._background.append(asyncio.get_running_loop().create_task(pacer.run()))
+            self._spawn(CollectorPacer(self.clock, timeframes).run(), "collector pacer")
         self.started_at = self.clock.now()
         self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
         log.info(
@@ -257,6 +267,22 @@ class Engine:
         self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
         self.storage.dispose()
         log.info("engine stopped: %s", reason)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` until the engine stops; an error ending it early is logged and
+        raised as an alarm (never left as an unretrieved task exception)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        task.add_done_callback(self._background_ended)
+        self._background.append(task)
+
+    def _background_ended(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("%s ended with an error: %r", task.get_name(), error, exc_info=error)
+        self.alarms.raise_alarm(
+            "critical", "task_failed", f"{task.get_name()} ended with an error: {error!r}"
+        )
 
     def subscribe(self, listener: EventListener) -> None:
         """Receive ``(hook_name, event)`` for every order, result and alarm event."""
@@ -311,6 +337,7 @@ class Engine:
             risk_alarms=RiskAlarms(account.id, self.risk, self.alarms),
             decisions=self.decisions,
         )
+        executor.report_to(trader)
         time_sync = ServerTimeSync(
             market,
             broker_clock,
@@ -325,6 +352,15 @@ class Engine:
                 await broker.connect()
             await mode_gate.verify()  # before reconciling: never touch the wrong account
             await time_sync.start()
+            trader.restate_day(
+                stored_day_pnl(
+                    self.sessions,
+                    account.id,
+                    now_ts=broker_clock.now(),
+                    tz=ZoneInfo(self.config.risk.timezone),
+                    run_id=self.run_id,
+                )
+            )
             report = await executor.start([account.id])
         except BaseException:
             await self._close_account(executor, broker, market)
@@ -332,7 +368,7 @@ class Engine:
         log.info("account %s reconciled: %s", account.id, report)
         await instruments.refresh(force=True)
         await trader.refresh_balance()
-        self._background.append(asyncio.get_running_loop().create_task(time_sync.run()))
+        self._spawn(time_sync.run(), f"server time {account.id}")
         return AccountRuntime(account, market, broker, executor, trader, instruments, broker_clock)
 
     def _mode_contradicted(self, account_id: str, error: AccountModeMismatch) -> None:
@@ -403,10 +439,6 @@ class Engine:
         if isinstance(event, AlarmRaised):
             self.alarms.raise_alarm(event.level, event.code, event.message, event.scope)
         else:
-            if isinstance(event, OrderSettled):
-                runtime = self.accounts.get(event.account_id)
-                if runtime is not None:
-                    runtime.trader.settled(event)
             self.host.notify(hook_name, event=event)
         for listener in self._listeners:
             try:

@@ -11,19 +11,16 @@ second order: storage refuses the duplicate.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from moonlight.core.config.models import AccountConfig
 from moonlight.core.connectors.contract import (
-    Ambiguous,
-    AuthFailed,
     Candle,
     ConnectorError,
-    Disconnected,
-    RateLimited,
-    Rejected,
 )
 from moonlight.core.decisions.sink import (
     BELOW_THRESHOLD,
@@ -39,6 +36,7 @@ from moonlight.core.ensemble.platt import UNFITTED, Calibration
 from moonlight.core.events import OrderSettled
 from moonlight.core.execution.executor import Executor, TradingHalted
 from moonlight.core.execution.journal import OrderIntent
+from moonlight.core.execution.observer import FinishedOrder
 from moonlight.core.orders import Direction, Outcome
 from moonlight.core.risk.decision import ReasonCode, RiskDecision
 from moonlight.core.risk.guards.base import ConnectorErrorKind, TradeResult
@@ -47,35 +45,16 @@ from moonlight.core.risk.request import DecisionRequest
 from moonlight.core.runtime.alarms import RiskAlarms
 from moonlight.core.runtime.clock import Clock
 from moonlight.core.runtime.instruments import InstrumentBook
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.storage.repository import DuplicateOrderError
 from moonlight.core.strategy.api import Signal, SignalDirection
 from moonlight.core.strategy.host import StrategyGroup
-from moonlight.core.telemetry.metrics import EngineMetrics
+from moonlight.core.telemetry.metrics import EngineMetrics, LatencyStage
 from moonlight.core.timeframes import timeframe_seconds
-
-if TYPE_CHECKING:
-    from moonlight.core.runtime.worker import WorkerKey
 
 log = logging.getLogger("moonlight.trader")
 
-_ERROR_KINDS: tuple[tuple[type[ConnectorError], ConnectorErrorKind], ...] = (
-    (RateLimited, ConnectorErrorKind.RATE_LIMITED),
-    (Ambiguous, ConnectorErrorKind.AMBIGUOUS),
-    (Disconnected, ConnectorErrorKind.DISCONNECTED),
-    (Rejected, ConnectorErrorKind.REJECTED),
-    (AuthFailed, ConnectorErrorKind.AUTH_FAILED),
-)
-
-
 _OUTSIDE_PERMIT = frozenset({ReasonCode.PAYOUT_BELOW_PERMIT, ReasonCode.PAYOUT_ABOVE_PERMIT})
-
-
-def classify_error(error: BaseException) -> ConnectorErrorKind:
-    """The risk guards' name for a connector failure."""
-    for kind_type, kind in _ERROR_KINDS:
-        if isinstance(error, kind_type):
-            return kind
-    return ConnectorErrorKind.TRANSIENT
 
 
 class AccountTrader:
@@ -247,11 +226,12 @@ class AccountTrader:
             return None, NOT_SENT, "halted", payout
         self.risk.on_order_opened(self.account.id, key.instrument, intent.client_req_id)
         try:
-            self.executor.submit(intent)
+            task = self.executor.submit(intent)
         except (TradingHalted, DuplicateOrderError) as error:
             self.risk.on_order_closed(self.account.id, key.instrument, intent.client_req_id)
             log.info("%s: order not submitted: %s", key.label, error)
             return None, NOT_SENT, type(error).__name__, payout
+        task.add_done_callback(partial(self._order_ended, key.instrument, intent.client_req_id))
         self.orders_submitted += 1
         return intent, TRADED, None, payout
 
@@ -261,6 +241,12 @@ class AccountTrader:
             for name, s in zip(self.strategy_names, signals, strict=False)
         }
 
+    def _order_ended(self, instrument: str, client_req_id: str, task: asyncio.Task[Any]) -> None:
+        """Free the order's guard slot if its task ended without a result (stopped, or a
+        bug); a result frees it through :meth:`settled`. Releasing twice is harmless."""
+        if task.cancelled() or task.exception() is not None:
+            self.risk.on_order_closed(self.account.id, instrument, client_req_id)
+
     def _refused(self, key: WorkerKey, verdict: RiskDecision) -> None:
         if self.risk_alarms is None or verdict.reason is None:
             return
@@ -269,6 +255,32 @@ class AccountTrader:
         elif verdict.rule not in ("permit", "threshold", "sizing"):
             self.risk_alarms.check()
 
+    # -- what the executor reports (execution.observer.OrderObserver) -----------------
+
+    def order_resumed(self, account_id: str, instrument: str, client_req_id: str) -> None:
+        """An order of an earlier run is followed again: it holds a guard slot."""
+        self.risk.on_order_opened(account_id, instrument, client_req_id)
+
+    def order_finished(self, finished: FinishedOrder) -> None:
+        """A stored final result: balance, risk, the day's P&L and latency metrics."""
+        self.settled(finished.event, timeframe=finished.timeframe)
+        result = finished.result
+        stages = (
+            (LatencyStage.TOTAL, (result.settled_ts - finished.decided_ts) * 1e3),
+            (LatencyStage.DECISION_TO_SEND, result.decision_to_send_ms),
+            (LatencyStage.SEND_TO_ACK, result.send_to_ack_ms),
+            (LatencyStage.EXPIRY_TO_SETTLEMENT, result.expiry_to_settlement_ms),
+        )
+        for stage, latency_ms in stages:
+            if latency_ms is not None:
+                self.metrics.order_latency(stage, max(0.0, latency_ms))
+
+    def restate_day(self, pnl_today: float) -> None:
+        """The account's P&L of the current day, summed from stored results (start-up):
+        the daily-loss cap and ``pnl_day`` start from this one figure."""
+        self.risk.on_day_pnl(self.account.id, pnl_today)
+        self.metrics.set_pnl_day(self.account.id, pnl_today)
+
     def settled(self, event: OrderSettled, *, timeframe: str | None = None) -> None:
         """Feed a final result back to risk and metrics."""
         outcome = Outcome(event.outcome)
@@ -276,17 +288,19 @@ class AccountTrader:
         self.metrics.order_settled(
             event.account_id, outcome, event.pnl, instrument=event.instrument, timeframe=timeframe
         )
-        self.risk.on_result(
-            TradeResult(
-                account_id=event.account_id,
-                instrument=event.instrument,
-                client_req_id=event.client_req_id,
-                outcome=outcome,
-                pnl=event.pnl,
-                balance_after=self.balance,
+        try:
+            self.risk.on_result(
+                TradeResult(
+                    account_id=event.account_id,
+                    instrument=event.instrument,
+                    client_req_id=event.client_req_id,
+                    outcome=outcome,
+                    pnl=event.pnl,
+                    balance_after=self.balance,
+                )
             )
-        )
-        self.risk.on_order_closed(event.account_id, event.instrument, event.client_req_id)
+        finally:  # a guard that cannot save must not keep the order's slot
+            self.risk.on_order_closed(event.account_id, event.instrument, event.client_req_id)
         if self.risk_alarms is not None:
             self.risk_alarms.check()
 

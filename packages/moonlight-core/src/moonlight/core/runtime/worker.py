@@ -19,25 +19,14 @@ from enum import StrEnum
 
 from moonlight.core.connectors.contract import Candle, Connector, ConnectorError
 from moonlight.core.runtime.clock import Clock, next_bar_close
+from moonlight.core.runtime.error_kinds import classify_error
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.snapshots import WorkerSnapshots
-from moonlight.core.runtime.trader import AccountTrader, classify_error
+from moonlight.core.runtime.trader import AccountTrader
+from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.strategy.host import StrategyGroup
 
 log = logging.getLogger("moonlight.worker")
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerKey:
-    """What a worker trades."""
-
-    account_id: str
-    instrument: str
-    timeframe: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.account_id}/{self.instrument}/{self.timeframe}"
 
 
 class WorkerState(StrEnum):

@@ -112,6 +112,9 @@ class Order(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(
+        String(64), doc="The broker's stable refusal code (Rejected.code) of a FAILED order."
+    )
     broker_order_id: Mapped[str | None] = mapped_column(String(128), index=True)
     strategy_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,14 @@ happened without receiving every copy.
 Messages are passed through the PII redactor before they are stored or delivered —
 notifiers often send them to third-party services. A store or listener that fails is
 logged and never stops the alarm reaching the others: a ``storage_unavailable`` alarm
-cannot be stored, but it must still reach the log and the notifiers.
+cannot be stored, but it must still reach the log and the notifiers. An alarm whose
+store failed is kept (up to ``MAX_UNSTORED``, oldest dropped first) and stored, in
+order, before the next alarm once storage takes writes again.
+
+This is the one alarm path: components (the executor, guards, the engine) *emit*
+:class:`~moonlight.core.events.AlarmRaised` or call :meth:`AlarmCenter.raise_alarm`;
+only the center logs, redacts, stores and de-duplicates — one row and one log line
+per alarm.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,6 +143,9 @@ class _Window:
 
 _Key = tuple[AlarmLevel, str, str, str]
 
+MAX_UNSTORED: Final = 1_000
+"""Alarms kept for a later store while storage is down (oldest dropped beyond this)."""
+
 
 class AlarmCenter:
     """Raises alarms: log, store, notify — with storm de-duplication. Thread-safe."""
@@ -158,6 +169,7 @@ class AlarmCenter:
         self.suppressed = 0
         self.store_failures = 0
         self._listeners = list(listeners)
+        self._unstored: deque[AlarmRaised] = deque(maxlen=MAX_UNSTORED)
         self._windows: dict[_Key, _Window] = {}
         self._lock = threading.Lock()
 
@@ -223,6 +235,20 @@ class AlarmCenter:
                 summaries.append(self._event(level, code, note, scope, now))
         return summaries
 
+    def _store(self, event: AlarmRaised) -> None:
+        """Store the alarms kept from a storage fault (oldest first), then ``event``."""
+        assert self.store is not None
+        with self._lock:
+            self._unstored.append(event)
+            while self._unstored:
+                try:
+                    self.store(self._unstored[0])
+                except Exception as exc:
+                    self.store_failures += 1
+                    log.error("alarm %s could not be stored yet: %s", event.code, exc)
+                    return
+                self._unstored.popleft()
+
     def _event(
         self, level: AlarmLevel, code: str, message: str, scope: str, now: float
     ) -> AlarmRaised:
@@ -247,11 +273,7 @@ class AlarmCenter:
                    "alarm_scope": event.scope},
         )  # fmt: skip
         if self.store is not None:
-            try:
-                self.store(event)
-            except Exception as exc:
-                self.store_failures += 1
-                log.error("alarm %s could not be stored: %s", event.code, exc)
+            self._store(event)
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:

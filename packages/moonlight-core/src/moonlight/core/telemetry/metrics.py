@@ -40,7 +40,7 @@ import math
 import re
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -64,6 +64,9 @@ from moonlight.core.storage.models import MetricScope
 CONTENT_TYPE: Final[str] = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_LATEST)
 """The HTTP Content-Type of :meth:`EngineMetrics.render`: Prometheus text format 0.0.4,
 which every Prometheus version scrapes (all names here are classic ASCII names)."""
+
+MONEY_DECIMALS: Final = 8
+"""Money precision of storage (and of the daily-loss cap): ``pnl_day`` adds up exactly."""
 
 ORDER_LATENCY_BUCKETS_MS: Final = (
     5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0,
@@ -215,6 +218,7 @@ class EngineMetrics:
             GCCollector(registry=registry)
 
         self._lock = threading.Lock()
+        self._workers_source: Callable[[], Mapping[str, int]] | None = None
         self._accounts: dict[str, _Tally] = {}
         self._products: dict[str, _Tally] = {}
         self._timeframes: dict[str, _Tally] = {}
@@ -246,7 +250,7 @@ class EngineMetrics:
             tally = self._accounts.setdefault(account, _Tally())
             tally.orders += 1
             tally.wins += outcome is Outcome.WIN
-            tally.pnl += pnl
+            tally.pnl = round(tally.pnl + pnl, MONEY_DECIMALS)
             day_pnl = tally.pnl
             for key, table in ((instrument, self._products), (timeframe, self._timeframes)):
                 if key is not None:
@@ -259,8 +263,8 @@ class EngineMetrics:
     def set_pnl_day(self, account: str, pnl: float) -> None:
         """Set an account's day P&L (start-up from storage, or the risk day's figure)."""
         with self._lock:
-            self._accounts.setdefault(account, _Tally()).pnl = pnl
-        self._pnl_day.labels(account).set(pnl)
+            self._accounts.setdefault(account, _Tally()).pnl = round(pnl, MONEY_DECIMALS)
+        self._pnl_day.labels(account).set(round(pnl, MONEY_DECIMALS))
 
     def start_new_day(self) -> None:
         """The trading day rolled over: every account's ``pnl_day`` goes back to 0."""
@@ -318,6 +322,15 @@ class EngineMetrics:
         with self._lock:
             self._connector_error_total += 1
 
+    def track_workers(self, source: Callable[[], Mapping[str, int]]) -> None:
+        """Read the worker counts by state from ``source`` whenever metrics are rendered
+        or sampled, so ``workers`` and ``workers_running`` are never stale."""
+        self._workers_source = source
+
+    def _refresh_workers(self) -> None:
+        if self._workers_source is not None:
+            self.set_workers(self._workers_source())
+
     def set_workers(self, counts: Mapping[str, int]) -> None:
         """How many workers are in each state now; states not given drop to 0."""
         with self._lock:
@@ -331,10 +344,12 @@ class EngineMetrics:
 
     def render(self) -> bytes:
         """Prometheus text exposition of this engine's registry (for ``/metrics``)."""
+        self._refresh_workers()
         return generate_latest(self.registry)
 
     def value(self, name: str, labels: Mapping[str, str] | None = None) -> float | None:
         """One sample's current value from the registry (``orders_total`` etc.)."""
+        self._refresh_workers()
         return self.registry.get_sample_value(name, dict(labels or {}))
 
     def samples(self) -> list[ScopedValue]:
@@ -346,6 +361,7 @@ class EngineMetrics:
         something was observed): ``order_latency_ms_p90``, ``decision_latency_ms_p99``,
         ``bar_lag_ms_max``.
         """
+        self._refresh_workers()
         out: list[ScopedValue] = []
         acc, prod, tf = MetricScope.ACCOUNT, MetricScope.PRODUCT, MetricScope.TIMEFRAME
         with self._lock:

@@ -105,6 +105,11 @@ class Guard(ABC):
         """An order's outcome was recorded; no-op unless overridden."""
         return None
 
+    def on_day_pnl(self, account_id: str, pnl_today: float, now: datetime) -> None:
+        """At start-up: the account's net P&L of the current trading day, summed from the
+        stored results (the one truth a guard's own record may lag); no-op by default."""
+        return None
+
     def on_connector_success(self, account_id: str, latency_s: float, now: datetime) -> None:
         """A connector call of the account succeeded after ``latency_s``; no-op by default."""
         return None

@@ -16,6 +16,8 @@ is taken as ``balance − pnl_today``.
 
 Persisted under ``guard:daily_loss_cap:<account>`` on every result and trip, so a
 restart the same day keeps the P&L and the trip; a restart on a later day starts fresh.
+At start-up the engine restates each account's day from the stored results
+(:meth:`DailyLossCap.on_day_pnl`), so the cap counts exactly what storage holds.
 A stored record that cannot be read counts as tripped for the current day (fail closed).
 """
 
@@ -144,6 +146,21 @@ class DailyLossCap(Guard):
         state.pnl = round(state.pnl + result.pnl, MONEY_DECIMALS)
         if not self._maybe_trip(result.account_id, state, now):
             self._save(result.account_id, state)
+
+    def on_day_pnl(self, account_id: str, pnl_today: float, now: datetime) -> None:
+        """Take the day's P&L from the stored results (a crash between a result and this
+        guard's save, or results settled at reconciliation, cannot make them disagree)."""
+        if now >= self._day_ends:
+            self._roll(now)
+        state = self._accounts.get(account_id)
+        if state is None:
+            state = self._accounts[account_id] = _AccountDay(self._day)
+        pnl = round(pnl_today, MONEY_DECIMALS)
+        if pnl == state.pnl:
+            return
+        state.pnl = pnl
+        if not self._maybe_trip(account_id, state, now):
+            self._save(account_id, state)
 
     # ------------------------------------------------------------------ state
 
