@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from moonlight.core.config import ConfigError, load_config
 from moonlight.core.config.models import StrategyConfig
@@ -20,6 +21,10 @@ from moonlight.core.strategy.factory import (
 from moonlight.strategies.basic.plugin import STRATEGIES
 
 
+class _NeedsModel(BaseModel):
+    model: str  # no default: the strategy cannot be built without configuration
+
+
 class _Odd:
     """A plugin whose strategies misbehave when built."""
 
@@ -29,6 +34,7 @@ class _Odd:
             ComponentSpec("not_a_strategy", lambda: object(), "returns the wrong type"),
             ComponentSpec("explodes", lambda: 1 / 0, "raises when built"),
             ComponentSpec("future", lambda: None, "newer contract", interface_version=2),
+            ComponentSpec("configured", lambda p: None, "needs a model", config_model=_NeedsModel),
         ]
 
 
@@ -58,6 +64,7 @@ def test_config_entries_build_strategies_with_validated_params(registry: Registr
     assert [n.key for n in ema.needs][:2] == ["ema(timeperiod=5)", "ema(timeperiod=30)"]
     everything = [entry.name for entry in all_registered(registry)]
     assert "ichimoku_trend" in everything and "not_a_strategy" in everything
+    assert "configured" not in everything  # a required parameter: only built when configured
 
 
 @pytest.mark.parametrize(

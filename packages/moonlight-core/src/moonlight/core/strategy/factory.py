@@ -57,5 +57,16 @@ def build_strategies(
 
 
 def all_registered(registry: Registry) -> list[StrategyConfig]:
-    """One entry with default parameters and weight 1 for every registered strategy."""
-    return [StrategyConfig(name=name) for name in registry.names(ComponentKind.STRATEGY)]
+    """One entry with default parameters and weight 1 for every registered strategy that
+    has defaults for all its parameters; one that needs a parameter (a learned strategy
+    needs its model) is left out -- configure it to use it."""
+    return [
+        StrategyConfig(name=name)
+        for name in registry.names(ComponentKind.STRATEGY)
+        if _has_defaults(registry.get(ComponentKind.STRATEGY, name))
+    ]
+
+
+def _has_defaults(spec: object) -> bool:
+    model = getattr(spec, "config_model", None)
+    return model is None or not any(f.is_required() for f in model.model_fields.values())
