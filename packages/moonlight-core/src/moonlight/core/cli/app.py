@@ -26,6 +26,7 @@ from moonlight.core.cli.overrides_cmd import overrides_group
 from moonlight.core.cli.run_cmd import run_cmd
 from moonlight.core.cli.secrets_cmd import secrets_group
 from moonlight.core.cli.trading_cmd import trading_group
+from moonlight.core.cli.update_cmd import update_group
 from moonlight.core.plugins import build_plugin_host
 from moonlight.core.telemetry.logging_setup import current_setup
 from moonlight.core.telemetry.pii import install_redacting_excepthooks, redact
@@ -118,6 +119,7 @@ cli.add_command(backtest_cmd)
 cli.add_command(secrets_group)
 cli.add_command(overrides_group)
 cli.add_command(trading_group)
+cli.add_command(update_group)
 
 
 def main() -> None:
