@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from moonlight.core.update.index import Source
 from moonlight.core.update.installer import build_environment
 from moonlight.core.update.layout import InstallRoot
-from tests.console.support import free_port
+from tests.console.support import free_port, wait_http
 from tests.update.support import OLD, PROJECTS, build_sources, third_party_dir
 
 FAKE_SERVICE = Path(__file__).with_name("fake_service.py")
@@ -54,18 +53,7 @@ class Installation:
         subprocess.run(argv, check=True, timeout=300)
 
     def wait_healthy(self) -> None:
-        import time
-
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        log = (self.state / "engine.log").read_text(errors="replace")[-3000:]
-        raise AssertionError(f"0.1.0 did not become healthy:\n{log}")
+        wait_http(f"http://127.0.0.1:{self.port}/health", START_TIMEOUT_S)
 
 
 def service_command(action: str, installation: Installation) -> list[str]:

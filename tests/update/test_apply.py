@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ pytestmark = [
 ]
 
 Make = Callable[..., Installation]
+Result = subprocess.CompletedProcess[str]
 
 
 def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
@@ -75,6 +77,15 @@ def _has_sentinel(installation: Installation) -> bool:
     return found == [('"kept"',)]
 
 
+def _apply(make_installation: Make, source: str) -> tuple[Installation, str | None, Result]:
+    """Install 0.1.0 (with a sentinel row), then ``moonlight update apply`` from ``source``."""
+    installation = make_installation(source)
+    _sentinel(installation)
+    before = installation.root.active_label()
+    done = installation.moonlight("update", "apply", str(installation.config))
+    return installation, before, done
+
+
 def test_check_lists_the_newer_versions(make_installation: Make) -> None:
     installation = make_installation("good", running=False)
     done = installation.moonlight("update", "check", str(installation.config))
@@ -84,11 +95,7 @@ def test_check_lists_the_newer_versions(make_installation: Make) -> None:
 
 
 def test_no_open_order_updates_and_keeps_the_previous_version(make_installation: Make) -> None:
-    installation = make_installation("good")
-    _sentinel(installation)
-    before = installation.root.active_label()
-
-    done = installation.moonlight("update", "apply", str(installation.config))
+    installation, before, done = _apply(make_installation, "good")
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "updated to 0.2.0-" in done.stdout
@@ -135,11 +142,7 @@ def test_an_open_order_defers_the_update_with_its_reason(make_installation: Make
 def test_unhealthy_new_version_rolls_back_with_the_database_intact(
     make_installation: Make,
 ) -> None:
-    installation = make_installation("broken")
-    _sentinel(installation)
-    before = installation.root.active_label()
-
-    done = installation.moonlight("update", "apply", str(installation.config))
+    installation, before, done = _apply(make_installation, "broken")
 
     assert done.returncode == 4, done.stdout + done.stderr
     assert "failed its health check" in done.stdout
@@ -154,11 +157,7 @@ def test_unhealthy_new_version_rolls_back_with_the_database_intact(
 
 
 def test_a_migrating_update_backs_up_and_its_rollback_restores(make_installation: Make) -> None:
-    installation = make_installation("migrating")
-    _sentinel(installation)
-    before = installation.root.active_label()
-
-    done = installation.moonlight("update", "apply", str(installation.config))
+    installation, before, done = _apply(make_installation, "migrating")
 
     assert done.returncode == 4, done.stdout + done.stderr
     journal = {entry["action"]: entry for entry in _journal(installation)}

@@ -13,10 +13,7 @@ from pathlib import Path
 import click
 
 from moonlight.core.cli.loading import load_base_or_exit
-
-_CONFIG = click.argument(
-    "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True)
-)
+from moonlight.core.cli.overrides_cmd import CONFIG_ARGUMENT as _CONFIG
 
 
 @click.group("update")
