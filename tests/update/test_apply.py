@@ -12,13 +12,17 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
+from moonlight.core.orders import Direction, OrderState
+from moonlight.core.storage import repository
+from moonlight.core.storage.engine import create_storage_engine, session_factory
 from tests.update.conftest import Installation
 
 pytestmark = [
@@ -60,21 +64,25 @@ def _versions(installation: Installation) -> dict[str, str]:
     return dict(line.split() for line in done.stdout.splitlines())
 
 
+@contextmanager
+def _session(installation: Installation) -> Iterator[Session]:
+    engine = create_storage_engine(f"sqlite:///{installation.database}")
+    try:
+        with session_factory(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def _sentinel(installation: Installation) -> None:
     """A row written by 0.1.0 before the update: must survive every outcome."""
-    with sqlite3.connect(installation.database) as connection:
-        connection.execute(
-            "insert into engine_state (key, value, updated_at, updated_by)"
-            " values ('update-test-sentinel', '\"kept\"', ?, 'test')",
-            (datetime.now(UTC).isoformat(),),
-        )
+    with _session(installation) as session:
+        repository.set_engine_state(session, "update-test-sentinel", "kept", updated_by="test")
 
 
 def _has_sentinel(installation: Installation) -> bool:
-    found = _rows(
-        installation.database, "select value from engine_state where key = 'update-test-sentinel'"
-    )
-    return found == [('"kept"',)]
+    with _session(installation) as session:
+        return repository.get_engine_state(session, "update-test-sentinel") == "kept"
 
 
 def _apply(make_installation: Make, source: str) -> tuple[Installation, str | None, Result]:
@@ -115,14 +123,14 @@ def test_no_open_order_updates_and_keeps_the_previous_version(make_installation:
 
 def test_an_open_order_defers_the_update_with_its_reason(make_installation: Make) -> None:
     installation = make_installation("good", flat_timeout_s=2.0)
-    with sqlite3.connect(installation.database) as connection:
-        connection.execute(
-            "insert into orders (client_req_id, account_id, instrument, timeframe, direction,"
-            " stake, currency, duration_s, payout_pct, state, created_at, updated_at,"
-            " retry_count, version) values ('open-1', 'acct', 'EURUSD', '1m', 'UP', 5, 'USD',"
-            " 60, 85, 'CONFIRM', ?, ?, 0, 1)",
-            (datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
-        )
+    with _session(installation) as session:  # an order the broker has confirmed, not settled
+        order = repository.insert_order(
+            session, client_req_id="open-1", account_id="acct", instrument="EURUSD",
+            timeframe="1m", direction=Direction.UP, stake=5.0, currency="USD",
+            duration_s=60, payout_pct=85.0,
+        )  # fmt: skip
+        for state in (OrderState.PREPARE, OrderState.SEND, OrderState.CONFIRM):
+            repository.record_transition(session, order, state)
     before = installation.root.active_label()
 
     done = installation.moonlight("update", "apply", str(installation.config))

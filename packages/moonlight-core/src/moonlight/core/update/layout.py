@@ -81,6 +81,7 @@ class InstallRoot:
         return UpdateState(**json.loads(self.state_file.read_text(encoding="utf-8")))
 
     def save_state(self, state: UpdateState) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         temporary = self.state_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
         os.replace(temporary, self.state_file)
@@ -89,15 +90,17 @@ class InstallRoot:
         """Remove the oldest versions beyond ``count``, never one in ``keep``."""
         if not self.versions.is_dir():
             return []
-        labels = sorted(
-            (p for p in self.versions.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime
-        )
+        folders = [p for p in self.versions.iterdir() if p.is_dir()]
+        removable = sorted((p for p in folders if p.name not in keep), key=_modified)
         removed = []
-        for path in labels[: max(0, len(labels) - count)]:
-            if path.name not in keep:
-                shutil.rmtree(path)
-                removed.append(path.name)
+        for path in removable[: max(0, len(folders) - count)]:
+            shutil.rmtree(path)
+            removed.append(path.name)
         return removed
+
+
+def _modified(path: Path) -> float:
+    return path.stat().st_mtime
 
 
 def moonlight_executable(install: Path) -> Path | None:

@@ -171,7 +171,12 @@ class Updater:
         if left:
             shutil.rmtree(target, ignore_errors=True)
             return self._defer(f"{left} order(s) still open after {timeout:g} s", resume=True)
-        service.run_service_command(self.config.update.service.stop, "stop")
+        try:
+            service.run_service_command(self.config.update.service.stop, "stop")
+        except UpdateError:
+            self.journal.step("resume", service.set_workers_paused(self.config, False))
+            shutil.rmtree(target, ignore_errors=True)
+            raise
         self.journal.step("stopped", f"service stopped, no order open; leaving {previous}")
         state = UpdateState(
             current=label,
@@ -192,8 +197,7 @@ class Updater:
         self.root.switch(label)
         self.root.save_state(state)
         self.journal.step("switched", f"current -> versions/{label}")
-        service.run_service_command(self.config.update.service.start, "start")
-        problem = service.wait_healthy(self.config, self.config.update.health_timeout_s)
+        problem = self._start_and_probe()
         if problem is not None:
             self.journal.step("unhealthy", f"{label}: {problem}", alarm=AlarmLevel.CRITICAL)
             self._rollback(state, restore_backup=True, why="its health check failed")
@@ -231,8 +235,7 @@ class Updater:
         self.root.save_state(
             UpdateState(current=state.previous, previous=None, last_attempt=state.last_attempt)
         )
-        service.run_service_command(self.config.update.service.start, "start")
-        problem = service.wait_healthy(self.config, self.config.update.health_timeout_s)
+        problem = self._start_and_probe()
         self.journal.step(
             "rolled-back",
             f"back on {state.previous} ({why})"
@@ -240,15 +243,24 @@ class Updater:
             alarm=AlarmLevel.CRITICAL,
         )
 
+    def _start_and_probe(self) -> str | None:
+        """Start the service; None once it is healthy, else what went wrong."""
+        try:
+            service.run_service_command(self.config.update.service.start, "start")
+        except UpdateError as error:
+            return str(error)
+        return service.wait_healthy(self.config, self.config.update.health_timeout_s)
+
     def _restore_schema(self, state: UpdateState, failed: Path, restore_backup: bool) -> None:
         """Put the database back at the schema the previous version expects."""
-        if revision(self.url) == state.revision_before:
-            return
         database = sqlite_file(self.config)
         if restore_backup and state.backup and database is not None:
+            # even at the old revision: a migration that failed half-way left its DDL
             copy_sqlite(Path(state.backup), database)
             self.journal.rewrite()  # the restored copy predates this attempt's audit rows
             self.journal.step("restored", f"database restored from {state.backup}")
+            return
+        if revision(self.url) == state.revision_before:
             return
         executable = moonlight_executable(failed)
         if executable is None or state.revision_before is None:
