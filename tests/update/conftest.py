@@ -84,7 +84,7 @@ def make_installation(
         monkeypatch.delenv(variable, raising=False)
     made: list[Installation] = []
 
-    def make(source: str, *, running: bool = True, **update: object) -> Installation:
+    def make(source: str, **update: object) -> Installation:
         root = InstallRoot(tmp_path / "install")
         build_environment(
             root.version_dir(f"{OLD}-base"), dict.fromkeys(PROJECTS, OLD),
@@ -111,10 +111,9 @@ def make_installation(
         installation.config.write_text(yaml.safe_dump(config), encoding="utf-8")
         done = installation.moonlight("db", "upgrade", "--config", str(installation.config))
         assert done.returncode == 0, done.stderr
-        if running:
-            installation.service("start")
-            made.append(installation)
-            installation.wait_healthy()
+        installation.service("start")
+        made.append(installation)
+        installation.wait_healthy()
         return installation
 
     yield make

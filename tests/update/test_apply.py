@@ -85,25 +85,21 @@ def _has_sentinel(installation: Installation) -> bool:
         return repository.get_engine_state(session, "update-test-sentinel") == "kept"
 
 
-def _apply(make_installation: Make, source: str) -> tuple[Installation, str | None, Result]:
-    """Install 0.1.0 (with a sentinel row), then ``moonlight update apply`` from ``source``."""
-    installation = make_installation(source)
+def _apply(installation: Installation) -> tuple[str | None, Result]:
+    """Write a sentinel row with 0.1.0, then run its ``moonlight update apply``."""
     _sentinel(installation)
     before = installation.root.active_label()
-    done = installation.moonlight("update", "apply", str(installation.config))
-    return installation, before, done
+    return before, installation.moonlight("update", "apply", str(installation.config))
 
 
-def test_check_lists_the_newer_versions(make_installation: Make) -> None:
-    installation = make_installation("good", running=False)
-    done = installation.moonlight("update", "check", str(installation.config))
-    assert done.returncode == 0, done.stderr
-    assert "moonlight-core 0.1.0 -> 0.2.0" in done.stdout
-    assert "moonlight-server 0.1.0 -> 0.2.0" in done.stdout
+def test_no_open_order_updates_and_keeps_the_previous(make_installation: Make) -> None:
+    installation = make_installation("good")
+    check = installation.moonlight("update", "check", str(installation.config))
+    assert check.returncode == 0, check.stderr
+    assert "moonlight-core 0.1.0 -> 0.2.0" in check.stdout
+    assert "moonlight-server 0.1.0 -> 0.2.0" in check.stdout
 
-
-def test_no_open_order_updates_and_keeps_the_previous_version(make_installation: Make) -> None:
-    installation, before, done = _apply(make_installation, "good")
+    before, done = _apply(installation)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "updated to 0.2.0-" in done.stdout
@@ -119,6 +115,15 @@ def test_no_open_order_updates_and_keeps_the_previous_version(make_installation:
     for step in ("prepare", "validated", "pause", "stopped", "switched", "updated"):
         assert f"update.{step}" in actions, actions
     assert "update_updated" in _alarms(installation)
+
+    # the operator changes their mind: back to 0.1.0, data kept
+    done = installation.moonlight("update", "rollback", str(installation.config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert installation.root.active_label() == before
+    assert _versions(installation)["moonlight-core"] == "0.1.0"
+    assert httpx.get(f"http://127.0.0.1:{installation.port}/health").json() == {"status": "ok"}
+    assert _has_sentinel(installation)
+    assert _actions(installation)[-2:] == ["update.rollback", "update.rolled-back"]
 
 
 def test_an_open_order_defers_the_update_with_its_reason(make_installation: Make) -> None:
@@ -150,7 +155,8 @@ def test_an_open_order_defers_the_update_with_its_reason(make_installation: Make
 def test_unhealthy_new_version_rolls_back_with_the_database_intact(
     make_installation: Make,
 ) -> None:
-    installation, before, done = _apply(make_installation, "broken")
+    installation = make_installation("broken")
+    before, done = _apply(installation)
 
     assert done.returncode == 4, done.stdout + done.stderr
     assert "failed its health check" in done.stdout
@@ -165,7 +171,8 @@ def test_unhealthy_new_version_rolls_back_with_the_database_intact(
 
 
 def test_a_migrating_update_backs_up_and_its_rollback_restores(make_installation: Make) -> None:
-    installation, before, done = _apply(make_installation, "migrating")
+    installation = make_installation("migrating")
+    before, done = _apply(installation)
 
     assert done.returncode == 4, done.stdout + done.stderr
     journal = {entry["action"]: entry for entry in _journal(installation)}
