@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
@@ -106,6 +106,7 @@ def test_missing_wheel_directory_is_a_clear_error(tmp_path: Path) -> None:
         versions(Source("", tmp_path / "nowhere"), "moonlight-core")
 
 
+@settings(max_examples=60, deadline=None)  # file creation: no per-example time limit
 @given(
     st.lists(
         st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)),
