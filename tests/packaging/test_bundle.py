@@ -1,8 +1,8 @@
 """The PyInstaller bundle, built here from the workspace and run as an operator would.
 
 One test, so the bundle is built once per run -- the expensive part (measured on the
-shared 2-core machine: 2 min 25 s alone, about 6 min while other tests ran); every check
-after it reuses the same folder. The bundle runs with a clean
+shared 2-core machine: the build 2.5 to 3.5 min, the whole test 10 min at a load of 10
+to 14); every check after it reuses the same folder. The bundle runs with a clean
 environment (no ``PYTHONPATH``, the workspace's ``.venv`` not on ``PATH``), so what it
 finds -- plugins, migrations, the dashboard -- is what it carries, plus a plugin
 installed afterwards into its side directory ``plugins``.
