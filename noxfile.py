@@ -99,3 +99,15 @@ def bundle(session: nox.Session) -> None:
     """The one-folder PyInstaller bundle in dist/moonlight (packaging/moonlight.spec)."""
     _setup(session)
     session.run(str(BIN / "python"), "packaging/build.py", *session.posargs, external=True)
+
+
+@nox.session(name="bench-anchors")
+def bench_anchors(session: nox.Session) -> None:
+    """MoonLight vs Freqtrade, NautilusTrader, backtrader (EMA cross) -> docs/benchmarks.md.
+
+    The anchors get their own environments under ~/.cache/moonlight-bench-anchors
+    (or $MOONLIGHT_BENCH_CACHE); options after ``--`` go to benchmarks/anchors/run.py.
+    """
+    _setup(session)
+    script = str(ROOT / "benchmarks" / "anchors" / "run.py")
+    session.run(str(BIN / "python"), script, *session.posargs, external=True)

@@ -124,6 +124,21 @@ async def test_candles_are_closed_ordered_and_aligned(contract_env: ContractEnv)
     assert [c.start_ts for c in earlier] == sorted(c.start_ts for c in earlier)
 
 
+async def test_candles_batch_answers_each_series_as_candles_would(
+    contract_env: ContractEnv,
+) -> None:
+    """The batch call at one instant: per series, what ``candles`` says for the same bars."""
+    connector, tf = contract_env.connector, contract_env.timeframe_s
+    latest = await connector.candles(contract_env.instrument, tf, count=1)
+    end_ts = latest[-1].end_ts
+    key = (contract_env.instrument, tf)
+    batch = await connector.candles_batch([key, key], count=12, end_ts=end_ts)
+    single = await connector.candles(contract_env.instrument, tf, count=12, end_ts=end_ts)
+    assert list(batch) == [key], "one answer per distinct series"
+    assert list(batch[key]) == list(single) and single
+    assert await connector.candles_batch([], count=12, end_ts=end_ts) == {}
+
+
 async def test_place_find_settle_and_balance(contract_env: ContractEnv) -> None:
     env, connector = contract_env, contract_env.connector
     before = (await connector.balance(env.account_id)).amount

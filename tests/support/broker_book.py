@@ -4,7 +4,8 @@ A fake broker (written from the protocol brief, not from a connector) exposes it
 as :class:`BookDeal` rows; :func:`audit` reads the ``orders``/``results`` tables and
 lists every disagreement. A fault-schedule test ends with ``assert not audit(...)``:
 
-* every broker deal is stored exactly once, with the same outcome and PnL;
+* every broker deal is stored exactly once (never under two orders), with the same
+  outcome and PnL;
 * no order stored FAILED/abort that the broker actually opened and settled;
 * no broker deal that storage does not know, and no duplicate ``client_req_id``.
 """
@@ -78,6 +79,10 @@ def audit(
     problems: list[str] = []
     counts = Counter(deal.client_req_id for deal in stored)
     problems += [f"client_req_id {cid} stored {n} times" for cid, n in counts.items() if n > 1]
+    per_broker = Counter(deal.broker_order_id for deal in stored if deal.broker_order_id)
+    problems += [
+        f"broker deal {bid} stored for {n} orders" for bid, n in per_broker.items() if n > 1
+    ]
     by_broker = {deal.broker_order_id: deal for deal in stored if deal.broker_order_id}
     by_client = {deal.client_req_id: deal for deal in stored}
     deals = list(book)
@@ -92,6 +97,11 @@ def audit(
         if mine is None:
             problems.append(f"broker deal {deal.broker_order_id} is unknown to storage")
             continue
+        if deal.client_req_id is not None and mine.client_req_id != deal.client_req_id:
+            problems.append(
+                f"broker deal {deal.broker_order_id} was bought for {deal.client_req_id}"
+                f" but is stored under {mine.client_req_id}"
+            )
         if deal.outcome is None:
             continue
         if mine.state is not OrderState.SETTLED or mine.outcome is not deal.outcome:

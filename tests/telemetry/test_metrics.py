@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from moonlight.core.storage.models import MetricScope
@@ -157,3 +159,28 @@ def test_interval_quantiles_interpolate_within_buckets() -> None:
     assert histogram.quantile(1.0) == pytest.approx(40.0)
     histogram.observe(5000.0)  # beyond the last bucket: the exact maximum is the answer
     assert histogram.quantile(1.0) == 5000.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0.0, 6_000.0, allow_nan=False), min_size=1, max_size=60))
+def test_decision_latency_seconds_counts_each_decision_in_its_millisecond_bucket(
+    latencies_ms: list[float],
+) -> None:
+    """Every decision is one observation of ``moonlight_decision_latency_seconds`` on
+    ``/metrics``, in seconds, in the first bucket whose bound is at or above it."""
+    metrics = EngineMetrics(process_metrics=False)
+    for index, latency_ms in enumerate(latencies_ms):
+        metrics.decision_made(("1m", "5m", "15m")[index % 3], latency_ms)
+    families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
+    family = families["moonlight_decision_latency_seconds"]
+    assert family.type == "histogram"
+    buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
+    bounds = [float(le) for le in buckets if le != "+Inf"]
+    assert [b for b in bounds if b <= 0.005] == [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005]
+    for le, count in buckets.items():
+        bound = math.inf if le == "+Inf" else float(le)
+        assert count == sum(1 for ms in latencies_ms if ms / 1000.0 <= bound)
+    total = next(s.value for s in family.samples if s.name.endswith("_count"))
+    assert total == len(latencies_ms)
+    seconds = next(s.value for s in family.samples if s.name.endswith("_sum"))
+    assert seconds == pytest.approx(sum(latencies_ms) / 1000.0)

@@ -105,4 +105,5 @@ def test_cli_help_does_not_import_the_update_machinery() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().split("\n")[-1] == "moonlight.core.update.settings"
+    loaded = set(filter(None, done.stdout.strip().split("\n")[-1].split(",")))
+    assert loaded <= {"moonlight.core.update.settings"}  # the configuration model at most

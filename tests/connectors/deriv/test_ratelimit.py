@@ -35,7 +35,7 @@ def test_a_window_never_admits_more_than_its_limit() -> None:
     stamps = [0.0, 10.0, 20.0]
     for stamp in stamps:
         assert window.wait_s(stamp) == 0.0
-        window.take(stamp)
+        window.record(stamp)
     assert window.wait_s(30.0) == pytest.approx(30.0)  # until the call at 0 leaves
     assert window.wait_s(60.0) == 0.0
 
@@ -44,8 +44,10 @@ async def test_a_spent_budget_refuses_before_sending_with_the_exact_wait() -> No
     clock = FakeTime()
     limiter = RateLimiter(DerivRateLimits(reports_per_min=2), max_wait_s=1.0, monotonic=clock)
     await limiter.acquire("portfolio")
+    limiter.release("portfolio")
     clock.now += 15.0
     await limiter.acquire("profit_table")
+    limiter.release("profit_table")
     clock.now += 5.0
     with pytest.raises(RateLimited) as refused:
         await limiter.acquire("portfolio")
@@ -64,6 +66,36 @@ def test_a_server_rate_limit_holds_the_class_back() -> None:
     assert limiter.wait_s("proposal") == 0.0
 
 
+async def test_a_call_counts_until_it_ends_so_a_slow_send_cannot_overrun_the_server() -> None:
+    """Issue 14 item 11: under load a call admitted at 0 s reached the server at 0.5 s;
+    the 31st call, admitted at 60.0 s, reached it at once -- 31 calls in the server's
+    minute against a budget of 30. A call is now stamped when it ends (its reply came,
+    so the server had it by then), and one in flight never leaves the window."""
+    clock = FakeTime()
+    limiter = RateLimiter(DerivRateLimits(reports_per_min=30), max_wait_s=0.0, monotonic=clock)
+    start = clock.now
+    await limiter.acquire("portfolio")  # the slow one: answered 0.5 s later
+    clock.now += 0.5
+    limiter.release("portfolio")
+    for _ in range(29):
+        await limiter.acquire("profit_table")
+        limiter.release("profit_table")
+    clock.now = start + 60.0
+    with pytest.raises(RateLimited) as refused:
+        await limiter.acquire("portfolio")
+    assert refused.value.retry_after_s == pytest.approx(0.5)
+    clock.now = start + 60.5
+    await limiter.acquire("portfolio")
+    # a call still in flight holds its place however long it takes
+    window = SlidingWindow(limit=1, window_s=60.0)
+    window.open()
+    assert window.wait_s(10_000.0) == 60.0
+    window.close(10_000.0)
+    assert window.wait_s(10_059.0) == pytest.approx(1.0)
+    window.close(10_060.0, sent=False)  # a call never written is not counted
+    assert window.wait_s(10_060.0) == 0.0
+
+
 async def test_the_hour_budget_binds_too() -> None:
     clock = FakeTime()
     limiter = RateLimiter(
@@ -71,6 +103,7 @@ async def test_the_hour_budget_binds_too() -> None:
     )
     for _ in range(3):
         await limiter.acquire("time")
+        limiter.release("time")
         clock.now += 120.0
     with pytest.raises(RateLimited) as refused:
         await limiter.acquire("time")

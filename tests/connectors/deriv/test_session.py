@@ -147,7 +147,8 @@ async def test_put_orders_and_both_directions_settle_against_the_book(
     settlements = connector.subscribe_settlements("acc-1")
     acks = await asyncio.gather(
         *(
-            connector.place_order(order(clock, f"dir-{i}", direction=direction))
+            # distinct stakes: identical concurrent orders are refused (one reservation)
+            connector.place_order(order(clock, f"dir-{i}", direction=direction, stake=10.0 + i))
             for i, direction in enumerate([Direction.UP, Direction.DOWN] * 3)
         )
     )

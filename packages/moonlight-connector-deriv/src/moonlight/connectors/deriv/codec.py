@@ -31,6 +31,7 @@ from moonlight.connectors.deriv.protocol import (
     optional_number,
     text,
 )
+from moonlight.connectors.deriv.symbols import symbol_key
 from moonlight.core.connectors.contract import (
     BrokerOrder,
     BrokerOrderStatus,
@@ -88,8 +89,9 @@ def parse_shortcode(value: Any) -> Shortcode | None:
     """Decode a rise/fall shortcode; ``None`` for other contract families or odd shapes."""
     if not isinstance(value, str):
         return None
-    parts = value.split("_")
-    if len(parts) < 7 or parts[0] not in CONTRACT_DIRECTIONS:
+    parts = value.strip().split("_")
+    kind = parts[0].upper()
+    if len(parts) < 7 or kind not in CONTRACT_DIRECTIONS:
         return None
     payout_s, start_s, expiry_s = parts[-5], parts[-4], parts[-3]
     symbol = "_".join(parts[1:-5])
@@ -100,11 +102,11 @@ def parse_shortcode(value: Any) -> Shortcode | None:
         return None
     if start is None or not math.isfinite(payout):
         return None
-    expiry_digits = expiry_s.rstrip("F")  # "F": fixed expiry; "5T": five ticks (no epoch)
+    expiry_digits = expiry_s.upper().rstrip("F")  # "F": fixed expiry; "5T": five ticks (no epoch)
     expiry = int(expiry_digits) if expiry_digits.isascii() and expiry_digits.isdigit() else None
     if not symbol:
         return None
-    return Shortcode(parts[0], symbol, payout, start, expiry)
+    return Shortcode(kind, symbol, payout, start, expiry)
 
 
 # ------------------------------------------------------------------------ market data
@@ -267,12 +269,18 @@ def _symbol(item: Mapping[str, Any], *keys: str) -> str:
     raise ProtocolError(f"contract without a symbol ({'/'.join(keys)})")
 
 
+def _contract_type(value: Any) -> str | None:
+    """A rise/fall contract type in any case (``call`` → ``CALL``); None for others."""
+    kind = value.strip().upper() if isinstance(value, str) else None
+    return kind if kind in CONTRACT_DIRECTIONS else None
+
+
 def open_contract(item: Mapping[str, Any]) -> ContractView | None:
     """A ``proposal_open_contract`` object; ``None`` when empty or not a rise/fall contract."""
     if not item:
         return None
-    kind = item.get("contract_type")
-    if not isinstance(kind, str) or kind not in CONTRACT_DIRECTIONS:
+    kind = _contract_type(item.get("contract_type"))
+    if kind is None:
         return None
     start = integer(item.get("date_start", item.get("purchase_time")), "poc.date_start")
     expiry = integer(item.get("date_expiry", item.get("expiry_time")), "poc.date_expiry")
@@ -286,7 +294,7 @@ def open_contract(item: Mapping[str, Any]) -> ContractView | None:
     exit_ = item.get("exit_tick", item.get("sell_spot"))
     return ContractView(
         contract_id=text(item.get("contract_id"), "poc.contract_id"),
-        contract_type=str(kind),
+        contract_type=kind,
         symbol=_symbol(item, "underlying", "underlying_symbol", "symbol"),
         buy_price=number(item.get("buy_price"), "poc.buy_price"),
         payout=number(item.get("payout"), "poc.payout"),
@@ -302,12 +310,12 @@ def open_contract(item: Mapping[str, Any]) -> ContractView | None:
 
 def portfolio_contract(item: Mapping[str, Any]) -> ContractView | None:
     """One ``portfolio.contracts[]`` entry (always open); ``None`` if not rise/fall."""
-    kind = item.get("contract_type")
-    if not isinstance(kind, str) or kind not in CONTRACT_DIRECTIONS:
+    kind = _contract_type(item.get("contract_type"))
+    if kind is None:
         return None
     return ContractView(
         contract_id=text(item.get("contract_id"), "portfolio.contract_id"),
-        contract_type=str(kind),
+        contract_type=kind,
         symbol=_symbol(item, "symbol", "underlying_symbol"),
         buy_price=number(item.get("buy_price"), "portfolio.buy_price"),
         payout=number(item.get("payout"), "portfolio.payout"),
@@ -461,12 +469,13 @@ class SymbolInfo:
 
 
 def active_symbols(value: Any) -> dict[str, SymbolInfo]:
-    """``active_symbols[]`` by symbol."""
+    """``active_symbols[]`` by :func:`~moonlight.connectors.deriv.symbols.symbol_key`."""
     result: dict[str, SymbolInfo] = {}
     for item in objects(value, "active_symbols"):
         symbol = _symbol(item, "symbol", "underlying_symbol")
         is_open = flag(item.get("exchange_is_open")) and not flag(item.get("is_trading_suspended"))
-        result[symbol] = SymbolInfo(symbol, is_open, optional_number(item.get("pip"), "pip"))
+        info = SymbolInfo(symbol, is_open, optional_number(item.get("pip"), "pip"))
+        result[symbol_key(symbol)] = info
     return result
 
 

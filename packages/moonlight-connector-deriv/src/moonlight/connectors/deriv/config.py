@@ -133,7 +133,25 @@ class DerivConfig(BaseModel):
         default=0.0,
         ge=0,
         le=10,
+        allow_inf_nan=False,
         description="buy's maximum price above the proposal's ask price, percent.",
+    )
+    price_moved_slippage_pct: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="After a buy refused with PriceMoved the order is priced once more and"
+        " bought only if the new quote is within this percentage of the first (payout not"
+        " lower, ask price not higher, by more); otherwise it is rejected with reason"
+        " `price_moved`. 0: buy again only at an unchanged or better price.",
+    )
+    history_page_size: int = Field(
+        default=100,
+        ge=1,
+        le=500,
+        description="Rows per profit_table page when looking for a contract (Deriv allows"
+        " up to 500); a lookup reads every page since the order's decision.",
     )
     quote_stake: float = Field(
         default=10.0, gt=0, description="Stake of the proposal that quotes an instrument's payout."

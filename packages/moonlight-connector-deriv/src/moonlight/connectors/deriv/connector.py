@@ -8,16 +8,25 @@ alive by a :class:`~moonlight.connectors.deriv.link.Link`.
   unless ``max_price_slippage_pct``), with ``passthrough: {client_req_id}``. A buy that
   was written but not answered raises :class:`Ambiguous` and is never re-sent; the
   order is found again by :meth:`find_order` (see
-  :mod:`~moonlight.connectors.deriv.correlation`).
+  :mod:`~moonlight.connectors.deriv.correlation`). An identical order is refused while
+  one is unresolved (an atomic reservation taken before pricing).
+* **PriceMoved**: a buy refused because the market moved is priced again *once*; the new
+  quote is bought only if it is within ``price_moved_slippage_pct`` of the first (payout
+  not lower, ask price not higher, by more than that percentage) and still meets the
+  decision's minimum payout; otherwise the order is ``Rejected(code="price_moved")``.
 * **Settlement**: every bought contract is watched with a ``proposal_open_contract``
   subscription; its final state (``won``/``lost``/``sold``/``cancelled``) becomes one
   :class:`Settlement`. A watched contract still open ``settle_check_s`` after expiry is
   looked up, so a lost push costs seconds, not a result.
+* **Storage**: given the engine's ``sessions``, a lookup first binds every found contract
+  that storage already holds under an order, so a new process never matches one deal to
+  two orders.
 * **Reconnect**: before the link reports ready again, every market-data feed is
   re-subscribed (with back-fill) and open contracts are reconciled: ``portfolio`` lists
   what is still open (watched again), contracts watched before the drop that are no
   longer open are looked up and settled, and ambiguous sends are matched against
-  ``portfolio`` + ``profit_table``.
+  ``portfolio`` + every page of ``profit_table`` since the decision (a contract that
+  settled during an outage is found with its real result).
 * **Safety**: only hosts in ``allowed_hosts``; demo by default; an order on a real
   account, or on an account of the other kind than ``account_type``, is refused before
   anything is sent.
@@ -27,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import random
@@ -35,15 +45,21 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
 from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.auth import OtpSource, RestOtpSource
 from moonlight.connectors.deriv.config import LEGACY_GRANULARITIES_S, DerivConfig
 from moonlight.connectors.deriv.correlation import Correlation
-from moonlight.connectors.deriv.errors import RATE_LIMIT_CODES, error_for
+from moonlight.connectors.deriv.errors import PRICE_MOVED, RATE_LIMIT_CODES, error_for
 from moonlight.connectors.deriv.feeds import CandleFeed, TickFeed
 from moonlight.connectors.deriv.link import Link, LinkState
 from moonlight.connectors.deriv.protocol import Message, ProtocolError, integer, number
 from moonlight.connectors.deriv.ratelimit import RateLimiter
+from moonlight.connectors.deriv.symbols import SymbolBook, symbol_key
 from moonlight.connectors.deriv.transport import (
     ConnectionLost,
     ReplyTimeout,
@@ -73,6 +89,7 @@ from moonlight.core.connectors.contract import (
 from moonlight.core.connectors.streams import Subscription
 from moonlight.core.orders import Direction
 from moonlight.core.runtime.clock import Clock, WallClock
+from moonlight.core.storage.models import Order
 from moonlight.core.telemetry.pii import register_sensitive
 
 log = logging.getLogger("moonlight.connectors.deriv")
@@ -91,6 +108,8 @@ RESTORE_RATE_RETRIES = 20
 PATIENT_MAX_WAIT_S = 5.0
 #: Seconds a portfolio + profit_table fetch answers further lookups (one budget, shared).
 LOOKUP_CACHE_S = 1.0
+#: Most profit_table pages one lookup reads (pages of ``history_page_size`` rows).
+MAX_HISTORY_PAGES = 50
 
 
 @dataclass(frozen=True)
@@ -133,8 +152,10 @@ class DerivConnector(Connector):
         clock: Clock | None = None,
         otp: OtpSource | None = None,
         rng: random.Random | None = None,
+        sessions: sessionmaker[DbSession] | None = None,
     ) -> None:
         self.config = config
+        self._sessions = sessions
         self.clock: Clock = clock or WallClock()
         self._token_source = token
         self.session_stats = SessionStats()
@@ -163,6 +184,7 @@ class DerivConnector(Connector):
         self.correlation = Correlation(
             match_window_s=config.match_window_s, clock_margin_s=config.clock_margin_s
         )
+        self._symbols = SymbolBook(config.symbols)
         self._candle_feeds: dict[tuple[str, int], CandleFeed] = {}
         self._tick_feeds: dict[str, TickFeed] = {}
         self._settlement_subs: list[tuple[str, Subscription[Settlement]]] = []
@@ -287,13 +309,17 @@ class DerivConnector(Connector):
             return cached[1]
         message = await self._query({"active_symbols": "brief"}, call="active_symbols")
         infos = self._decode(codec.active_symbols, message.result())
-        result = [await self._instrument(infos[s]) for s in self.config.symbols if s in infos]
-        for missing in set(self.config.symbols) - set(infos):
+        result = [
+            await self._instrument(infos[symbol_key(s)], s)
+            for s in self.config.symbols
+            if symbol_key(s) in infos
+        ]
+        for missing in (s for s in self.config.symbols if symbol_key(s) not in infos):
             log.warning("deriv: symbol %s is not among active_symbols", missing)
         self._instrument_cache = (loop_now, result)
         return result
 
-    async def _instrument(self, info: codec.SymbolInfo) -> Instrument:
+    async def _instrument(self, info: codec.SymbolInfo, configured: str) -> Instrument:
         config = self.config
         reply = await self._query(
             {"contracts_for": info.symbol, "currency": config.currency},
@@ -321,7 +347,7 @@ class DerivConnector(Connector):
                 stake_min = quote.stake_min if quote.stake_min is not None else stake_min
                 stake_max = quote.stake_max if quote.stake_max is not None else stake_max
         return Instrument(
-            symbol=info.symbol,
+            symbol=configured,
             payout_pct=payout_pct,
             stake_min=stake_min,
             stake_max=stake_max,
@@ -469,23 +495,11 @@ class DerivConnector(Connector):
             return view.broker_order(cid, request.account_id).ack()
         if self.correlation.is_unresolved(cid):
             raise Ambiguous(f"deriv: an earlier send of {cid} is unresolved; never re-sent")
-        other = self.correlation.blocking(request)
-        if other is not None:
-            raise Transient(
-                f"deriv: identical order {other} is unresolved; {cid} waits so the two cannot"
-                " be confused"
-            )
-        session = self.link.session(ready=True)
-        quote = await self._proposal(
-            session, request.instrument, request.direction, request.stake, request.duration_s
-        )
-        if request.min_payout_pct is not None and quote.payout_pct < request.min_payout_pct:
-            raise Rejected(
-                f"deriv: payout {quote.payout_pct:.2f}% below the decision's"
-                f" {request.min_payout_pct:.2f}%"
-            )
-        price = round(quote.ask_price * (1.0 + self.config.max_price_slippage_pct / 100.0), 2)
-        purchase = await self._buy(session, request, quote.proposal_id, price)
+        self.correlation.reserve(request, self._server_now())  # atomic: no await before
+        try:
+            purchase = await self._quote_and_buy(request)
+        finally:
+            self.correlation.release_unwritten(cid)
         self.correlation.bind(cid, purchase.contract_id, request.account_id)
         expires = purchase.expiry_ts or purchase.start_ts + request.duration_s
         self._spawn(self._watch_soon(purchase.contract_id, expires))
@@ -497,6 +511,45 @@ class DerivConnector(Connector):
             payout_pct=purchase.payout_pct,
             stake=purchase.buy_price,
         )
+
+    async def _quote_and_buy(self, request: OrderRequest) -> codec.Purchase:
+        """Price and buy; on ``PriceMoved`` price once more (the module's policy)."""
+        session = self.link.session(ready=True)
+        first = await self._quote(session, request)
+        try:
+            return await self._buy(session, request, first.proposal_id, self._max_price(first))
+        except Rejected as refusal:
+            if refusal.code != PRICE_MOVED:
+                raise
+            moved = refusal
+        again = await self._quote(session, request)
+        bound = self.config.price_moved_slippage_pct / 100.0
+        if again.payout_pct < first.payout_pct * (1.0 - bound) - 1e-9 or (
+            again.ask_price > first.ask_price * (1.0 + bound) + 1e-9
+        ):
+            raise Rejected(
+                f"deriv: price moved beyond {self.config.price_moved_slippage_pct:g}%"
+                f" (payout {first.payout_pct:.2f}% → {again.payout_pct:.2f}%, ask"
+                f" {first.ask_price:g} → {again.ask_price:g}); {moved.reason}",
+                code=PRICE_MOVED,
+            )
+        log.info("deriv: %s re-quoted after PriceMoved", request.client_req_id)
+        return await self._buy(session, request, again.proposal_id, self._max_price(again))
+
+    async def _quote(self, session: Session, request: OrderRequest) -> codec.Proposal:
+        quote = await self._proposal(
+            session, request.instrument, request.direction, request.stake, request.duration_s
+        )
+        if request.min_payout_pct is not None and quote.payout_pct < request.min_payout_pct:
+            raise Rejected(
+                f"deriv: payout {quote.payout_pct:.2f}% below the decision's"
+                f" {request.min_payout_pct:.2f}%",
+                code="payout_below_decision",
+            )
+        return quote
+
+    def _max_price(self, quote: codec.Proposal) -> float:
+        return round(quote.ask_price * (1.0 + self.config.max_price_slippage_pct / 100.0), 2)
 
     def _check_account(self) -> None:
         """Refuse, before anything is sent, an order on the wrong kind of account."""
@@ -574,8 +627,11 @@ class DerivConnector(Connector):
             if view is not None:
                 return view.broker_order(cid, request.account_id)
         since = request.created_ts - self.config.clock_margin_s
-        found = self.correlation.match(request, await self._lookup_contracts(session, since))
+        views = await self._lookup_contracts(session, since)
+        self._claim_stored(views)
+        found = self.correlation.match(request, views)
         if found is None:
+            self.correlation.hold(request)  # after a restart: blocks identical orders too
             return None
         self.correlation.bind(cid, found.contract_id, request.account_id)
         if found.is_final:
@@ -646,7 +702,13 @@ class DerivConnector(Connector):
         body = message.result("proposal_open_contract")
         if body is None or body == {}:
             return None
-        return self._decode(codec.open_contract, message.result_object("proposal_open_contract"))
+        view = self._decode(codec.open_contract, message.result_object("proposal_open_contract"))
+        return None if view is None else self._spelled(view)
+
+    def _spelled(self, view: codec.ContractView) -> codec.ContractView:
+        """``view`` with its symbol as configured (a shortcode writes it upper-case)."""
+        symbol = self._symbols.spelled(view.symbol)
+        return view if symbol == view.symbol else dataclasses.replace(view, symbol=symbol)
 
     async def _lookup_contracts(
         self, session: Session, since_ts: float
@@ -697,25 +759,67 @@ class DerivConnector(Connector):
             {"portfolio": 1}, call="portfolio", session=session, patient=patient
         )
         body = message.result_object()
-        return self._decode(
+        views = self._decode(
             codec.contract_list, body.get("contracts"), "portfolio", codec.portfolio_contract
         )
+        return [self._spelled(view) for view in views]
 
     async def _profit_table(
         self, session: Session, since_ts: float, *, patient: bool = False
     ) -> list[codec.ContractView]:
-        request = {
-            "profit_table": 1,
-            "description": 1,
-            "date_from": str(max(0, int(since_ts))),
-            "limit": 500,
-            "sort": "DESC",
-        }
-        message = await self._query(request, call="profit_table", session=session, patient=patient)
-        body = message.result_object()
-        return self._decode(
-            codec.contract_list, body.get("transactions"), "profit_table", codec.profit_row
-        )
+        """Every contract sold since ``since_ts``, reading page after page (``offset``).
+
+        A page shorter than ``history_page_size`` is the last; so is a page that repeats
+        only contracts already read (a server that ignores ``offset``).
+        """
+        size = self.config.history_page_size
+        views: dict[str, codec.ContractView] = {}
+        for page in range(MAX_HISTORY_PAGES):
+            request = {
+                "profit_table": 1,
+                "description": 1,
+                "date_from": str(max(0, int(since_ts))),
+                "limit": size,
+                "offset": page * size,
+                "sort": "DESC",
+            }
+            message = await self._query(
+                request, call="profit_table", session=session, patient=patient
+            )
+            rows = message.result_object().get("transactions")
+            found = self._decode(codec.contract_list, rows, "profit_table", codec.profit_row)
+            fresh = [v for v in found if v.contract_id not in views]
+            views.update((v.contract_id, self._spelled(v)) for v in fresh)
+            if not isinstance(rows, list) or len(rows) < size or not fresh:
+                break
+        else:
+            log.warning("deriv: profit_table read stopped after %d pages", MAX_HISTORY_PAGES)
+        return list(views.values())
+
+    def _claim_stored(self, views: Sequence[codec.ContractView]) -> None:
+        """Bind the contracts that storage already holds under an order.
+
+        A new process's correlation book is empty: without this, a lookup for an
+        ambiguous send could match an identical contract that an earlier order of the
+        same terms owns (stored with its contract id) -- one deal under two orders.
+        Storage is the truth: what it binds is never matched to another order.
+        """
+        ids = [v.contract_id for v in views if self.correlation.client_of(v.contract_id) is None]
+        if self._sessions is None or not ids:
+            return
+        try:
+            with self._sessions() as db:
+                rows = db.execute(
+                    select(Order.client_req_id, Order.broker_order_id).where(
+                        Order.broker_order_id.in_(ids)
+                    )
+                ).all()
+        except SQLAlchemyError as error:
+            log.warning("deriv: stored contract ids unreadable: %r", error)
+            return
+        for client_req_id, contract_id in rows:
+            if contract_id is not None:
+                self.correlation.bind(client_req_id, contract_id)
 
     async def _watch_soon(self, contract_id: str, expiry_ts: float) -> None:
         """Watch a contract on the current session (the next restore does it otherwise)."""
@@ -750,6 +854,7 @@ class DerivConnector(Connector):
             return
         try:
             view = codec.open_contract(message.result_object("proposal_open_contract"))
+            view = None if view is None else self._spelled(view)
         except ProtocolError as error:
             self.session_stats.bad_frames += 1
             log.warning("deriv: unreadable contract update for %s: %s", contract_id, error)
@@ -839,6 +944,7 @@ class DerivConnector(Connector):
             # The executor resolves them with find_order once the budget allows.
             log.info("deriv: %d ambiguous sends left to find_order: %s", len(unresolved), error)
             return
+        self._claim_stored(known)
         for request in unresolved:
             match = self.correlation.match(request, known)
             if match is None:

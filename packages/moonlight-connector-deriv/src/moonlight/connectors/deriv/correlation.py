@@ -15,9 +15,14 @@ connector correlates in three ways, strongest first:
    match_window_s]``.
 
 Matching is only unambiguous if two unresolved orders can never share that signature,
-so :meth:`Correlation.blocking` reports a still-unresolved identical order and the
-connector refuses to send the second one until the first is resolved (or its window
-has passed). An order whose send was ambiguous is never sent again under the same id.
+so :meth:`Correlation.reserve` holds the signature *atomically* (one synchronous step,
+no ``await`` between the check and the hold) from before the order is priced until its
+buy is answered: a second identical order sent meanwhile -- even 2 ms later -- is
+refused with :class:`IdenticalOrderPending` instead of racing the first to the wire.
+An order whose send was ambiguous keeps holding it until resolved (or its window has
+passed), and is never sent again under the same id. Symbols are compared through
+:func:`~moonlight.connectors.deriv.symbols.symbol_key` (a shortcode writes them
+upper-case).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from moonlight.connectors.deriv.codec import ContractView
-from moonlight.core.connectors.contract import OrderRequest
+from moonlight.connectors.deriv.symbols import same_symbol
+from moonlight.core.connectors.contract import OrderRequest, Transient
 
 MAX_ENTRIES = 100_000
 #: Deriv prices in cents: a stake matches a buy price within half a cent.
@@ -35,10 +41,16 @@ STAKE_TOLERANCE = 0.005 + 1e-9
 DURATION_TOLERANCE_S = 1
 
 
-@dataclass(frozen=True, slots=True)
+class IdenticalOrderPending(Transient):
+    """An identical order holds the signature; this one waits (nothing was sent)."""
+
+
+@dataclass(slots=True)
 class _Unresolved:
     request: OrderRequest
     sent_ts: float
+    written: bool = False
+    """False while only reserved (being priced); True once the buy may have been written."""
 
 
 class Correlation:
@@ -76,20 +88,64 @@ class Correlation:
 
     # -- sends whose outcome is unknown -----------------------------------------------
 
+    def reserve(self, request: OrderRequest, now_ts: float) -> None:
+        """Hold ``request``'s signature, or raise :class:`IdenticalOrderPending`.
+
+        Check and hold are one synchronous step, so two concurrent identical orders can
+        never both pass. Released by :meth:`release_unwritten` (or :meth:`bind`).
+        """
+        cid = request.client_req_id
+        if cid in self._unresolved:
+            raise IdenticalOrderPending(f"deriv: {cid} is already being sent")
+        other = self.blocking(request)
+        if other is not None:
+            raise IdenticalOrderPending(
+                f"deriv: identical order {other} is unresolved; {cid} waits so the two"
+                " cannot be confused"
+            )
+        self._unresolved[cid] = _Unresolved(request, now_ts)
+        self._accounts[cid] = request.account_id
+
     def sending(self, request: OrderRequest, now_ts: float) -> None:
         """A buy for ``request`` is about to be written: unresolved until answered."""
-        self._unresolved[request.client_req_id] = _Unresolved(request, now_ts)
+        self._unresolved[request.client_req_id] = _Unresolved(request, now_ts, written=True)
         self._accounts[request.client_req_id] = request.account_id
 
+    def hold(self, request: OrderRequest) -> None:
+        """Treat ``request`` as unresolved (sent at its decision time) unless known.
+
+        A new process learns of an ambiguous send only when the executor asks for it:
+        from then on it blocks identical orders like any unresolved send, so an order
+        sent after a restart can never be matched to the earlier one's lookup.
+        """
+        cid = request.client_req_id
+        if cid not in self._by_client and not self.is_unresolved(cid):
+            self.sending(request, request.created_ts)
+
     def not_sent(self, client_req_id: str) -> None:
-        """The buy definitely did not open a contract (refused, or never written)."""
-        self._unresolved.pop(client_req_id, None)
+        """The buy definitely did not open a contract (refused, or never written).
+
+        The signature stays reserved (unwritten) until :meth:`release_unwritten`: a
+        re-quote after ``PriceMoved`` must not let an identical order in meanwhile.
+        """
+        entry = self._unresolved.get(client_req_id)
+        if entry is not None:
+            entry.written = False
+
+    def release_unwritten(self, client_req_id: str) -> None:
+        """Drop a reservation whose buy was never written (an ambiguous one stays)."""
+        entry = self._unresolved.get(client_req_id)
+        if entry is not None and not entry.written:
+            del self._unresolved[client_req_id]
 
     def is_unresolved(self, client_req_id: str) -> bool:
-        return client_req_id in self._unresolved
+        """Whether a buy for ``client_req_id`` may have been written and is unanswered."""
+        entry = self._unresolved.get(client_req_id)
+        return entry is not None and entry.written
 
     def unresolved(self) -> list[OrderRequest]:
-        return [entry.request for entry in self._unresolved.values()]
+        """The requests whose buy may have been written and is unanswered."""
+        return [entry.request for entry in self._unresolved.values() if entry.written]
 
     def expire(self, now_ts: float) -> None:
         """Forget unresolved sends older than the match window (they can no longer match)."""
@@ -131,7 +187,7 @@ class Correlation:
         if owner is not None and owner != request.client_req_id:
             return False
         return (
-            contract.symbol == request.instrument
+            same_symbol(contract.symbol, request.instrument)
             and contract.direction is request.direction
             and abs(contract.buy_price - request.stake) <= STAKE_TOLERANCE
             and abs(contract.duration_s - request.duration_s) <= DURATION_TOLERANCE_S
@@ -141,7 +197,7 @@ class Correlation:
 def _same_signature(a: OrderRequest, b: OrderRequest) -> bool:
     return (
         a.account_id == b.account_id
-        and a.instrument == b.instrument
+        and same_symbol(a.instrument, b.instrument)
         and a.direction is b.direction
         and abs(a.stake - b.stake) <= STAKE_TOLERANCE
         and a.duration_s == b.duration_s

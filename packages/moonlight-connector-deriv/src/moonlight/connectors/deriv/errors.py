@@ -9,7 +9,8 @@ answers every refused call with ``{error: {code, message}}``; the code decides:
 * an expired proposal → :class:`Transient` (nothing was bought; price again);
 * server-side failures → :class:`Transient` -- except on ``buy``, where a server failure
   after the request arrived cannot prove that no contract exists: :class:`Ambiguous`;
-* every other code (validation, closed market, funds, moved price) → :class:`Rejected`.
+* every other code (validation, closed market, funds, moved price) → :class:`Rejected`,
+  with a stable reason code where one is known (``PriceMoved`` → ``price_moved``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ AUTH_CODES = frozenset(
     }
 )
 RETRY_CODES = frozenset({"InvalidContractProposal", "ProposalExpired"})
+PRICE_MOVED = "price_moved"
+#: Deriv error codes → the stable reason codes stored on a rejected order.
+REJECT_CODES = {
+    "PriceMoved": PRICE_MOVED,
+    "MarketIsClosed": "market_closed",
+    "InsufficientBalance": "insufficient_balance",
+    "ContractBuyValidationError": "invalid_order",
+    "InputValidationFailed": "invalid_order",
+}
 SERVER_CODES = frozenset(
     {"InternalServerError", "WrongResponse", "ServiceUnavailable", "Timeout", "ServerError"}
 )
@@ -54,4 +64,4 @@ def error_for(message: Message, *, call: str, retry_after_s: float) -> Connector
         return Ambiguous(text) if call == "buy" else Transient(text)
     if code in RETRY_CODES:
         return Transient(text)
-    return Rejected(text)
+    return Rejected(text, code=REJECT_CODES.get(code))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from moonlight.connectors.deriv.config import DerivConfig
 from moonlight.connectors.deriv.connector import DerivConnector
 from moonlight.core.plugins.markers import hookimpl
@@ -23,16 +25,18 @@ def make_deriv(
     *,
     secrets: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    sessions: sessionmaker[Session] | None = None,
     **_: Any,
 ) -> DerivConnector:
-    """Build a :class:`DerivConnector`; the token comes from ``secrets`` by name."""
+    """Build a :class:`DerivConnector`; the token comes from ``secrets`` by name, and
+    ``sessions`` (the engine's storage) tells lookups which contracts orders own."""
     store: Mapping[str, str] = secrets if secrets is not None else {}
     name = config.api_token_secret_name
 
     def token() -> str:
         return store[name]
 
-    return DerivConnector(config, token=token, clock=clock)
+    return DerivConnector(config, token=token, clock=clock, sessions=sessions)
 
 
 @hookimpl

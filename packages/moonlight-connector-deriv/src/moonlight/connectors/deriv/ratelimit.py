@@ -8,6 +8,16 @@ last ``window_s`` seconds. (A token bucket of capacity ``limit`` refilled at
 up to twice the documented budget; the storm test measured 440 trading calls in a minute
 against a budget of 360 before this was changed.)
 
+**What a call's time is.** Deriv counts a call when it *receives* it, which is some time
+after the client decided to send it -- under load (a busy event loop, a slow socket)
+seconds after. Stamping a call when it is admitted let a call admitted at 0 s and
+received at 0.5 s, and a call admitted at 60.0 s and received at once, both count in the
+server's minute: 31 calls against a budget of 30 (issue 14 item 11). So a call occupies
+its window from admission until it has *ended* (answered, timed out or lost: the server
+cannot have received it later than its answer arrived) and is stamped at that end; a call
+still in flight never leaves the window. The server's count can then only be lower than
+the client's, never higher, however slow either side is.
+
 When the budget is spent the call waits for the oldest call to leave the window if that
 takes at most ``max_wait_s``; otherwise it is refused with :class:`RateLimited` *before
 anything is sent*, with the exact wait as ``retry_after_s``. A server ``RateLimit``
@@ -52,25 +62,43 @@ def call_class(call: str) -> str:
 
 @dataclass
 class SlidingWindow:
-    """At most ``limit`` calls in any ``window_s`` seconds."""
+    """At most ``limit`` calls in any ``window_s`` seconds (module docstring: a call is
+    in flight from :meth:`open` until :meth:`close` stamps its end)."""
 
     limit: int
     window_s: float
     stamps: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
 
     def _prune(self, now: float) -> None:
         while self.stamps and now - self.stamps[0] >= self.window_s:
             self.stamps.popleft()
 
     def wait_s(self, now: float) -> float:
-        """Seconds until one more call fits in the window."""
+        """Seconds until one more call fits (``window_s`` when in-flight calls fill it)."""
         self._prune(now)
-        if len(self.stamps) < self.limit:
+        used = len(self.stamps) + self.in_flight
+        if used < self.limit:
             return 0.0
-        return self.stamps[len(self.stamps) - self.limit] + self.window_s - now
+        leaving = used - self.limit  # index of the stamp whose expiry frees a place
+        if leaving >= len(self.stamps):
+            return self.window_s
+        return self.stamps[leaving] + self.window_s - now
 
-    def take(self, now: float) -> None:
-        self.stamps.append(now)
+    def open(self) -> None:
+        """One call admitted; it counts until :meth:`close`."""
+        self.in_flight += 1
+
+    def close(self, now: float, *, sent: bool = True) -> None:
+        """The call ended at ``now`` (stamped there), or was never sent (not counted)."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if sent:
+            self.stamps.append(max(now, self.stamps[-1]) if self.stamps else now)
+
+    def record(self, now: float) -> None:
+        """A call that ended at ``now`` (admitted and answered at once)."""
+        self.open()
+        self.close(now)
 
 
 class RateLimiter:
@@ -116,13 +144,21 @@ class RateLimiter:
         return max(blocked, 0.0, *(w.wait_s(now) for w in self._windows[klass]))
 
     def take(self, call: str) -> None:
-        """Record one call (callers check :meth:`wait_s` first)."""
+        """Admit one call (callers check :meth:`wait_s` first); :meth:`release` ends it."""
+        for window in self._windows[call_class(call)]:
+            window.open()
+
+    def release(self, call: str, *, sent: bool = True) -> None:
+        """An admitted call ended now (reply, timeout, lost socket) or was never sent."""
         now = self._now()
         for window in self._windows[call_class(call)]:
-            window.take(now)
+            window.close(now, sent=sent)
 
     async def acquire(self, call: str) -> None:
-        """Wait for the budget of ``call`` (at most ``max_wait_s``) and spend it."""
+        """Wait for the budget of ``call`` (at most ``max_wait_s``) and spend it.
+
+        Every successful ``acquire`` must be followed by one :meth:`release`.
+        """
         while True:
             wait = self.wait_s(call)
             if wait <= 0.0:

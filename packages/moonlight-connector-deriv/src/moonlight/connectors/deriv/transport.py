@@ -152,6 +152,7 @@ class Session:
             raise Disconnected("deriv: connection closed; request not sent")
         await self._limiter.acquire(call)
         if self.closed:
+            self._limiter.release(call, sent=False)
             raise Disconnected("deriv: connection closed; request not sent")
         req_id = next(self._ids)
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
@@ -160,7 +161,12 @@ class Session:
             await self._socket.send(encode({**payload, "req_id": req_id}))
         except (ConnectionClosed, OSError) as error:
             self._pending.pop(req_id, None)
+            self._limiter.release(call, sent=False)
             raise Disconnected(f"deriv: {call} not sent: {error}") from error
+        except BaseException:  # cancelled mid-write: it may have left
+            self._pending.pop(req_id, None)
+            self._limiter.release(call)
+            raise
         self.stats.sent[call] += 1
         try:
             return await asyncio.wait_for(future, timeout_s)
@@ -168,6 +174,7 @@ class Session:
             raise ReplyTimeout(f"deriv: no reply to {call} within {timeout_s:g} s") from error
         finally:
             self._pending.pop(req_id, None)
+            self._limiter.release(call)  # stamped when it ended (see ratelimit)
 
     def forget(self, req_id: int) -> str | None:
         """Stop routing a stream; returns its subscription id (for a ``forget`` call)."""

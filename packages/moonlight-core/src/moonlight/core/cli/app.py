@@ -1,5 +1,10 @@
 """The root ``moonlight`` command and its small commands (version, plugins).
 
+The command modules are imported only when their command runs (:data:`LAZY_COMMANDS`):
+``moonlight --help`` and ``moonlight plugins`` never load the engine, storage or the
+backtester, so they answer in well under a second. ``--help`` lists each lazy command
+with the one-line help kept here (a test keeps it equal to the command's own).
+
 Every error a command ends with is printed through the log redaction
 (:func:`moonlight.core.telemetry.pii.redact`): a broker error raised during start-up
 often quotes the credential it refused, and stderr must not show it any more than the
@@ -9,6 +14,7 @@ masked traceback goes to the log file when logging is configured.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -18,24 +24,73 @@ from typing import Any
 import click
 
 from moonlight.core import __version__
-from moonlight.core.cli.backtest_cmd import backtest_cmd
-from moonlight.core.cli.calibrate_cmd import calibrate_cmd
-from moonlight.core.cli.config_cmd import config_group
-from moonlight.core.cli.db_cmd import db_group
-from moonlight.core.cli.overrides_cmd import overrides_group
-from moonlight.core.cli.run_cmd import run_cmd
-from moonlight.core.cli.secrets_cmd import secrets_group
-from moonlight.core.cli.trading_cmd import trading_group
-from moonlight.core.cli.update_cmd import update_group
-from moonlight.core.plugins import build_plugin_host
-from moonlight.core.telemetry.logging_setup import current_setup
 from moonlight.core.telemetry.pii import install_redacting_excepthooks, redact
 
 log = logging.getLogger("moonlight.cli")
 
+#: Command name → (module, attribute, help): imported when the command is used.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "backtest": ("moonlight.core.cli.backtest_cmd", "backtest_cmd",
+                 "Backtest CONFIG on candle files with the real engine; write a summary and "
+                 "report."),
+    "calibrate": ("moonlight.core.cli.calibrate_cmd", "calibrate_cmd",
+                  "Refit the ensemble's Platt calibration and print Brier, log loss, ECE and "
+                  "a table."),
+    "config": ("moonlight.core.cli.config_cmd", "config_group",
+               "Inspect and validate configuration."),
+    "db": ("moonlight.core.cli.db_cmd", "db_group",
+           "Create, upgrade and inspect the MoonLight database schema."),
+    "overrides": ("moonlight.core.cli.overrides_cmd", "overrides_group",
+                  "Show or clear the runtime overrides stored through the API."),
+    "run": ("moonlight.core.cli.run_cmd", "run_cmd",
+            "Run the engine (paper trading on the embedded SQLite unless CONFIG says "
+            "otherwise)."),
+    "secrets": ("moonlight.core.cli.secrets_cmd", "secrets_group",
+                "Store broker credentials in the OS keyring (never in config files)."),
+    "trading": ("moonlight.core.cli.trading_cmd", "trading_group",
+                "Act on the trading of a running engine (through its local API)."),
+    "update": ("moonlight.core.cli.update_cmd", "update_group",
+               "Find, apply and roll back updates of MoonLight and its plugins."),
+}  # fmt: skip
+
+
+def lazy_short_help(name: str, limit: int) -> str:
+    """The ``--help`` line of a lazy command, shortened as click shortens its own."""
+    return click.Command(name, help=LAZY_COMMANDS[name][2]).get_short_help_str(limit)
+
 
 class RedactingGroup(click.Group):
-    """A click group whose commands' errors are masked before anything prints them."""
+    """A click group whose commands' errors are masked before anything prints them, and
+    whose :data:`LAZY_COMMANDS` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = LAZY_COMMANDS.get(cmd_name)
+        if lazy is None or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        module, attribute, _ = lazy
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, lazy commands described without importing them."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self.commands or name not in LAZY_COMMANDS:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, lazy_short_help(name, limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -48,6 +103,8 @@ class RedactingGroup(click.Group):
                 raise
             raise click.ClickException(masked) from None
         except Exception as error:
+            from moonlight.core.telemetry.logging_setup import current_setup
+
             if current_setup() is not None:  # masked by the handlers' filters
                 log.error("moonlight %s failed", ctx.invoked_subcommand, exc_info=error)
             raise click.ClickException(redact(f"{type(error).__name__}: {error}")) from None
@@ -62,6 +119,8 @@ def installed_versions() -> dict[str, str]:
     """Each MoonLight distribution once: the core, every ``moonlight-*`` distribution
     installed (the server and console included, plugins or not) and every distribution
     that provides a plugin, by name."""
+    from moonlight.core.plugins import build_plugin_host
+
     found = {"moonlight-core": __version__}
     for dist in distributions():
         name = _canonical(dist.metadata["Name"] or "")
@@ -90,6 +149,8 @@ def version_cmd() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins_cmd(as_json: bool) -> None:
     """List every plugin: distribution, version, status and what it registers."""
+    from moonlight.core.plugins import build_plugin_host
+
     host = build_plugin_host()
     described = host.describe()
     if as_json:
@@ -109,17 +170,6 @@ def plugins_cmd(as_json: bool) -> None:
             click.echo(f"    {kind} ({len(items)}): {names}")
     for (kind, name), providers in host.registry.conflicts().items():
         click.echo(f"CONFLICT: {kind.value} {name!r} registered by {', '.join(providers)}")
-
-
-cli.add_command(config_group)
-cli.add_command(db_group)
-cli.add_command(calibrate_cmd)
-cli.add_command(run_cmd)
-cli.add_command(backtest_cmd)
-cli.add_command(secrets_group)
-cli.add_command(overrides_group)
-cli.add_command(trading_group)
-cli.add_command(update_group)
 
 
 def main() -> None:

@@ -425,6 +425,11 @@ class RuntimeConfig(BaseModel):
     restart_backoff_max_s: float = Field(
         default=60.0, gt=0, description="Longest pause before a failed worker restarts."
     )
+    accounts: list[str] | None = Field(
+        default=None,
+        description="Account ids this process runs (scale-out: each engine process its own"
+        " set over one PostgreSQL store); default: every account.",
+    )
 
 
 class MoonlightConfig(BaseModel):
@@ -492,6 +497,24 @@ class MoonlightConfig(BaseModel):
                     f" mode; not paper: {', '.join(real)}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _runtime_accounts_exist(self) -> MoonlightConfig:
+        chosen = self.runtime.accounts
+        if chosen is not None:
+            unknown = sorted(set(chosen) - {a.id for a in self.accounts})
+            if unknown or not chosen:
+                raise ValueError(
+                    f"runtime.accounts names accounts not configured: {', '.join(unknown)}"
+                    if unknown
+                    else "runtime.accounts is empty: list the account ids this process runs"
+                )
+        return self
+
+    def owned_accounts(self) -> list[AccountConfig]:
+        """The accounts this process runs: ``runtime.accounts``, else all of them."""
+        chosen = self.runtime.accounts
+        return [a for a in self.accounts if chosen is None or a.id in chosen]
 
     @field_validator("plugins")
     @classmethod

@@ -306,6 +306,9 @@ class Balance:
     currency: str
 
 
+#: One candle series: ``(instrument, timeframe_s)``.
+SeriesKey = tuple[str, int]
+
 # ---------------------------------------------------------------------------- contract
 
 
@@ -349,6 +352,29 @@ class Connector(abc.ABC):
 
         Oldest first. Fewer are returned when the broker has less history.
         """
+
+    async def candles_batch(
+        self, series: Sequence[SeriesKey], *, count: int, end_ts: float
+    ) -> dict[SeriesKey, Sequence[Candle]]:
+        """The closed candles of many series at one instant, in one call.
+
+        For each distinct ``(instrument, timeframe_s)`` of ``series``: exactly what
+        :meth:`candles` returns for it with the same ``count`` and ``end_ts``. The engine
+        asks once per connector per instant (every worker due at a bar close) instead of
+        once per worker, so a broker with a multi-series request can answer in one round
+        trip. This default asks :meth:`candles` for each distinct series in turn (in
+        order, never concurrently, so a broker's pacing sees what it saw before) and
+        raises the first error as :meth:`candles` would; connectors override it when
+        their broker can do better.
+        """
+        answer: dict[SeriesKey, Sequence[Candle]] = {}
+        for key in series:
+            if key not in answer:
+                instrument, timeframe_s = key
+                answer[key] = await self.candles(
+                    instrument, timeframe_s, count=count, end_ts=end_ts
+                )
+        return answer
 
     @abc.abstractmethod
     def subscribe_candles(self, instrument: str, timeframe_s: int) -> AsyncIterator[Candle]:

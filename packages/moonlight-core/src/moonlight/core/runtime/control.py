@@ -122,8 +122,8 @@ class EngineControl:
 
     @property
     def account_ids(self) -> tuple[str, ...]:
-        """The configured accounts, in configuration order."""
-        return tuple(account.id for account in self._engine.config.accounts)
+        """The accounts this engine runs (``runtime.accounts``), in configuration order."""
+        return tuple(account.id for account in self._engine.config.owned_accounts())
 
     def read_session(self) -> Session:
         """A storage session for read-only listings, from any thread (close it after)."""

@@ -2,7 +2,9 @@
 
 Start-up order (nothing trades before the last step):
 
-1. storage migrated to head (fail closed on a storage fault);
+1. storage migrated to head (fail closed on a storage fault); the accounts this process
+   runs (``runtime.accounts``, default all) claimed on the store, so no second process
+   runs them (:mod:`~moonlight.core.runtime.account_claims`);
 2. telemetry (metrics, alarms), risk (guard state from storage), calibrations;
 3. per account: connector(s) built by their plugin factories and connected; the
    account's ``mode`` checked against what the broker reports
@@ -49,10 +51,12 @@ from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.manager import RiskManager
 from moonlight.core.risk.sql_state_store import SqlGuardStateStore
+from moonlight.core.runtime.account_claims import AccountClaims
 from moonlight.core.runtime.account_halts import START_FAILURES, AccountHalts
 from moonlight.core.runtime.account_mode import MODE_MISMATCH, AccountModeGate, AccountModeMismatch
 from moonlight.core.runtime.alarms import RiskAlarms
-from moonlight.core.runtime.clock import BrokerClock, Clock, WallClock
+from moonlight.core.runtime.clock import BrokerClock, Clock, FastForwardClock, WallClock
+from moonlight.core.runtime.collector import CollectorPacer
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.instruments import InstrumentBook
 from moonlight.core.runtime.server_time import ServerTimeSync
@@ -113,6 +117,7 @@ class Engine:
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
     _snapshots: WorkerSnapshots | None = None
+    _claims: AccountClaims | None = None
 
     @classmethod
     def create(
@@ -170,7 +175,9 @@ class Engine:
         weights = [entry.weight for entry, _ in strategies]
         calibrations = self._calibrations()
         failures: list[BaseException] = []
-        for account in self.config.accounts:
+        owned = self.config.owned_accounts()  # scale-out: this process's accounts only
+        self._claims = AccountClaims.acquire(self.storage, [a.id for a in owned])
+        for account in owned:
             try:
                 runtime = await self._start_account(account, names, weights, calibrations)
             except START_FAILURES as error:  # this account only: the others still start
@@ -179,6 +186,7 @@ class Engine:
                 continue
             self.accounts[account.id] = runtime
         if failures and not self.accounts:  # nothing could start: fail the start (exit 1)
+            self._claims.release()
             raise failures[0]
         source = RegistryIndicatorSource(self.host.registry)
         self._snapshots = (
@@ -214,6 +222,11 @@ class Engine:
                 interval_s=self.config.telemetry.metrics_snapshot_s,
             )
             self._background.append(asyncio.get_running_loop().create_task(snapshotter.run()))
+        if self.snapshots and not isinstance(self.clock, FastForwardClock):
+            # Engines in real (or scaled real) time only: no collection during a close.
+            timeframes = {worker.timeframe_s for worker in self.supervisor.workers.values()}
+            pacer = CollectorPacer(self.clock, timeframes)
+            self._background.append(asyncio.get_running_loop().create_task(pacer.run()))
         self.started_at = self.clock.now()
         self.host.notify("moonlight_on_engine_started", event=EngineStarted(tuple(self.accounts)))
         log.info(
@@ -232,6 +245,8 @@ class Engine:
             await admission.close()
         for runtime in self.accounts.values():
             await self._close_account(runtime.executor, runtime.broker, runtime.market)
+        if self._claims is not None:
+            self._claims.release()
         self.host.notify("moonlight_on_engine_stopped", event=EngineStopped(reason))
         self.storage.dispose()
         log.info("engine stopped: %s", reason)

@@ -24,6 +24,11 @@ connector_errors_total      counter    kind (rate_limited, transient, rejected�
 workers                     gauge      state (running, paused, …)
 ==========================  =========  ====================================================
 
+and ``moonlight_decision_latency_seconds``, a histogram without labels: bar close →
+decision in seconds, one observation per worker decision, with a bucket every
+millisecond up to 5 ms -- the operator's view of a synchronised close
+(``histogram_quantile(0.99, rate(moonlight_decision_latency_seconds_bucket[5m]))``).
+
 Per-worker and per-product labels are deliberately absent from Prometheus (120 workers ×
 buckets would be thousands of series); the per-product and per-timeframe breakdowns go
 to storage snapshots instead, from small tallies this class keeps beside the metrics.
@@ -66,6 +71,10 @@ ORDER_LATENCY_BUCKETS_MS: Final = (
 )  # fmt: skip
 DECISION_LATENCY_BUCKETS_MS: Final = (
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1000.0,
+)  # fmt: skip
+DECISION_LATENCY_BUCKETS_S: Final = (
+    0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05,
+    0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
 )  # fmt: skip
 BAR_LAG_BUCKETS_MS: Final = (
     10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0, 60000.0,
@@ -185,6 +194,11 @@ class EngineMetrics:
             "Bar close to decision handed to the executor, milliseconds, by timeframe.",
             ["timeframe"], buckets=DECISION_LATENCY_BUCKETS_MS, registry=registry,
         )  # fmt: skip
+        self._decision_seconds = Histogram(
+            "moonlight_decision_latency_seconds",
+            "Bar close to decision, seconds, one observation per worker decision.",
+            buckets=DECISION_LATENCY_BUCKETS_S, registry=registry,
+        )  # fmt: skip
         self._bar_lag = Histogram(
             "bar_lag_ms", "Bar close to closed candle received, milliseconds, by timeframe.",
             ["timeframe"], buckets=BAR_LAG_BUCKETS_MS, registry=registry,
@@ -277,6 +291,7 @@ class EngineMetrics:
         if child is None:
             child = self._decision_children[timeframe] = self._decision_latency.labels(timeframe)
         child.observe(latency_ms)
+        self._decision_seconds.observe(latency_ms / 1000.0)
         with self._lock:
             interval = self._decision_interval.get(timeframe)
             if interval is None:

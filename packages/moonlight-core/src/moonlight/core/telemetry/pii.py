@@ -44,9 +44,10 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from moonlight.core.config import MoonlightConfig
+if TYPE_CHECKING:  # a type only: `moonlight --help` must not import the config models
+    from moonlight.core.config import MoonlightConfig
 
 REDACTED: Final = "<redacted>"
 MIN_ANYWHERE_LEN: Final = 4

@@ -1,0 +1,1 @@
+"""EMA fast/slow cross as an outside MoonLight strategy plugin (anchor benchmark)."""
