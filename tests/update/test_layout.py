@@ -99,11 +99,12 @@ def test_cli_help_does_not_import_the_update_machinery() -> None:
         "from moonlight.core.cli.app import cli\n"
         "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('moonlight.core.update.'))\n"
-        "print(','.join(loaded))\n"
+        "print('LOADED:' + ','.join(loaded))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    loaded = set(filter(None, done.stdout.strip().split("\n")[-1].split(",")))
+    line = done.stdout.strip().split("\n")[-1].removeprefix("LOADED:")
+    loaded = set(filter(None, line.split(",")))
     assert loaded <= {"moonlight.core.update.settings"}  # the configuration model at most
