@@ -1,4 +1,4 @@
-"""Developer task runner: ``nox -s tests|lint|typecheck|bench|docs|soak``.
+"""Developer task runner: ``nox -s tests|lint|typecheck|bench|docs|soak|bundle``.
 
 Every session reuses the locked workspace environment made by ``python3 dev.py setup``
 (``.venv``), so nox never resolves dependencies on its own: what runs here is exactly
@@ -116,6 +116,13 @@ def soak(session: nox.Session) -> None:
         external=True,
         env=env,
     )
+
+
+@nox.session
+def bundle(session: nox.Session) -> None:
+    """The one-folder PyInstaller bundle in dist/moonlight (packaging/moonlight.spec)."""
+    _setup(session)
+    session.run(str(BIN / "python"), "packaging/build.py", *session.posargs, external=True)
 
 
 @nox.session(name="bench-anchors")

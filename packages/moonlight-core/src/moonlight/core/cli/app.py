@@ -49,6 +49,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Store broker credentials in the OS keyring (never in config files)."),
     "trading": ("moonlight.core.cli.trading_cmd", "trading_group",
                 "Act on the trading of a running engine (through its local API)."),
+    "update": ("moonlight.core.cli.update_cmd", "update_group",
+               "Find, apply and roll back updates of MoonLight and its plugins."),
 }  # fmt: skip
 
 

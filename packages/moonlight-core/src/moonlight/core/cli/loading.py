@@ -9,6 +9,7 @@ import click
 from moonlight.core.config import ConfigError, MoonlightConfig, load_config
 from moonlight.core.config.runtime_overrides import CLEAR_HINT, SOURCE, stored_overrides
 from moonlight.core.plugins import PluginHost, build_plugin_host
+from moonlight.core.runtime.numba_cache import place_before_plugins
 
 
 def load_or_exit(config_file: Path | None) -> tuple[MoonlightConfig, PluginHost]:
@@ -39,6 +40,7 @@ def load_or_exit(config_file: Path | None) -> tuple[MoonlightConfig, PluginHost]
 
 def load_base_or_exit(config_file: Path | None) -> tuple[MoonlightConfig, PluginHost]:
     """Plugins and the configuration file (+ environment), without stored overrides."""
+    place_before_plugins(config_file)
     host = build_plugin_host()
     try:
         return load_config(config_file, registry=host.registry), host

@@ -29,6 +29,7 @@ from moonlight.core.connectors.contract import DeclaresAccountKind
 from moonlight.core.plugins.registry import ComponentKind, ComponentLookupError, Registry
 from moonlight.core.runtime.account_mode import static_mode_problem
 from moonlight.core.timeframes import Timeframe
+from moonlight.core.update.settings import UpdateConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -480,6 +481,9 @@ class MoonlightConfig(BaseModel):
     )
     runtime: RuntimeConfig = Field(
         default_factory=RuntimeConfig, description="Worker timing and request budget."
+    )
+    update: UpdateConfig = Field(
+        default_factory=UpdateConfig, description="Side-by-side updates (`moonlight update`)."
     )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Plugin sections, validated by each plugin's model."
