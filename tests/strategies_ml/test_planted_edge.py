@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from moonlight.core.backtest.verdict import EDGE, wilson_interval
 from moonlight.core.research import kernels
 from moonlight.core.strategy.api import price_arrays
 from moonlight.core.strategy.host import StrategyGroup
 from moonlight.core.strategy.indicators import registry_indicator_source
-from moonlight.strategies.ml.evaluation import EDGE, wilson_interval
 from moonlight.strategies.ml.strategy import Learned, LearnedParams
 from moonlight.strategies.ml.synthetic import P_EDGE
 

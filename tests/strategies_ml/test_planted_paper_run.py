@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from moonlight.core.backtest.verdict import wilson_interval
 from moonlight.core.cli.app import cli
 from moonlight.core.data.write import write_csv
-from moonlight.strategies.ml.evaluation import wilson_interval
 from moonlight.strategies.ml.synthetic import P_EDGE, planted_edge_candles
 
 pytestmark = pytest.mark.slow

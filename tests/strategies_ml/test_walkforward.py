@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moonlight.core.backtest.verdict import NO_EVIDENCE
 from moonlight.strategies.ml.dataset import feature_matrix
-from moonlight.strategies.ml.evaluation import NO_EVIDENCE
 from moonlight.strategies.ml.learners import HistGradientBoosting
 from moonlight.strategies.ml.walkforward import splits, walk_forward
 

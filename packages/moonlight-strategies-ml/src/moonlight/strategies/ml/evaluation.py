@@ -22,37 +22,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 
+from moonlight.core.backtest.verdict import verdict_of, wilson_interval
 from moonlight.core.ensemble.reliability import reliability_report
 from moonlight.core.risk.threshold import break_even
 from moonlight.core.strategy.api import FloatArray
 
 BoolArray = npt.NDArray[np.bool_]
-
-#: z of a two-sided 95 % interval.
-Z95 = 1.959963984540054
-EDGE = "edge"
-NO_EVIDENCE = "no evidence of an edge"
-NEGATIVE = "negative edge"
-
-
-def wilson_interval(wins: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion ((0, 1) with no trials)."""
-    if trials <= 0:
-        return 0.0, 1.0
-    rate = wins / trials
-    denominator = 1.0 + z * z / trials
-    centre = (rate + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def verdict(low: float, high: float, threshold: float, trades: int) -> str:
-    """The edge verdict of a win-rate interval against break-even."""
-    if trades and low > threshold:
-        return EDGE
-    if trades and high < threshold:
-        return NEGATIVE
-    return NO_EVIDENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,5 +85,5 @@ def score(p: FloatArray, y: FloatArray, payout_pct: float) -> Scores:
         win_high=high,
         break_even=be,
         pnl_per_unit=wins * payout_pct / 100.0 - (trades - wins),
-        verdict=verdict(low, high, be, trades),
+        verdict=verdict_of(low, high, be),
     )

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moonlight.strategies.ml.evaluation import NEGATIVE
+from moonlight.core.backtest.verdict import NEGATIVE
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
