@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.exploration import trade_on_exploration
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -58,6 +60,7 @@ def free_port() -> int:
 def paper_config(tmp_path: Path, port: int, *, drop_guards: tuple[str, ...]) -> Path:
     """``configs/config.yaml`` with its own data dir and port, minus some guards."""
     data = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text(encoding="utf-8"))
+    trade_on_exploration(data)  # these tests need orders
     data["data_dir"] = str(tmp_path / "data")
     data["server"]["port"] = port
     data["risk"]["guards"] = [g for g in data["risk"]["guards"] if g["name"] not in drop_guards]

@@ -22,6 +22,7 @@ from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.engine import Engine
 from moonlight.core.storage import models
 from moonlight.core.telemetry.logging_setup import configure_from_config, teardown_logging
+from tests.support.exploration import trade_on_exploration
 
 ROOT = Path(__file__).resolve().parents[2]
 START = 1_767_600_000.0  # 2026-01-05 08:00 UTC, a Monday morning
@@ -30,6 +31,7 @@ START = 1_767_600_000.0  # 2026-01-05 08:00 UTC, a Monday morning
 def paper_config(tmp_path: Path, *, drop_guards: tuple[str, ...] = ()) -> Path:
     data = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text(encoding="utf-8"))
     data["data_dir"] = str(tmp_path / "data")
+    trade_on_exploration(data)  # these tests need orders
     data["risk"]["guards"] = [g for g in data["risk"]["guards"] if g["name"] not in drop_guards]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

@@ -3,13 +3,14 @@ and a calibration that only ever learns from outcomes known before a decision.""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import create_engine, event, select
 
 from moonlight.core.cli.calibrate_cmd import calibrate_cmd
 from moonlight.core.config import load_config
@@ -135,3 +136,37 @@ def test_every_decision_is_stored_and_calibrate_learns_from_them(tmp_path: Path)
     result = CliRunner().invoke(calibrate_cmd, [str(config_file), "--no-save"])
     assert result.exit_code == 0, result.output
     assert f"{n - 1} decided (S, outcome) pairs" in result.output
+
+
+def test_a_storage_outage_keeps_decision_rows_for_later_and_never_raises(tmp_path: Path) -> None:
+    """A full disk must halt trading through the executor, not crash every worker in its
+    bookkeeping: failed writes are retried at the next flush and nothing is lost."""
+    engine = create_engine(f"sqlite:///{(tmp_path / 'd.db').as_posix()}")
+    migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    full = {"on": True}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _disk_full(*_: object) -> None:
+        if full["on"]:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    sink = DecisionSink(OnlineCalibrator(min_samples=5, refit_every=5, window=100), sessions)
+    for i in range(30):  # batch=1: every observe tries to write
+        sink.observe("acc", "EURUSD", "1m", T0 + 60 * i, 1.0 + i / 100)
+        sink.record(
+            account_id="acc",
+            instrument="EURUSD",
+            timeframe="1m",
+            decided_ts=T0 + 60 * i,
+            duration_s=60,
+            entry_price=1.0 + i / 100,
+            decision=decision(0.5),
+            action=NO_DIRECTION,
+        )
+    full["on"] = False
+    sink.close()
+    with sessions() as session:
+        stored = session.execute(select(models.Decision.decided_at)).scalars().all()
+    engine.dispose()
+    assert len(stored) == 30 and sink.dropped == 0

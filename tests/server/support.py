@@ -57,6 +57,7 @@ from moonlight.server import plugin as server_plugin  # noqa: E402
 from moonlight.server.app import create_app  # noqa: E402
 from moonlight.server.service import ServerHandle  # noqa: E402
 from moonlight.server.settings import ServerSettings, settings_from  # noqa: E402
+from tests.support.exploration import trade_on_exploration  # noqa: E402
 
 
 def server_host() -> PluginHost:
@@ -77,6 +78,7 @@ def write_config(
     """A paper config in ``tmp_path`` (data in ``tmp_path/data``)."""
     data = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text(encoding="utf-8"))
     data["data_dir"] = str(tmp_path / "data")
+    trade_on_exploration(data)  # these tests need orders
     data["risk"]["guards"] = [g for g in data["risk"]["guards"] if g["name"] not in drop_guards]
     if accounts is not None:
         data["accounts"] = accounts

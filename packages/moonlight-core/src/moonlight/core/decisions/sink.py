@@ -15,6 +15,11 @@ calibrator gets each (instrument, timeframe, bar) outcome once.
 Rows go to the ``decisions`` table when their shadow resolves (or when the sink closes,
 unresolved), and every refit to ``calibrations`` with the run id; writes are batched
 (``batch`` rows; 1 in live trading, larger in a backtest) and flushed on close.
+
+Storage trouble never reaches the decision path: a write that fails keeps its rows for
+the next flush (up to :data:`MAX_PENDING` rows; older ones beyond that are dropped and
+counted in the log), so a full disk halts trading through the executor, not by crashing
+every worker on its bookkeeping.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.decisions.shadow import DOWN, UP, Shadow, ShadowLedger
@@ -44,6 +50,9 @@ NO_DIRECTION = "no_direction"
 NOT_SENT = "not_sent"
 
 WorkerKey3 = tuple[str, str, str]
+
+#: Decision rows kept while storage refuses writes (about 1 KiB each).
+MAX_PENDING = 50_000
 
 
 def _utc(ts: float) -> datetime:
@@ -70,6 +79,8 @@ class DecisionSink:
         self._learned_until: dict[tuple[str, str], float] = {}
         self._rows: list[dict[str, Any]] = []
         self._fits: list[Calibration] = []
+        self._failing = False
+        self.dropped = 0
         calibrator.on_fit = self._fit_made
 
     def calibration(self, instrument: str, timeframe: str) -> Calibration:
@@ -159,22 +170,40 @@ class DecisionSink:
             self.flush()
 
     def flush(self) -> None:
-        """Write the resolved decisions and new fits collected so far."""
-        rows, fits = self._rows, self._fits
-        self._rows, self._fits = [], []
-        if self.sessions is None or not (rows or fits):
+        """Write the resolved decisions and new fits collected so far; on a storage error
+        keep them for the next flush (see the module docstring) and return."""
+        if self.sessions is None:
+            self._rows, self._fits = [], []
             return
-        with self.sessions.begin() as session:
-            if rows:
-                session.execute(insert(models.Decision), rows)
-            session.add_all(calibration_row(fit, run_id=self.run_id) for fit in fits)
+        if not (self._rows or self._fits):
+            return
+        try:
+            with self.sessions.begin() as session:
+                if self._rows:
+                    session.execute(insert(models.Decision), self._rows)
+                session.add_all(calibration_row(fit, run_id=self.run_id) for fit in self._fits)
+        except SQLAlchemyError as error:
+            if not self._failing:
+                log.warning("decision records kept in memory until storage is back: %s", error)
+            self._failing = True
+            self._trim()
+            return
+        if self._failing:
+            log.info("decision records written again (%d dropped meanwhile)", self.dropped)
+        self._failing = False
+        self._rows, self._fits = [], []
+
+    def _trim(self) -> None:
+        excess = len(self._rows) - MAX_PENDING
+        if excess > 0:
+            del self._rows[:excess]
+            self.dropped += excess
 
     def close(self) -> None:
         """Store every decision still waiting for its expiry (unresolved), then flush."""
         for ledger in self._ledgers.values():
             for shadow in ledger.drain():
                 self._rows.append({**shadow.row, "exit_price": None, "outcome": None})
-        try:
-            self.flush()
-        except Exception:  # stopping must go on; the loss is logged
-            log.exception("decision records could not be written")
+        self.flush()
+        if self._rows or self._fits:  # storage still refuses: stopping goes on, say what is lost
+            log.error("%d decision records could not be written", len(self._rows))
