@@ -152,7 +152,8 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     results = int(re.search(r"over (\d+) results", caption.inner_text()).group(1))
     assert results >= 1
     assert engine.api("/results?limit=1")["total"] >= results
-    assert len(re.findall(r"^\d\d:\d\d$", all_text(page), re.MULTILINE)) >= 2  # time axis
+    # time axis: HH:MM, or HH:MM:SS when the results span less than a few minutes
+    assert len(re.findall(r"^\d\d:\d\d(:\d\d)?$", all_text(page), re.MULTILINE)) >= 2
     snap(page, shots / "pnl.png")
 
     # ---------------------------------------------------------------- calibration

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.console.support import ROOT, free_port, wait_http
+from tests.support.exploration import trade_on_exploration
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,6 +80,7 @@ def _config(tmp_path: Path, port: int) -> Path:
     data = yaml.safe_load((ROOT / "configs" / "config.yaml").read_text(encoding="utf-8"))
     data["data_dir"] = str(tmp_path / "data")
     data["server"]["port"] = port
+    trade_on_exploration(data)  # the 20-second run must write orders
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path

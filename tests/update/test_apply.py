@@ -21,9 +21,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from moonlight.core.orders import Direction, OrderState
-from moonlight.core.storage import repository
+from moonlight.core.storage import migrate, repository
 from moonlight.core.storage.engine import create_storage_engine, session_factory
+from tests.support.storage_rows import insert_order, record_transition
 from tests.update.conftest import Installation
+
+#: The schema the installed (old) version is at: this workspace's head.
+HEAD = migrate.head_revision()
 
 pytestmark = [
     pytest.mark.slow,
@@ -129,13 +133,13 @@ def test_no_open_order_updates_and_keeps_the_previous(make_installation: Make) -
 def test_an_open_order_defers_the_update_with_its_reason(make_installation: Make) -> None:
     installation = make_installation("good", flat_timeout_s=2.0)
     with _session(installation) as session:  # an order the broker has confirmed, not settled
-        order = repository.insert_order(
+        order = insert_order(
             session, client_req_id="open-1", account_id="acct", instrument="EURUSD",
             timeframe="1m", direction=Direction.UP, stake=5.0, currency="USD",
             duration_s=60, payout_pct=85.0,
         )  # fmt: skip
         for state in (OrderState.PREPARE, OrderState.SEND, OrderState.CONFIRM):
-            repository.record_transition(session, order, state)
+            record_transition(session, order, state)
     before = installation.root.active_label()
 
     done = installation.moonlight("update", "apply", str(installation.config))
@@ -164,7 +168,7 @@ def test_unhealthy_new_version_rolls_back_with_the_database_intact(
     assert _versions(installation)["moonlight-server"] == "0.1.0"
     assert httpx.get(f"http://127.0.0.1:{installation.port}/health").json() == {"status": "ok"}
     assert _has_sentinel(installation)
-    assert _rows(installation.database, "select version_num from alembic_version") == [("0001",)]
+    assert _rows(installation.database, "select version_num from alembic_version") == [(HEAD,)]
     actions = _actions(installation)
     assert actions[-3:] == ["update.unhealthy", "update.rollback", "update.rolled-back"]
     assert {"update_unhealthy", "update_rolled-back"} <= _alarms(installation)
@@ -179,11 +183,11 @@ def test_a_migrating_update_backs_up_and_its_rollback_restores(make_installation
     assert "needed" in str(journal["update.validated"]["message"])
     backup = Path(str(journal["update.backup"]["detail"]["backup"]))  # type: ignore[index]
     assert backup.is_file()
-    assert _rows(backup, "select version_num from alembic_version") == [("0001",)]
+    assert _rows(backup, "select version_num from alembic_version") == [(HEAD,)]
     assert "update.migrated" in journal  # the new version did migrate the real database
     assert "update.restored" in journal
     assert installation.root.active_label() == before
-    assert _rows(installation.database, "select version_num from alembic_version") == [("0001",)]
+    assert _rows(installation.database, "select version_num from alembic_version") == [(HEAD,)]
     tables = {r[0] for r in _rows(installation.database, "select name from sqlite_master")}
     assert "update_probe" not in tables
     assert _has_sentinel(installation)
