@@ -65,6 +65,32 @@ def type_into(page: Any, label: str, value: str, *, replace: bool = False) -> No
     page.keyboard.type(value)
 
 
+def fill_and_press_until(
+    page: Any,
+    fields: dict[str, str],
+    name: str,
+    shows: str | re.Pattern[str],
+    *,
+    exact: bool = True,
+    tries: int = 3,
+) -> None:
+    """Fill ``fields`` (label → text, each replacing what is there), press ``name`` and
+    wait for ``shows``; all of it again if it does not show (a keystroke or a tap can be
+    lost while Flutter redraws under a busy machine, and retyping is idempotent)."""
+    from playwright.sync_api import TimeoutError as NotShown
+
+    for attempt in range(tries):
+        for label, value in fields.items():
+            type_into(page, label, value, replace=True)
+        press(page, name, exact=exact)
+        try:
+            text(page, shows, timeout_ms=WAIT_MS // tries)
+            return
+        except NotShown:
+            if attempt == tries - 1:
+                raise
+
+
 def navigate(page: Any, title: str) -> None:
     """Open a screen from the navigation rail (its tabs are named '<title> Tab n of m')."""
     page.get_by_role("button", name=re.compile(rf"^{re.escape(title)} Tab \d")).click()

@@ -25,9 +25,9 @@ import pytest
 
 from tests.console.flutter import (
     all_text,
+    fill_and_press_until,
     navigate,
     open_app,
-    press,
     press_until,
     snap,
     text,
@@ -114,8 +114,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     # ---------------------------------------------------------------- workers
     navigate(page, "Workers")
     press_until(page, f"Pause {WORKER}", f"Pause {WORKER}?", exact=True)
-    press(page, "Pause", exact=True)
-    text(page, f"Resume {WORKER}")
+    press_until(page, "Pause", f"Resume {WORKER}", exact=True)
     paused = {w["label"]: w["paused"] for w in engine.api("/workers")}
     assert paused[WORKER] is True
     assert sum(paused.values()) == 1
@@ -126,8 +125,7 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     text(page, "Kill switch armed: trading is allowed")
     press_until(page, "Engage kill switch", "Stop ALL trading now?")
     type_into(page, "Reason", "browser drill")
-    press(page, "Engage", exact=True)
-    text(page, f"Kill switch ENGAGED by {OPERATOR}")
+    press_until(page, "Engage", f"Kill switch ENGAGED by {OPERATOR}", exact=True)
     engaged = engine.api("/kill-switch")["global_engagement"]
     assert engaged["by"] == OPERATOR and engaged["reason"] == "browser drill"
     snap(page, shots / "kill-switch.png")
@@ -141,8 +139,8 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
 
     # ---------------------------------------------------------------- re-arm
     press_until(page, "Re-arm", "Allow trading again?", exact=True)
-    press(page, "Re-arm", exact=True)  # the dialog's button (the header's is behind it)
-    text(page, "kill switch armed")
+    # the dialog's button (the header's is behind it)
+    press_until(page, "Re-arm", "kill switch armed", exact=True)
     assert engine.api("/kill-switch")["global_engagement"] is None
     text(page, re.compile(rf"re-armed by {OPERATOR}"))
 
@@ -168,16 +166,16 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     navigate(page, "Settings")
     text(page, "Configuration in force (secrets redacted)")
     text(page, "no overrides set")  # loaded: typing now is not overwritten
-    type_into(page, "Runtime overrides (YAML, a partial configuration)",
-              "risk:\n  threshold: 7\n", replace=True)  # fmt: skip
-    press(page, "Validate and save")
-    text(page, re.compile(r"^overrides\.risk\.threshold: "))
+    fill_and_press_until(
+        page, {"Runtime overrides (YAML, a partial configuration)": "risk:\n  threshold: 7\n"},
+        "Validate and save", re.compile(r"^overrides\.risk\.threshold: "), exact=False,
+    )  # fmt: skip
     assert engine.api("/overrides")["overrides"] == {}
     snap(page, shots / "settings.png")
-    type_into(page, "Runtime overrides (YAML, a partial configuration)",
-              "risk:\n  threshold: 0.6\n", replace=True)  # fmt: skip
-    press(page, "Validate and save")
-    text(page, "Saved: the overrides apply at the next start.")
+    fill_and_press_until(
+        page, {"Runtime overrides (YAML, a partial configuration)": "risk:\n  threshold: 0.6\n"},
+        "Validate and save", "Saved: the overrides apply at the next start.", exact=False,
+    )  # fmt: skip
     assert engine.api("/overrides")["overrides"] == {"risk": {"threshold": 0.6}}
 
     # ---------------------------------------------------------------- stale, then back
@@ -188,8 +186,9 @@ def _drive(page: Any, engine: EngineProcess, url: str, shots: Path) -> None:
     restarted = EngineProcess(engine.config, _port(engine), speed=SPEED, log=engine.log)
     try:
         text(page, "The server ended the session: sign in again.")
-        type_into(page, "Login link or API token", restarted.token)
-        press_until(page, "Sign in", "Guard restrictions", exact=True)
+        fill_and_press_until(
+            page, {"Login link or API token": restarted.token}, "Sign in", "Guard restrictions"
+        )
         text(page, re.compile(r"^paper-1: (ACTIVE|REDUCING|HALTED)$"))
         _wait_until_live(page)
     finally:
