@@ -137,25 +137,31 @@ class TorchLearner:
             return np.asarray(model(torch.from_numpy(x)).numpy()[:, 0], np.float64)
 
     def to_onnx(self, model: Any, width: int) -> bytes:
-        import io
-
+        """The network as ONNX through ``torch.export`` (the exporter PyTorch supports
+        since 2.9; the TorchScript one is deprecated), batch size dynamic, float64."""
         torch = _require("torch", "torch")
-        buffer = io.BytesIO()
-        torch.onnx.export(
+        _require("onnxscript", "torch")  # what torch.onnx's exporter builds the graph with
+        program = torch.onnx.export(
             model,
-            (torch.zeros((1, width), dtype=torch.float64),),
-            buffer,
+            (torch.zeros((2, width), dtype=torch.float64),),
             input_names=["X"],
             output_names=["probability"],
-            dynamic_axes={"X": {0: "n"}, "probability": {0: "n"}},
-            dynamo=False,
+            dynamic_shapes=({0: torch.export.Dim("rows")},),
+            dynamo=True,
+            verbose=False,
         )
-        return buffer.getvalue()
+        return bytes(program.model_proto.SerializeToString())
 
     def library_versions(self) -> dict[str, str]:
+        import onnxruntime
+        import onnxscript
         import torch
 
-        return {"torch": str(torch.__version__)}
+        return {
+            "torch": str(torch.__version__),
+            "onnxscript": onnxscript.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        }
 
 
 def _standardise(torch: Any, mean: FloatArray, scale: FloatArray) -> Any:
