@@ -146,8 +146,8 @@ class Learned(Strategy[LearnedParams]):
                 model = strategy.server.at_instant(float(getattr(bar, "start_ts", math.nan)))
                 pending.setdefault(model, []).append(index)
         for model, indices in pending.items():
-            rows = matrix if len(indices) == len(items) else matrix[indices]
-            for index, p in zip(indices, model.predict(rows).tolist(), strict=True):
+            batch = matrix if len(indices) == len(items) else matrix[indices]
+            for index, p in zip(indices, model.predict(batch).tolist(), strict=True):
                 signals[index] = learned[index]._signal(p)
         return signals
 
