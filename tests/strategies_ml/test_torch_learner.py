@@ -1,5 +1,6 @@
 """The PyTorch learner for real: trained walk-forward, exported with torch.onnx, served by
-onnxruntime with the network's probabilities, and blind to shuffled labels.
+onnxruntime with the network's probabilities (its shuffled-label test is with the default
+learner's in ``test_walkforward.py``).
 
 Runs when torch (and onnxscript, which torch.onnx's exporter builds the graph with) is
 installed -- the optional ``[torch]`` extra -- and is skipped with that reason otherwise:
@@ -8,22 +9,18 @@ torch's Linux wheel brings about 5 GB of CUDA libraries, too big for CI's dev gr
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from moonlight.core.backtest.verdict import EDGE, NO_EVIDENCE, wilson_interval
+from moonlight.core.backtest.verdict import EDGE, wilson_interval
 from moonlight.strategies.ml.dataset import feature_matrix
 from moonlight.strategies.ml.synthetic import P_EDGE
 
-from .conftest import PLANTED_SPEC
+from .conftest import PLANTED_SPEC, needs_torch
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnxscript") is None,
-    reason="torch not installed (the optional [torch] extra; too big for CI's dev group)",
-)
+pytestmark = needs_torch
 
 
 def test_the_network_exported_by_torch_onnx_scores_what_torch_scores(planted_frame) -> None:
@@ -63,20 +60,3 @@ def test_the_network_finds_the_planted_edge_out_of_sample(planted_frame, tmp_pat
     assert low <= P_EDGE <= high, (last.win_rate, low, high)
     card = ModelRegistry(tmp_path).card("planted-torch", result.card.version)
     assert card.learner == "torch_mlp" and "torch" in card.libraries and result.promoted
-
-
-@pytest.mark.slow
-def test_shuffled_labels_leave_the_network_no_evidence_of_an_edge(planted_frame) -> None:
-    from moonlight.strategies.ml.learners import TorchLearner
-    from moonlight.strategies.ml.walkforward import walk_forward
-
-    x, y = feature_matrix(planted_frame, PLANTED_SPEC)
-    ts = planted_frame["ts"].to_numpy()[
-        np.all(np.isfinite(planted_frame[PLANTED_SPEC.column_names()].to_numpy()), axis=1)
-        & np.isfinite(planted_frame["label"].to_numpy())
-    ]
-    shuffled = np.random.default_rng(5).permutation(y)
-    oos = walk_forward(
-        ts, x, shuffled, TorchLearner(), folds=4, expiry_s=60, embargo_s=60, payout_pct=85
-    )
-    assert oos.pooled.verdict == NO_EVIDENCE, oos.pooled
