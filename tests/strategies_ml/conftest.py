@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ PLANTED_SPEC = FeatureSpec(
     ),
 )
 PLANTED_BARS = 60_000
+
+#: The PyTorch learner's tests run when the optional ``[torch]`` extra is installed.
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnxscript") is None,
+    reason="torch not installed (the optional [torch] extra; too big for CI's dev group)",
+)
 
 
 @pytest.fixture(scope="session")

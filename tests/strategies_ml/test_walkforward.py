@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from moonlight.core.backtest.verdict import NO_EVIDENCE
 from moonlight.strategies.ml.dataset import feature_matrix
-from moonlight.strategies.ml.learners import HistGradientBoosting
+from moonlight.strategies.ml.learners import HistGradientBoosting, Learner, TorchLearner
 from moonlight.strategies.ml.walkforward import splits, walk_forward
 
-from .conftest import PLANTED_SPEC
+from .conftest import PLANTED_SPEC, needs_torch
 
 
 @settings(max_examples=50, deadline=None)
@@ -46,7 +46,12 @@ def test_an_embargo_shorter_than_the_expiry_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_shuffled_labels_leave_no_evidence_of_an_edge(planted_frame) -> None:
+@pytest.mark.parametrize(
+    "learner",
+    [HistGradientBoosting(), pytest.param(TorchLearner(), marks=needs_torch)],
+    ids=lambda learner: learner.name,
+)
+def test_shuffled_labels_leave_no_evidence_of_an_edge(planted_frame, learner: Learner) -> None:
     x, y = feature_matrix(planted_frame, PLANTED_SPEC)
     ts = planted_frame["ts"].to_numpy()[
         np.all(np.isfinite(planted_frame[PLANTED_SPEC.column_names()].to_numpy()), axis=1)
@@ -54,7 +59,7 @@ def test_shuffled_labels_leave_no_evidence_of_an_edge(planted_frame) -> None:
     ]
     shuffled = np.random.default_rng(5).permutation(y)
     oos = walk_forward(
-        ts, x, shuffled, HistGradientBoosting(), folds=4, expiry_s=60, embargo_s=60,
+        ts, x, shuffled, learner, folds=4, expiry_s=60, embargo_s=60,
         payout_pct=85,
     )  # fmt: skip
     assert oos.pooled.verdict == NO_EVIDENCE, oos.pooled

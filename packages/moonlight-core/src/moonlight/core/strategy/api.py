@@ -19,6 +19,12 @@ and implements two evaluations that must agree bar by bar:
   (numpy), returning direction, strength and reason codes; :meth:`Strategy.
   evaluate_history` wraps it into a :class:`SignalSeries`.
 
+A strategy whose per-bar cost is dominated by one call that batches well (a model's
+inference) may also override ``evaluate_many(items)``, the streaming path for many
+workers at one instant, with ``batch_key()`` saying which instances share that call;
+:func:`moonlight.core.strategy.batch.evaluate_grouped` makes one such call per group.
+The default loops over ``evaluate``, so a strategy that does not opt in is unchanged.
+
 "Agree" means identical: same direction, same strength (bit for bit) and same reason at
 every bar. Both paths therefore use only IEEE-exact operations on the same indicator
 values (``+ - * /``, comparisons, ``min``/``max``/``abs``), never ``exp``/``tanh`` whose
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
@@ -280,6 +286,30 @@ class Strategy(ABC, Generic[P]):
     def reset(self) -> None:
         """Forget streaming state (a new instrument, a gap the engine will not bridge)."""
 
+    # -- batched streaming path (many workers, one instant) -----------------------------
+
+    def batch_key(self) -> Hashable:
+        """Which instances of this class one :meth:`evaluate_many` call may serve.
+
+        :func:`~moonlight.core.strategy.batch.evaluate_grouped` groups items by
+        ``(type(strategy), strategy.batch_key())``. The default is the instance itself:
+        a strategy that does not batch is evaluated on its own, so a failure in it
+        touches no other worker. A batching strategy returns what its instances share
+        (the learned strategy: its model server).
+        """
+        return self
+
+    @classmethod
+    def evaluate_many(cls, items: Sequence[StrategyItem]) -> list[Signal]:
+        """Verdicts for several workers' bars at one instant, one per item, in order.
+
+        Every item's strategy is an instance of ``cls`` with the same :meth:`batch_key`.
+        An override must return exactly what ``evaluate`` would return item by item
+        (same signals, each strategy's streaming state advanced once) -- only cheaper.
+        The default does exactly that loop.
+        """
+        return [strategy.evaluate(bar, indicators) for strategy, bar, indicators in items]
+
     # -- vectorised path ---------------------------------------------------------------
 
     @abstractmethod
@@ -331,6 +361,10 @@ class Strategy(ABC, Generic[P]):
             self.reasons,
             self.warmup_bars,
         )
+
+
+#: One streaming evaluation: the strategy, the bar just closed, its indicator values.
+StrategyItem = tuple[Strategy[Any], BarLike, Mapping[str, IndicatorValue]]
 
 
 def price_arrays(frame: Mapping[str, Any] | Any) -> dict[str, FloatArray]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -206,31 +207,46 @@ class FeatureStream:
 
     ``row(close, indicators)`` is called once per closed bar, in order, with the values
     mapping of the worker's indicator feed; it returns this bar's feature row (NaN while
-    an indicator or a lag is not yet defined). :meth:`reset` forgets the lag history.
+    an indicator or a lag is not yet defined) as a plain list: the learned strategy
+    stacks the rows of every worker due at an instant into one matrix, and a list of
+    floats is cheaper to build and to stack than a small array per worker. The
+    arithmetic is the batch path's (``value / close - 1.0`` in IEEE double), so the rows
+    are equal bit for bit. :meth:`reset` forgets the lag history.
     """
 
     def __init__(self, spec: FeatureSpec) -> None:
         self.spec = spec
-        self._defs = [(f, f.need.key, max(f.lags)) for f in spec.features]
-        self._history: list[deque[float]] = []
+        self._plan: list[tuple[str, int, bool, tuple[int, ...], deque[float] | None]] = []
         self.reset()
 
     def reset(self) -> None:
-        self._history = [
-            deque([np.nan] * (depth + 1), maxlen=depth + 1) for _, _, depth in self._defs
+        # per feature: key, output, relative, lags, and the lag history (None when the
+        # feature is only read at lag 0, the usual case: no history to keep)
+        self._plan = [
+            (
+                f.need.key,
+                f.output,
+                f.relative_to_close,
+                f.lags,
+                None
+                if f.lags == (0,)
+                else deque([math.nan] * (max(f.lags) + 1), maxlen=max(f.lags) + 1),
+            )
+            for f in self.spec.features
         ]
 
-    def row(self, close: float, indicators: Mapping[str, IndicatorValue]) -> FloatArray:
-        out = np.empty(self.spec.width)
-        column = 0
-        for (f, key, _), history in zip(self._defs, self._history, strict=True):
-            value = float(_output(indicators[key], f.output, key))
-            if f.relative_to_close:
+    def row(self, close: float, indicators: Mapping[str, IndicatorValue]) -> list[float]:
+        out: list[float] = []
+        for key, output, relative, lags, history in self._plan:
+            raw = indicators[key]
+            value = raw if type(raw) is float and not output else float(_output(raw, output, key))
+            if relative:
                 value = value / close - 1.0
-            history.appendleft(value)
-            for lag in f.lags:
-                out[column] = history[lag]
-                column += 1
+            if history is None:
+                out.append(value)
+            else:
+                history.appendleft(value)
+                out.extend([history[lag] for lag in lags])
         return out
 
 

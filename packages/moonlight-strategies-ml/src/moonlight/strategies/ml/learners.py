@@ -14,6 +14,7 @@ native wheel as LightGBM would need) and exports to ONNX in double precision
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Protocol
 
 import numpy as np
@@ -99,19 +100,40 @@ class HistGradientBoosting:
 
 
 class TorchLearner:
-    """A small PyTorch network (two hidden layers), trained full-batch with Adam."""
+    """A small PyTorch network (two hidden layers), trained full-batch with Adam.
+
+    Early-stopped like the default learner: the last ``validation_fraction`` of the
+    training rows (the latest in time) are held out, the validation log loss is checked
+    after every epoch and training stops ``patience`` epochs after its best, keeping the
+    best weights. On labels without signal the best epoch comes early, the network stays
+    near the base rate and does not trade noise (the shuffled-label test); without this
+    it fitted the noise and traded it at a loss.
+    """
 
     name = "torch_mlp"
 
-    def __init__(self, *, seed: int = 0, hidden: int = 32, epochs: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        hidden: int = 32,
+        epochs: int = 200,
+        validation_fraction: float = 0.2,
+        patience: int = 10,
+    ) -> None:
         self.seed = seed
         self.hidden = hidden
         self.epochs = epochs
+        self.validation_fraction = validation_fraction
+        self.patience = patience
 
     def fit(self, x: FloatArray, y: FloatArray) -> Any:
         torch = _require("torch", "torch")
         torch.manual_seed(self.seed)
-        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-12
+        cut = x.shape[0] - int(x.shape[0] * self.validation_fraction)
+        train_x, train_y = torch.from_numpy(x[:cut]), torch.from_numpy(y[:cut]).reshape(-1, 1)
+        valid_x, valid_y = torch.from_numpy(x[cut:]), torch.from_numpy(y[cut:]).reshape(-1, 1)
+        mean, scale = x[:cut].mean(axis=0), x[:cut].std(axis=0) + 1e-12
         net = torch.nn.Sequential(
             _standardise(torch, mean, scale),
             torch.nn.Linear(x.shape[1], self.hidden),
@@ -121,14 +143,25 @@ class TorchLearner:
             torch.nn.Linear(self.hidden, 1),
             torch.nn.Sigmoid(),
         ).double()
-        inputs = torch.from_numpy(x)
-        target = torch.from_numpy(y).reshape(-1, 1)
         optimiser = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-4)
         loss = torch.nn.BCELoss()
+        best, best_state, since_best = float("inf"), copy.deepcopy(net.state_dict()), 0
         for _ in range(self.epochs):
             optimiser.zero_grad()
-            loss(net(inputs), target).backward()
+            loss(net(train_x), train_y).backward()
             optimiser.step()
+            if valid_x.shape[0] == 0:
+                continue
+            with torch.no_grad():
+                validation = float(loss(net(valid_x), valid_y))
+            if validation < best:
+                best, best_state, since_best = validation, copy.deepcopy(net.state_dict()), 0
+            else:
+                since_best += 1
+                if since_best >= self.patience:
+                    break
+        if valid_x.shape[0]:
+            net.load_state_dict(best_state)
         return net.eval()
 
     def predict(self, model: Any, x: FloatArray) -> FloatArray:
@@ -137,25 +170,31 @@ class TorchLearner:
             return np.asarray(model(torch.from_numpy(x)).numpy()[:, 0], np.float64)
 
     def to_onnx(self, model: Any, width: int) -> bytes:
-        import io
-
+        """The network as ONNX through ``torch.export`` (the exporter PyTorch supports
+        since 2.9; the TorchScript one is deprecated), batch size dynamic, float64."""
         torch = _require("torch", "torch")
-        buffer = io.BytesIO()
-        torch.onnx.export(
+        _require("onnxscript", "torch")  # what torch.onnx's exporter builds the graph with
+        program = torch.onnx.export(
             model,
-            (torch.zeros((1, width), dtype=torch.float64),),
-            buffer,
+            (torch.zeros((2, width), dtype=torch.float64),),
             input_names=["X"],
             output_names=["probability"],
-            dynamic_axes={"X": {0: "n"}, "probability": {0: "n"}},
-            dynamo=False,
+            dynamic_shapes=({0: torch.export.Dim("rows")},),
+            dynamo=True,
+            verbose=False,
         )
-        return buffer.getvalue()
+        return bytes(program.model_proto.SerializeToString())
 
     def library_versions(self) -> dict[str, str]:
+        import onnxruntime
+        import onnxscript
         import torch
 
-        return {"torch": str(torch.__version__)}
+        return {
+            "torch": str(torch.__version__),
+            "onnxscript": onnxscript.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        }
 
 
 def _standardise(torch: Any, mean: FloatArray, scale: FloatArray) -> Any:

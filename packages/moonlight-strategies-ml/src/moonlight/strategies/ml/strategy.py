@@ -6,6 +6,13 @@ for this bar's features,
 * **up** when ``p ≥ 0.5 + min_edge``, **down** when ``p ≤ 0.5 - min_edge``;
 * strength ``min(1, |p - 0.5| / full_edge)``.
 
+Serving is batched: every worker of a model due at one instant is scored in ONE
+onnxruntime run (:meth:`Learned.evaluate_many`, called once per model by
+:func:`moonlight.core.strategy.batch.evaluate_grouped`, which the synchronous decision
+step uses). ``evaluate`` is the same code with one item -- what the engine calls while it
+still evaluates worker by worker -- and gives the same probability (a row's score never
+depends on the rows scored with it, see :meth:`~.serving.OnnxScorer.predict`).
+
 The vote enters the ensemble like any strategy's and is Platt-calibrated with the rest;
 the model's own probability is not trusted as p̂. Features come from the worker's
 streaming indicators (the strategy declares them as indicator needs) through
@@ -21,9 +28,9 @@ does not match the one it was trained with is refused at start.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -40,10 +47,11 @@ from moonlight.core.strategy.api import (
     IndicatorValue,
     Signal,
     Strategy,
+    StrategyItem,
     StrategyParams,
 )
 from moonlight.strategies.ml.features import FeatureStream, batch_features, complete_rows
-from moonlight.strategies.ml.serving import ModelServer, shared_server
+from moonlight.strategies.ml.serving import ModelServer, OnnxModel, shared_server
 
 UP_REASON = "model: up at expiry more likely"
 DOWN_REASON = "model: down at expiry more likely"
@@ -103,12 +111,45 @@ class Learned(Strategy[LearnedParams]):
     def evaluate(
         self, bar: BarLike, indicators: Mapping[str, IndicatorValue], **kwargs: Any
     ) -> Signal:
-        row = self.features.row(bar.close, indicators)
-        if not np.all(np.isfinite(row)):
-            return NO_SIGNAL
-        instant = float(getattr(bar, "start_ts", math.nan))
-        model = self.server.at_instant(instant)
-        return self._signal(float(model.predict(row.reshape(1, -1))[0]))
+        return self.evaluate_many([(self, bar, indicators)])[0]
+
+    def batch_key(self) -> Hashable:
+        """Workers serving the same model (one shared server) share one inference call."""
+        return self.server
+
+    @classmethod
+    def evaluate_many(cls, items: Sequence[StrategyItem]) -> list[Signal]:
+        """Signals for many workers at one instant with one onnxruntime run per model.
+
+        Each item's feature stream advances once, in item order; a row not yet complete
+        (warm-up, a missing value) gives no signal and is not scored. Rows are grouped by
+        the model their server serves at the bar's instant -- one group unless a
+        promotion lands between two instants in the same call -- and each group is
+        scored in one ``predict``. Every worker applies its own ``min_edge`` and
+        ``full_edge`` to its probability.
+        """
+        if not items:
+            return []
+        signals = [NO_SIGNAL] * len(items)
+        learned: list[Learned] = []
+        rows: list[list[float]] = []
+        bars: list[BarLike] = []
+        for strategy, bar, values in items:
+            learned.append(cast(Learned, strategy))
+            rows.append(learned[-1].features.row(bar.close, values))
+            bars.append(bar)
+        matrix = np.array(rows)
+        complete = np.isfinite(matrix).all(axis=1).tolist()
+        pending: dict[OnnxModel, list[int]] = {}
+        for index, (strategy, bar) in enumerate(zip(learned, bars, strict=True)):
+            if complete[index]:
+                model = strategy.server.at_instant(float(getattr(bar, "start_ts", math.nan)))
+                pending.setdefault(model, []).append(index)
+        for model, indices in pending.items():
+            batch = matrix if len(indices) == len(items) else matrix[indices]
+            for index, p in zip(indices, model.predict(batch).tolist(), strict=True):
+                signals[index] = learned[index]._signal(p)
+        return signals
 
     def evaluate_arrays(
         self, prices: Mapping[str, FloatArray], indicators: Mapping[str, IndicatorArray]

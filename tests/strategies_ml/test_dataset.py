@@ -1,8 +1,6 @@
-"""Datasets: Parquet round trip with the spec, clear errors; the PyTorch learner."""
+"""Datasets: Parquet round trip with the spec, labels, stored decisions, clear errors."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 import pytest
@@ -42,22 +40,6 @@ def test_storage_without_a_decisions_table_is_a_clear_error(tmp_path) -> None:
     url = f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
     with pytest.raises(DatasetError, match="no 'decisions' table"):
         dataset_from_storage(url, DEFAULT_SPEC)
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None,
-    reason="torch not installed (the optional [torch] extra; too big for CI's dev group)",
-)
-def test_torch_learner_trains_and_exports_equal_probabilities(planted_frame) -> None:
-    from moonlight.strategies.ml.dataset import feature_matrix
-    from moonlight.strategies.ml.learners import TorchLearner
-    from moonlight.strategies.ml.serving import OnnxScorer
-
-    x, y = feature_matrix(planted_frame.head(5000), PLANTED_SPEC)
-    learner = TorchLearner(epochs=20)
-    model = learner.fit(x, y)
-    served = OnnxScorer(learner.to_onnx(model, x.shape[1])).predict(x)
-    np.testing.assert_allclose(served, learner.predict(model, x), atol=1e-6)
 
 
 def test_stored_decisions_become_rows_with_lags_and_price_labels(tmp_path) -> None:
