@@ -123,6 +123,15 @@ def test_names_and_aliases_cannot_be_declared_or_implemented_twice() -> None:
     assert "not_declared" not in _define.REGISTRY
 
 
+def fresh_python(script: str) -> list[str]:
+    """What ``script`` prints in a fresh interpreter, split into words."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_plugin_specs_import_no_kernel_until_used() -> None:
     """The plugin hook describes every indicator from the table: a fresh interpreter
     registering them imports neither Numba nor an indicator module until one is called."""
@@ -134,11 +143,7 @@ def test_plugin_specs_import_no_kernel_until_used() -> None:
         "print('numba' in sys.modules, 'moonlight.indicators.overlap' in sys.modules)\n"
         "print(specs[0].batch([1.0, 2.0, 3.0], timeperiod=2)[-1], 'numba' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "False", "2.5", "True"]
+    assert fresh_python(script) == ["False", "False", "2.5", "True"]
 
 
 def test_plugin_specs_describe_what_the_package_implements() -> None:
@@ -358,11 +363,7 @@ def test_import_compiles_nothing_and_is_measured() -> None:
         "compiled = [i.name for i in _define.REGISTRY.values() if i.kernel.signatures]\n"
         "print(len(compiled), round(elapsed, 3))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    count, _elapsed = done.stdout.split()
+    count, _elapsed = fresh_python(script)
     assert count == "0"
 
 

@@ -284,56 +284,37 @@ def check_matypes(**params: Any) -> None:
 
 
 def bbands_lookback(
-    timeperiod: int,
-    nbdevup: float,
-    nbdevdn: float,
-    matype: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
+    *, timeperiod: int, nbdevup: float, nbdevdn: float, matype: int, **unstable: int
 ) -> int:
-    ma = ma_lookback(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
-    return max(ma, timeperiod - 1)
+    """The MA's lookback or the variance window's, whichever is longer."""
+    return max(ma_lookback(timeperiod, matype, **unstable), timeperiod - 1)
 
 
 def macd_lookback(fastperiod: int, slowperiod: int, signalperiod: int, unstable: int) -> int:
+    """The slower EMA's lookback, then the signal EMA's."""
     return signalperiod - 1 + unstable + max(fastperiod, slowperiod) - 1 + unstable
 
 
 def stoch_lookback(
-    fastk_period: int,
-    slowk_period: int,
-    slowk_matype: int,
-    slowd_period: int,
-    slowd_matype: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-) -> int:
-    unstable = (ema_unstable, kama_unstable, t3_unstable)
-    return (
-        fastk_period
-        - 1
-        + ma_lookback(slowk_period, slowk_matype, *unstable)
-        + ma_lookback(slowd_period, slowd_matype, *unstable)
-    )
+    *, fastk_period: int, slowk_period: int, slowk_matype: int, slowd_period: int,
+    slowd_matype: int, **unstable: int
+) -> int:  # fmt: skip
+    """%K's window, then the two MAs smoothing it."""
+    slowk = ma_lookback(slowk_period, slowk_matype, **unstable)
+    return fastk_period - 1 + slowk + ma_lookback(slowd_period, slowd_matype, **unstable)
 
 
 def stochrsi_lookback(
-    timeperiod: int,
-    fastk_period: int,
-    fastd_period: int,
-    fastd_matype: int,
-    unstable: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-) -> int:
-    ma = ma_lookback(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
+    *, timeperiod: int, fastk_period: int, fastd_period: int, fastd_matype: int,
+    unstable: int, **ma_unstable: int
+) -> int:  # fmt: skip
+    """The RSI's lookback, %K's window, then the %D MA."""
+    ma = ma_lookback(fastd_period, fastd_matype, **ma_unstable)
     return timeperiod + unstable + fastk_period - 1 + ma
 
 
 def di_lookback(timeperiod: int, unstable: int) -> int:
+    """Wilder's smoothing window (one bar for a period of 1: the first difference)."""
     return timeperiod + unstable if timeperiod > 1 else 1
 
 
