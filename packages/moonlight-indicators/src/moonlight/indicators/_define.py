@@ -4,7 +4,7 @@ How to declare an indicator (notes for everyone writing an indicator module)
 ============================================================================
 
 An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator, the
-computation only -- everything else is generated from one call to :func:`define`:
+computation only -- everything else is generated from its row in the table of declarations:
 
 1. ``<name>_kernel`` -- a ``@jit`` function (from ``moonlight.indicators._jit``) taking
    ``(*inputs, *params, *outputs)`` in that order: inputs and outputs are 1-D float64
@@ -66,10 +66,12 @@ rebuild running sums periodically (WMA every ``8*period`` outputs, LINEARREG and
 variance family every ``32*period``), which is visible as NaN *recovery* after a NaN in
 the middle of the input -- test NaN mid-series against TA-Lib; and Numba's on-disk cache
 does not track dependencies across modules, so after editing a shared helper (``_ma``,
-``_kernels``) delete the ``__pycache__/*.nbi``/``*.nbc`` files before re-testing.
+``_kernels``, or a lookback in ``_declarations``: the moving averages' generated kernels
+compile it in) delete the ``__pycache__/*.nbi``/``*.nbc`` files before re-testing.
 
-``moonlight/indicators/__init__.py`` imports every indicator module and exposes every
-registered name (and alias) as ``moonlight.indicators.<name>``; the test suite
+``moonlight/indicators/__init__.py`` imports every indicator module on first use
+(``load()``), checks that every declaration is implemented, and exposes every name (and
+alias) as ``moonlight.indicators.<name>``; the test suite
 ``tests/indicators/test_catalog_contract.py`` then checks each indicator against this
 contract (metadata, invalid parameters, 2-D, pandas, stream == batch, batched == single
 streams, state round trip).
