@@ -18,7 +18,6 @@ indicator without paying for them.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from moonlight.indicators._declarations import (
@@ -70,8 +69,16 @@ def load() -> None:
     """
     if _LOADED:
         return
-    for module in INDICATOR_MODULES:
-        importlib.import_module(f"{__name__}.{module}")
+    # Named here, not looped over INDICATOR_MODULES, so that bundlers (PyInstaller) see them.
+    from moonlight.indicators import (  # noqa: F401  (each implements its declarations)
+        beyond,
+        candles,
+        directional,
+        momentum,
+        overlap,
+        volatility,
+        volume,
+    )
     from moonlight.indicators._define import REGISTRY, get_threads, set_threads
     from moonlight.indicators._streams import BatchedStream, Stream
 
