@@ -2,7 +2,9 @@
 
 ``moonlight --help`` must answer without the engine, storage, numpy or pydantic: the
 test asserts the *set of modules* a fresh interpreter has imported after ``--help``
-(never a time). The help text it prints for the lazy commands is kept equal to the
+(never a time); likewise ``moonlight plugins`` must describe every plugin without
+importing their implementations (Numba kernels, storage, server, network clients). The
+help text it prints for the lazy commands is kept equal to the
 commands' own.
 """
 
@@ -57,6 +59,22 @@ def test_a_command_imports_its_own_module_and_no_other_command_module() -> None:
     assert not modules & command_modules
     modules = imported_by("config", "--help")
     assert modules & command_modules == {"moonlight.core.cli.config_cmd"}
+
+
+#: What the plugins' implementations need and describing them must not: the indicator
+#: kernels (Numba), storage (SQLAlchemy, Alembic), the server (FastAPI, uvicorn), the
+#: connectors' network clients (httpx, websockets) and the engine.
+HEAVY = ("numba", "sqlalchemy", "alembic", "fastapi", "uvicorn", "httpx", "websockets")
+ENGINE = ("moonlight.core.runtime.engine", "moonlight.core.storage.models")
+
+
+def test_plugins_are_described_without_their_implementations() -> None:
+    modules = imported_by("plugins", "--json")
+    assert {"moonlight.indicators.plugin", "moonlight.server.plugin"} <= modules
+    heavy = {name for name in modules if name.split(".")[0] in HEAVY}
+    assert not heavy, sorted(heavy)[:10]
+    assert not modules & set(ENGINE)
+    assert not {name for name in modules if name.startswith("moonlight.indicators.overlap")}
 
 
 @pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))

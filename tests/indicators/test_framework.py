@@ -4,6 +4,7 @@ compilation."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import subprocess
@@ -17,8 +18,16 @@ from numba import njit
 
 import moonlight.indicators as mi
 from moonlight.core.plugins import ComponentKind, IndicatorSpec, build_plugin_host
-from moonlight.indicators import _codegen, _define, _inputs, _streams, overlap, plugin
-from moonlight.indicators._define import define, int_param
+from moonlight.indicators import (
+    _codegen,
+    _declarations,
+    _define,
+    _inputs,
+    _streams,
+    overlap,
+    plugin,
+)
+from moonlight.indicators._define import define, implement
 from moonlight.indicators._streams import Stream
 from tests.indicators.oracle import random_walk
 
@@ -99,26 +108,49 @@ def test_generated_function_has_talib_signature_and_metadata() -> None:
     assert "Streaming" in (mi.sma.__doc__ or "")
 
 
-def test_names_and_aliases_cannot_be_registered_twice() -> None:
-    spec = dict(
-        group="test",
-        summary="x",
-        inputs=("real",),
-        outputs=("real",),
-        params=(int_param("timeperiod", 3, 1),),
-        lookback=lambda timeperiod: timeperiod - 1,
-        kernel=overlap.sma_kernel,
-        state=overlap._ma.sma_state,
-        step=overlap._ma.sma_step,
-        source="test",
-    )
-    with pytest.raises(ValueError, match="already defined"):
-        define("sma", **spec)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="already taken"):
-        define("not_registered", aliases=("keltner",), **spec)  # type: ignore[arg-type]
+def test_names_and_aliases_cannot_be_declared_or_implemented_twice() -> None:
+    sma = _declarations.DECLARATIONS["sma"]
+    with pytest.raises(ValueError, match="already implemented"):
+        define(
+            sma, kernel=overlap.sma_kernel, state=overlap._ma.sma_state, step=overlap._ma.sma_step
+        )
+    with pytest.raises(ValueError, match="declared twice"):
+        _declarations._by_name([sma, dataclasses.replace(sma, name="other", aliases=("sma",))])
     with pytest.raises(ValueError, match="int_outputs"):
-        define("not_registered", int_outputs=("nope",), **spec)  # type: ignore[arg-type]
-    assert "not_registered" not in _define.REGISTRY
+        dataclasses.replace(sma, name="not_declared", int_outputs=("nope",))
+    with pytest.raises(ValueError, match="not declared"):
+        implement("not_declared", vars(overlap))
+    assert "not_declared" not in _define.REGISTRY
+
+
+def fresh_python(script: str) -> list[str]:
+    """What ``script`` prints in a fresh interpreter, split into words."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_plugin_specs_import_no_kernel_until_used() -> None:
+    """The plugin hook describes every indicator from the table: a fresh interpreter
+    registering them imports neither Numba nor an indicator module until one is called."""
+    script = (
+        "import sys\n"
+        "from moonlight.indicators import plugin\n"
+        "specs = plugin.moonlight_register_indicators()\n"
+        "described = [s.describe() for s in specs]\n"
+        "print('numba' in sys.modules, 'moonlight.indicators.overlap' in sys.modules)\n"
+        "print(specs[0].batch([1.0, 2.0, 3.0], timeperiod=2)[-1], 'numba' in sys.modules)\n"
+    )
+    assert fresh_python(script) == ["False", "False", "2.5", "True"]
+
+
+def test_plugin_specs_describe_what_the_package_implements() -> None:
+    specs = {s.name: s for s in plugin.moonlight_register_indicators()}
+    for spec in mi.catalog():
+        assert specs[spec.name].describe() == spec.describe()
+        assert specs[spec.name].extra["group"] == spec.extra["group"]
 
 
 def test_fast_and_general_paths_agree() -> None:
@@ -326,16 +358,12 @@ def test_import_compiles_nothing_and_is_measured() -> None:
     """A fresh interpreter imports the package without compiling any kernel."""
     script = (
         "import time; t = time.perf_counter(); import moonlight.indicators as mi; "
-        "elapsed = time.perf_counter() - t\n"
+        "mi.load(); elapsed = time.perf_counter() - t\n"
         "from moonlight.indicators import _define\n"
         "compiled = [i.name for i in _define.REGISTRY.values() if i.kernel.signatures]\n"
         "print(len(compiled), round(elapsed, 3))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    count, _elapsed = done.stdout.split()
+    count, _elapsed = fresh_python(script)
     assert count == "0"
 
 

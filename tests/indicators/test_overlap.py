@@ -16,7 +16,7 @@ import pytest
 import talib
 
 import moonlight.indicators as mi
-from moonlight.indicators import _ma
+from moonlight.indicators import _declarations, _ma
 from tests.indicators.oracle import (
     Bars,
     assert_matches_talib,
@@ -163,7 +163,7 @@ def test_ma_core_dispatch_equals_the_named_kernels() -> None:
     by_type = dict(zip(MATYPES, MA_NAMES, strict=True))
     for matype, name in by_type.items():
         expected = getattr(mi, name)(values, 9)
-        lookback = _ma.ma_lookback_py(9, matype)
+        lookback = _declarations.ma_lookback(9, matype)
         out = np.full(values.shape[0], np.nan)
         first, count = _ma.ma_core(
             values, 0, values.shape[0] - 1, 9, matype, 0, 0, 0, out[lookback:]

@@ -4,7 +4,7 @@ How to declare an indicator (notes for everyone writing an indicator module)
 ============================================================================
 
 An indicator module (``overlap.py``, ``momentum.py``...) contains, per indicator, the
-computation only -- everything else is generated from one call to :func:`define`:
+computation only -- everything else is generated from its row in the table of declarations:
 
 1. ``<name>_kernel`` -- a ``@jit`` function (from ``moonlight.indicators._jit``) taking
    ``(*inputs, *params, *outputs)`` in that order: inputs and outputs are 1-D float64
@@ -30,44 +30,32 @@ computation only -- everything else is generated from one call to :func:`define`
      parameters (and unstable periods, see below): ring buffers sized by the periods,
      counters at zero, constants the step reads back. Document the layout next to it.
 
-3. One call to :func:`define`::
+3. One row in the table of :mod:`._declarations` (name, group, summary, inputs,
+   outputs, parameters with defaults and ranges, ``lookback``, ``check``, aliases,
+   integer outputs, unstable-period ids, source -- see
+   :class:`~moonlight.indicators._declarations.Declaration`), and one line in the
+   module that binds it to the computation::
 
-       sma = define(
-           "sma",
-           group="overlap",
-           summary="Simple moving average",
-           inputs=("real",),
-           outputs=("real",),
-           params=(int_param("timeperiod", 30, 2),),
-           lookback=lambda timeperiod: timeperiod - 1,
-           kernel=sma_kernel,
-           state=sma_state,
-           step=sma_step,
-           source="TA-Lib 0.6 ta_SMA.c (Python wrapper ta-lib 0.8.2)",
-       )
+       sma = implement("sma", globals())
 
-   ``define`` generates the public batch function with TA-Lib's exact signature
+   :func:`implement` takes ``<name>_kernel`` (or ``<name>_core``), ``<name>_state`` and
+   ``<name>_step`` from the namespace given (a keyword names another function where
+   indicators share one: ``natr = implement("natr", globals(), state=atr_state)``) and
+   generates the public batch function with TA-Lib's exact signature
    (``sma(real, timeperiod=30)``) and its pandas/2-D handling, the 2-D ``prange``
    driver over the kernel, the stream factory
    ``moonlight.indicators.stream.sma(*history, **params)`` (a
    :class:`~moonlight.indicators._streams.Stream`), the batched factory
    ``moonlight.indicators.batched.sma(series, **params)`` (a
-   :class:`~moonlight.indicators._streams.BatchedStream`), registers the
-   ``IndicatorSpec`` (catalogue, plugin hook) and aliases. The Numba drivers are
-   written as source by :mod:`._codegen` and compiled on first use.
-   ``lookback`` is TA-Lib's ``TA_<NAME>_Lookback`` as a function of ALL the parameters
-   by keyword: the number of leading NaN on clean input. ``check`` (optional) receives
-   the validated parameters by keyword and raises ``ValueError`` for combinations the
-   ranges cannot express. ``int_outputs`` names outputs that are int32 (TA-Lib's
-   integer outputs, 0 during warm-up).
+   :class:`~moonlight.indicators._streams.BatchedStream`) and registers the
+   ``IndicatorSpec`` (catalogue). The Numba drivers are written as source by
+   :mod:`._codegen` and compiled on first use. The plugin hook builds the same spec
+   from the table alone, so describing the indicators imports no kernel.
 
-   Unstable period (TA-Lib's ``set_unstable_period``): ``unstable=("ATR",)`` names the
-   TA-Lib function ids whose setting the indicator follows. Their current values
-   (:func:`get_unstable_period`) are passed, in that order, as extra int arguments to the
-   kernel right after the parameters (before the outputs), and as keyword arguments to
-   the state function and to ``lookback``: named ``unstable`` when one id is declared,
-   ``<id lower-case>_unstable`` (``ema_unstable``, ``atr_unstable``) when several are;
-   pass a mapping ``{"kwarg_name": "ID"}`` to choose the names yourself.
+   Unstable periods (TA-Lib's ``set_unstable_period``): their current values are passed,
+   in the declared order, as extra int arguments to the kernel right after the
+   parameters (before the outputs), and as keyword arguments to the state function and
+   to ``lookback`` (names: see ``Declaration``).
 
 Speed: a stream's ``update`` is the compiled entry point of the generated gate + step,
 bound to the stream's state array -- one C call a bar (~0.2 us, TA-Lib's
@@ -78,10 +66,12 @@ rebuild running sums periodically (WMA every ``8*period`` outputs, LINEARREG and
 variance family every ``32*period``), which is visible as NaN *recovery* after a NaN in
 the middle of the input -- test NaN mid-series against TA-Lib; and Numba's on-disk cache
 does not track dependencies across modules, so after editing a shared helper (``_ma``,
-``_kernels``) delete the ``__pycache__/*.nbi``/``*.nbc`` files before re-testing.
+``_kernels``, or a lookback in ``_declarations``: the moving averages' generated kernels
+compile it in) delete the ``__pycache__/*.nbi``/``*.nbc`` files before re-testing.
 
-``moonlight/indicators/__init__.py`` imports every indicator module and exposes every
-registered name (and alias) as ``moonlight.indicators.<name>``; the test suite
+``moonlight/indicators/__init__.py`` imports every indicator module on first use
+(``load()``), checks that every declaration is implemented, and exposes every name (and
+alias) as ``moonlight.indicators.<name>``; the test suite
 ``tests/indicators/test_catalog_contract.py`` then checks each indicator against this
 contract (metadata, invalid parameters, 2-D, pandas, stream == batch, batched == single
 streams, state round trip).
@@ -99,112 +89,30 @@ import numpy.typing as npt
 
 from moonlight.core.plugins import IndicatorSpec, ParamSpec
 from moonlight.indicators import _codegen, _inputs
+from moonlight.indicators._declarations import (
+    ALIASES,
+    DECLARATIONS,
+    FLOAT_MAX,
+    UNSTABLE,
+    Declaration,
+    checker,
+    get_unstable_period,
+    set_unstable_period,
+)
 from moonlight.indicators._streams import KERNELS, BatchedStream, Stream, StreamKernel
 
 __all__ = [
+    "ALIASES",
     "REGISTRY",
-    "UNSTABLE_IDS",
     "Indicator",
     "define",
-    "float_param",
     "get_threads",
     "get_unstable_period",
-    "int_param",
+    "implement",
     "lookup",
     "set_threads",
     "set_unstable_period",
 ]
-
-#: TA-Lib's usual upper bound for periods (``TA_INTEGER_MAX`` is larger, but every
-#: period parameter of the functions we mirror is declared 1..100000 or 2..100000).
-MAX_PERIOD = 100_000
-#: Float parameters without an explicit bound still have to be finite.
-_FLOAT_MAX = 1.7976931348623157e308
-
-
-def int_param(name: str, default: int, minimum: int, maximum: int = MAX_PERIOD) -> ParamSpec:
-    """An integer parameter with TA-Lib's name, default and valid closed range."""
-    return ParamSpec(name=name, default=default, minimum=minimum, maximum=maximum, kind=int)
-
-
-def float_param(
-    name: str, default: float, minimum: float | None = None, maximum: float | None = None
-) -> ParamSpec:
-    """A float parameter; ``None`` bounds mean "any finite value"."""
-    return ParamSpec(name=name, default=default, minimum=minimum, maximum=maximum, kind=float)
-
-
-# ---------------------------------------------------------------------------------------
-# Unstable periods (TA-Lib ``TA_SetUnstablePeriod``)
-# ---------------------------------------------------------------------------------------
-
-#: TA-Lib 0.8.2's function ids that have an unstable-period setting ("ALL" sets them all).
-UNSTABLE_IDS: tuple[str, ...] = (
-    "ADX",
-    "ATR",
-    "CMO",
-    "DX",
-    "EMA",
-    "HT_DCPERIOD",
-    "HT_DCPHASE",
-    "HT_PHASOR",
-    "HT_SINE",
-    "HT_TRENDLINE",
-    "HT_TRENDMODE",
-    "KAMA",
-    "MAMA",
-    "MINUS_DI",
-    "MINUS_DM",
-    "NATR",
-    "PLUS_DI",
-    "PLUS_DM",
-    "RSI",
-    "T3",
-    "RMA",
-    "HA",
-    "RVI",
-)
-
-#: Current setting per id; read by every batch call and stream construction.
-UNSTABLE: dict[str, int] = dict.fromkeys(UNSTABLE_IDS, 0)
-
-
-def set_unstable_period(name: str, period: int) -> None:
-    """TA-Lib's ``set_unstable_period``: extra warm-up bars for functions of id ``name``.
-
-    Process-wide, like TA-Lib's global. ``name`` is a TA-Lib id (``"EMA"``, ``"ATR"``...)
-    or ``"ALL"``. Affects batch calls made and streams created afterwards.
-    """
-    value = _inputs.check_int("period", period, 0, 2**31 - 1)
-    if name == "ALL":
-        for key in UNSTABLE:
-            UNSTABLE[key] = value
-        return
-    if name not in UNSTABLE:
-        raise ValueError(f"name: {name!r} has no unstable period; use one of {UNSTABLE_IDS}")
-    UNSTABLE[name] = value
-
-
-def get_unstable_period(name: str) -> int:
-    """The current unstable period of TA-Lib id ``name`` (0 unless set)."""
-    if name not in UNSTABLE:
-        raise ValueError(f"name: {name!r} has no unstable period; use one of {UNSTABLE_IDS}")
-    return UNSTABLE[name]
-
-
-def _unstable_names(unstable: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
-    """kwarg name -> TA-Lib id, in kernel-argument order."""
-    if isinstance(unstable, Mapping):
-        named = dict(unstable)
-    elif len(unstable) == 1:
-        named = {"unstable": unstable[0]}
-    else:
-        named = {f"{uid.lower()}_unstable": uid for uid in unstable}
-    for uid in named.values():
-        if uid not in UNSTABLE:
-            raise ValueError(f"unknown unstable-period id {uid!r}")
-    return named
-
 
 # ---------------------------------------------------------------------------------------
 # Registry
@@ -216,23 +124,39 @@ class Indicator:
     """Everything the package knows about one indicator (the spec plus the internals)."""
 
     spec: IndicatorSpec
-    group: str
+    declaration: Declaration
     kernel: Callable[..., None]
     stream: StreamKernel
-    int_outputs: frozenset[str]
-    check: Callable[..., None] | None
-    validate: Callable[..., dict[str, Any]] = field(repr=False)
-    #: kwarg name -> TA-Lib unstable-period id, in kernel-argument order.
-    unstable: Mapping[str, str] = field(default_factory=dict)
     _generated: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def unstable_values(self) -> dict[str, int]:
-        """The current unstable periods this indicator follows, by kwarg name."""
-        return {kw: UNSTABLE[uid] for kw, uid in self.unstable.items()}
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def group(self) -> str:
+        return self.declaration.group
+
+    @property
+    def int_outputs(self) -> frozenset[str]:
+        return frozenset(self.declaration.int_outputs)
+
+    @property
+    def check(self) -> Callable[..., None] | None:
+        return self.declaration.check
+
+    @property
+    def unstable(self) -> Mapping[str, str]:
+        """kwarg name -> TA-Lib unstable-period id, in kernel-argument order."""
+        return self.declaration.unstable_named
+
+    def validate(self, **given: Any) -> dict[str, Any]:
+        """Fill defaults, range-check every parameter, run ``check``; return them all."""
+        return self.declaration.validate(**given)
+
+    def unstable_values(self) -> dict[str, int]:
+        """The current unstable periods this indicator follows, by kwarg name."""
+        return self.declaration.unstable_values()
 
     @property
     def kernel_2d(self) -> Callable[..., None]:
@@ -245,10 +169,8 @@ class Indicator:
         return found  # type: ignore[no-any-return]
 
 
-#: name -> Indicator, in declaration order (aliases are not keys here).
+#: name -> Indicator, in the order the modules implement them (aliases are not keys).
 REGISTRY: dict[str, Indicator] = {}
-#: alias -> canonical name.
-ALIASES: dict[str, str] = {}
 
 
 def lookup(name: str) -> Indicator:
@@ -273,22 +195,12 @@ def _param_guard(p: ParamSpec, index: int) -> str:
             f"or {p.name} > {p.maximum}:\n"
             f"        {p.name} = _check_{index}({p.name})\n"
         )
-    low = -_FLOAT_MAX if p.minimum is None else float(p.minimum)
-    high = _FLOAT_MAX if p.maximum is None else float(p.maximum)
+    low = -FLOAT_MAX if p.minimum is None else float(p.minimum)
+    high = FLOAT_MAX if p.maximum is None else float(p.maximum)
     return (
         f"    if type({p.name}) is not float or not ({low!r} <= {p.name} <= {high!r}):\n"
         f"        {p.name} = _check_{index}({p.name})\n"
     )
-
-
-def _checker(p: ParamSpec) -> Callable[[object], Any]:
-    if p.kind is int:
-        low_i = None if p.minimum is None else int(p.minimum)
-        high_i = None if p.maximum is None else int(p.maximum)
-        return lambda value: _inputs.check_int(p.name, value, low_i, high_i)
-    low_f = -_FLOAT_MAX if p.minimum is None else float(p.minimum)
-    high_f = _FLOAT_MAX if p.maximum is None else float(p.maximum)
-    return lambda value: _inputs.check_float(p.name, value, low_f, high_f)
 
 
 def _docstring(
@@ -392,7 +304,7 @@ def _make_batch(
         "_U": UNSTABLE,
     }
     for i, p in enumerate(params):
-        namespace[f"_check_{i}"] = _checker(p)
+        namespace[f"_check_{i}"] = checker(p)
     signature = ", ".join([*inputs, *(f"{p.name}={p.default!r}" for p in params)])
     unstable_args = [f"_U[{uid!r}]" for uid in unstable.values()]
     param_names = ", ".join([*(p.name for p in params), *unstable_args])
@@ -529,76 +441,41 @@ def _stream_kernel(
 
 
 # ---------------------------------------------------------------------------------------
-# define()
+# define() and implement()
 # ---------------------------------------------------------------------------------------
 
 
 def define(
-    name: str,
+    declaration: Declaration,
     *,
-    group: str,
-    summary: str,
-    inputs: Sequence[str],
-    outputs: Sequence[str],
-    params: Sequence[ParamSpec],
-    lookback: Callable[..., int],
     state: Callable[..., Sequence[float]],
     step: Any,
-    source: str,
     kernel: Callable[..., None] | None = None,
     core: Callable[..., Any] | None = None,
-    aliases: Sequence[str] = (),
-    int_outputs: Sequence[str] = (),
-    check: Callable[..., None] | None = None,
-    unstable: Sequence[str] | Mapping[str, str] = (),
 ) -> Callable[..., Any]:
-    """Declare one indicator; return its public batch function (see the module notes).
+    """Bind one declaration to its computation; return its public batch function.
 
     Give the ``kernel``, or -- for a one-input, one-output indicator computed by a
     TA-Lib-style ``core(x, start, end, *params, *unstable, out)`` -- the ``core``, and the
     kernel (``batch.kernel``) is generated around it.
     """
+    name = declaration.name
     if (kernel is None) == (core is None):
         raise ValueError(f"{name}: give exactly one of kernel= and core=")
-    if name in REGISTRY or name in ALIASES:
-        raise ValueError(f"indicator {name!r} is already defined")
-    for alias in aliases:
-        if alias in REGISTRY or alias in ALIASES:
-            raise ValueError(f"alias {alias!r} of {name!r} is already taken")
-    params = tuple(params)
-    unknown = set(int_outputs) - set(outputs)
-    if unknown:
-        raise ValueError(f"{name}: int_outputs {sorted(unknown)} are not outputs")
-    defaults = {p.name: p.default for p in params}
-    checkers = {p.name: _checker(p) for p in params}
-
-    def validate(**given: Any) -> dict[str, Any]:
-        """Fill defaults, range-check every parameter, run ``check``; return them all."""
-        extra = set(given) - set(defaults)
-        if extra:
-            raise ValueError(f"{name}: unknown parameter(s) {sorted(extra)}")
-        values = {key: checkers[key](given.get(key, default)) for key, default in defaults.items()}
-        if check is not None:
-            check(**values)
-        return values
-
-    unstable_named = _unstable_names(unstable)
+    if name in REGISTRY:
+        raise ValueError(f"indicator {name!r} is already implemented")
+    inputs, outputs, params = declaration.inputs, declaration.outputs, declaration.params
+    summary, unstable_named = declaration.summary, declaration.unstable_named
+    int_outputs = frozenset(declaration.int_outputs)
     if kernel is None:
-        if tuple(inputs) != ("real",) or len(outputs) != 1:
+        if inputs != ("real",) or len(outputs) != 1:
             raise ValueError(f"{name}: core= serves one input named real and one output")
         arguments = [*(p.name for p in params), *unstable_named]
-        kernel = _codegen.core_kernel(name, core, lookback, arguments, summary + ".")
-
-    def warmup(**given: Any) -> int:
-        """Leading NaN bars on clean input, at the current unstable-period settings."""
-        current = {kw: UNSTABLE[uid] for kw, uid in unstable_named.items()}
-        return int(lookback(**validate(**given), **current))
+        kernel = _codegen.core_kernel(name, core, declaration.lookback, arguments, summary + ".")
 
     holder: dict[str, Any] = {"kernel": kernel}
-    batch = _make_batch(
-        name, inputs, outputs, params, frozenset(int_outputs), holder, unstable_named
-    )
-    batch.__doc__ = _docstring(name, summary, inputs, outputs, params, source)
+    batch = _make_batch(name, inputs, outputs, params, int_outputs, holder, unstable_named)
+    batch.__doc__ = _docstring(name, summary, inputs, outputs, params, declaration.source)
     batch.__module__ = getattr(kernel, "__module__", __name__)
     stream_factory = _make_stream_factory(holder, name)
     returns = "value." if len(outputs) == 1 else "(" + ", ".join(outputs) + ")."
@@ -628,45 +505,52 @@ def define(
         params, inspect.Parameter("series", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     )
     batched_factory.__module__ = "moonlight.indicators.batched"
-    spec = IndicatorSpec(
-        name=name,
-        batch=batch,
-        stream=stream_factory,
-        inputs=tuple(inputs),
-        outputs=tuple(outputs),
-        params=params,
-        warmup=warmup,
-        summary=summary,
-        aliases=tuple(aliases),
-        source=source,
-        extra={
-            "group": group,
-            "int_outputs": tuple(int_outputs),
-            "unstable": tuple(unstable_named.values()),
-            "batched": batched_factory,
-        },
-    )
+    spec = declaration.spec(batch, stream_factory, batched_factory)
     stream_kernel = _stream_kernel(
-        name, inputs, outputs, frozenset(int_outputs), state, step, validate, unstable_named
+        name, inputs, outputs, int_outputs, state, step, declaration.validate, unstable_named
     )
-    indicator = Indicator(
-        spec=spec,
-        group=group,
-        kernel=kernel,
-        stream=stream_kernel,
-        int_outputs=frozenset(int_outputs),
-        check=check,
-        validate=validate,
-        unstable=unstable_named,
-    )
+    indicator = Indicator(spec=spec, declaration=declaration, kernel=kernel, stream=stream_kernel)
     holder["indicator"] = indicator
     batch.kernel = kernel  # type: ignore[attr-defined]
     batch.spec = spec  # type: ignore[attr-defined]
     REGISTRY[name] = indicator
     KERNELS[name] = stream_kernel
-    for alias in aliases:
-        ALIASES[alias] = name
     return batch
+
+
+def implement(name: str, namespace: Mapping[str, Any], **functions: Any) -> Callable[..., Any]:
+    """:func:`define` the declared indicator ``name`` from ``namespace``'s functions.
+
+    ``<name>_kernel`` (or ``<name>_core``), ``<name>_state`` and ``<name>_step`` are
+    taken from ``namespace`` (a module's ``globals()``, or ``vars(module)``); a keyword
+    (``kernel=``, ``core=``, ``state=``, ``step=``) names a function shared with another
+    indicator instead.
+    """
+    try:
+        declaration = DECLARATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"{name!r} is not declared in moonlight.indicators._declarations"
+        ) from None
+    unknown = set(functions) - {"kernel", "core", "state", "step"}
+    if unknown:
+        raise ValueError(f"{name}: unknown function role(s) {sorted(unknown)}")
+    found: dict[str, Any] = {
+        role: functions.get(role, namespace.get(f"{name}_{role}"))
+        for role in ("kernel", "core", "state", "step")
+    }
+    if found["kernel"] is not None and "core" not in functions:
+        found["core"] = None
+    for role in ("state", "step"):
+        if found[role] is None:
+            raise ValueError(f"{name}: no {name}_{role} (nor {role}=) to implement it with")
+    return define(
+        declaration,
+        state=found["state"],
+        step=found["step"],
+        kernel=found["kernel"],
+        core=found["core"],
+    )
 
 
 # ---------------------------------------------------------------------------------------

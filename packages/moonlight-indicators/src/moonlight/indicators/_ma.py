@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from moonlight.indicators import _declarations
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import fma, py_func
 
@@ -37,7 +38,6 @@ MA_NAMES: dict[int, str] = {
     7: "MAMA",
     8: "T3",
 }
-MA_MAMA = 7
 
 #: TA-Lib KAMA constants: fastest (2-bar) and slowest (30-bar) EMA factors.
 KAMA_MAX = 2.0 / (30.0 + 1.0)
@@ -51,55 +51,13 @@ KAMA_REBUILD = 100.0
 KAMA_EPSILON = 1e-14
 
 
-def check_matype(name: str, matype: int) -> None:
-    """Refuse MAMA (code 7): MoonLight does not implement the MESA adaptive average."""
-    if matype == MA_MAMA:
-        raise ValueError(f"{name}=7 (MAMA) is not supported by moonlight.indicators; use 0..6 or 8")
-
-
 # ---------------------------------------------------------------------------------------
 # Lookbacks (TA_<MA>_Lookback, TA_MA_Lookback)
 # ---------------------------------------------------------------------------------------
 
 
-@jit
-def ma_lookback(
-    period: int, matype: int, ema_unstable: int, kama_unstable: int, t3_unstable: int
-) -> int:
-    """``TA_MA_Lookback``: leading bars an MA of this type and period consumes."""
-    if period <= 1:
-        return 0
-    if matype == 1:
-        return period - 1 + ema_unstable
-    if matype == 3:
-        return 2 * (period - 1 + ema_unstable)
-    if matype == 4:
-        return 3 * (period - 1 + ema_unstable)
-    if matype == 6:
-        return period + kama_unstable
-    if matype == 8:
-        return 6 * (period - 1) + t3_unstable
-    return period - 1  # SMA, WMA, TRIMA
-
-
-def ma_lookback_py(
-    period: int, matype: int, ema_unstable: int = 0, kama_unstable: int = 0, t3_unstable: int = 0
-) -> int:
-    """:func:`ma_lookback` for Python callers (metadata), without compiling it."""
-    result: int = py_func(ma_lookback)(period, matype, ema_unstable, kama_unstable, t3_unstable)
-    return result
-
-
-def sma_lookback(timeperiod: int) -> int:
-    return timeperiod - 1
-
-
-def ema_lookback(timeperiod: int, unstable: int = 0) -> int:
-    return timeperiod - 1 + unstable
-
-
-def kama_lookback(timeperiod: int, unstable: int = 0) -> int:
-    return unstable if timeperiod == 1 else timeperiod + unstable
+#: ``TA_MA_Lookback`` compiled for the kernels (the plain function is the declarations').
+ma_lookback = jit(_declarations.ma_lookback)
 
 
 # ---------------------------------------------------------------------------------------

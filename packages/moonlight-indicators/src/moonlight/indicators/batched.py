@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from moonlight.indicators import load
 from moonlight.indicators._define import factories, factory_lookup
 from moonlight.indicators._streams import BatchedStream
 
@@ -28,6 +29,7 @@ def from_state(state: Mapping[str, Any]) -> BatchedStream:
     return BatchedStream.from_state(state)
 
 
+load()
 globals().update(factories("batched"))
 __getattr__ = factory_lookup(__name__, "batched")
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin3, fill_nan, py_func
 
@@ -41,13 +41,6 @@ NAN = math.nan
 #   [31, 32] offsets of the senkou A and senkou B displacement rings
 _HEADER = 33
 _WINDOW_OF_DEQUE = (0, 0, 1, 1, 2, 2)  # deque j watches window s[_WINDOW_OF_DEQUE[j]]
-
-
-def ichimoku_lookback(
-    tenkanperiod: int, kijunperiod: int, senkouperiod: int, displacement: int
-) -> int:
-    """First bar with all five lines: the longest window, then ``displacement`` bars more."""
-    return max(tenkanperiod, kijunperiod, senkouperiod) - 1 + displacement
 
 
 @jit
@@ -218,27 +211,7 @@ def ichimoku_kernel(
         chikou[t] = e
 
 
-ichimoku = define(
-    "ichimoku",
-    group="beyond",
-    summary="Ichimoku Kinko Hyo (tenkan, kijun, senkou A/B leading spans, chikou)",
-    inputs=("high", "low", "close"),
-    outputs=("tenkan", "kijun", "senkou_a", "senkou_b", "chikou"),
-    params=(
-        int_param("tenkanperiod", 9, 1),
-        int_param("kijunperiod", 26, 1),
-        int_param("senkouperiod", 52, 1),
-        int_param("displacement", 26, 0),
-    ),
-    lookback=ichimoku_lookback,
-    kernel=ichimoku_kernel,
-    state=ichimoku_state,
-    step=ichimoku_step,
-    source=(
-        "Hosoda Goichi, Ichimoku Kinko Hyo (1969); formulas as in StockCharts' ChartSchool "
-        "'Ichimoku Cloud' and backtrader's Ichimoku (spans shifted 26 bars forward)"
-    ),
-)
+ichimoku = implement("ichimoku", globals())
 ichimoku.__doc__ = """Ichimoku Kinko Hyo: five lines, each aligned on the bar where it is known.
 
 With ``mid(n)[t] = (highest high + lowest low of the n bars ending at t) / 2`` and
@@ -394,26 +367,7 @@ def anchored_vwap_step(
 
 _WEEK_LIMIT_S = 7 * 86400.0
 
-anchored_vwap = define(
-    "anchored_vwap",
-    group="beyond",
-    summary="VWAP anchored to the session, day or week (restarts at each boundary)",
-    inputs=("high", "low", "close", "volume", "timestamp"),
-    outputs=("real",),
-    params=(
-        int_param("anchor", ANCHOR_DAY, ANCHOR_SESSION, ANCHOR_WEEK),
-        float_param("offset_s", 0.0, -_WEEK_LIMIT_S, _WEEK_LIMIT_S),
-        float_param("gap_s", 3600.0, 0.0, 1e12),
-    ),
-    lookback=lambda anchor, offset_s, gap_s: 0,
-    kernel=anchored_vwap_kernel,
-    state=anchored_vwap_state,
-    step=anchored_vwap_step,
-    source=(
-        "Brian Shannon, 'Maximum Trading Gains With Anchored VWAP' (2023); session VWAP "
-        "as in TA-Lib 0.8's VWAP notes (sum(typical price * volume) / sum(volume))"
-    ),
-)
+anchored_vwap = implement("anchored_vwap", globals())
 anchored_vwap.__doc__ = """Anchored VWAP: the volume-weighted average typical price since an anchor.
 
 ``VWAP[t] = sum(tp * volume) / sum(volume)`` over the bars of the current anchor period up

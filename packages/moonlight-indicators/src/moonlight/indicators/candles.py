@@ -20,7 +20,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import define
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin4, fill_nan
 
@@ -121,18 +121,4 @@ def ha_step(
     return ha_open, hi, lo, ha_close
 
 
-ha = define(
-    "ha",
-    group="candles",
-    summary="Heikin-Ashi candles",
-    inputs=("open", "high", "low", "close"),
-    outputs=("haopen", "hahigh", "halow", "haclose"),
-    params=(),
-    lookback=lambda unstable=0: unstable,
-    kernel=ha_kernel,
-    state=ha_state,
-    step=ha_step,
-    aliases=("heikin_ashi",),
-    unstable=("HA",),
-    source="TA-Lib C 0.8.1 ta_HA.c via the ta-lib 0.8.2 Python wrapper",
-)
+ha = implement("ha", globals())

@@ -11,14 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from moonlight.core.plugins import IndicatorSpec
+from moonlight.indicators import load
+from moonlight.indicators._declarations import DECLARATIONS
 from moonlight.indicators._define import REGISTRY
 
 
 def catalog() -> tuple[IndicatorSpec, ...]:
-    """Every registered indicator's spec, in declaration order (grouped by module)."""
-    return tuple(ind.spec for ind in REGISTRY.values())
+    """Every indicator's spec, in the order of the declarations (grouped by module)."""
+    load()
+    return tuple(REGISTRY[name].spec for name in DECLARATIONS)
 
 
 def describe() -> list[dict[str, Any]]:
     """JSON-ready descriptions (``IndicatorSpec.describe()`` plus the group)."""
-    return [{**ind.spec.describe(), "group": ind.group} for ind in REGISTRY.values()]
+    return [{**spec.describe(), "group": spec.extra["group"]} for spec in catalog()]

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import uint64 as U
 
-from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import FloatArray, begin2, begin3, fill_nan, fma
 from moonlight.indicators.volatility import true_range
@@ -44,9 +44,6 @@ IndexArray = npt.NDArray[np.int64]
 
 #: TA-Lib's ``TA_EPSILON``: ``TA_IS_ZERO(v)`` is ``-1e-14 < v < 1e-14``.
 EPSILON = 1e-14
-
-_TA = "TA-Lib C ta_{}.c (library 0.8.1 bundled with the ta-lib 0.8.2 Python wrapper)"
-_WILDER = "J. W. Wilder, New Concepts in Technical Trading Systems (1978)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,20 +203,7 @@ def adx_step(st: FloatArray, at: int, high: float, low: float, close: float) -> 
     return s[10]  # type: ignore[no-any-return]
 
 
-adx = define(
-    "adx",
-    group="directional",
-    summary="Average Directional Movement Index",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod, unstable: 2 * timeperiod - 1 + unstable,
-    kernel=adx_kernel,
-    state=adx_state,
-    step=adx_step,
-    source=_TA.format("ADX") + "; " + _WILDER,
-    unstable=("ADX",),
-)
+adx = implement("adx", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,39 +348,9 @@ def di_step(st: FloatArray, at: int, high: float, low: float, close: float) -> f
     return 100.0 * (dm / tr) if tr_nonzero(tr) else 0.0
 
 
-def _di_lookback(timeperiod: int, unstable: int) -> int:
-    return timeperiod + unstable if timeperiod > 1 else 1
+plus_di = implement("plus_di", globals(), step=di_step)
 
-
-plus_di = define(
-    "plus_di",
-    group="directional",
-    summary="Plus Directional Indicator (+DI)",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 1),),
-    lookback=_di_lookback,
-    kernel=plus_di_kernel,
-    state=plus_di_state,
-    step=di_step,
-    source=_TA.format("PLUS_DI") + "; " + _WILDER,
-    unstable=("PLUS_DI",),
-)
-
-minus_di = define(
-    "minus_di",
-    group="directional",
-    summary="Minus Directional Indicator (-DI)",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 1),),
-    lookback=_di_lookback,
-    kernel=minus_di_kernel,
-    state=minus_di_state,
-    step=di_step,
-    source=_TA.format("MINUS_DI") + "; " + _WILDER,
-    unstable=("MINUS_DI",),
-)
+minus_di = implement("minus_di", globals(), step=di_step)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,19 +574,7 @@ def aroon_step(st: FloatArray, at: int, high: float, low: float) -> tuple[float,
     return factor * (p - (today - low_idx)), factor * (p - (today - high_idx))
 
 
-aroon = define(
-    "aroon",
-    group="directional",
-    summary="Aroon down and up: bars since the lowest low and highest high",
-    inputs=("high", "low"),
-    outputs=("aroondown", "aroonup"),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod: timeperiod,
-    kernel=aroon_kernel,
-    state=aroon_state,
-    step=aroon_step,
-    source=_TA.format("AROON") + "; T. Chande, Stocks & Commodities (1995)",
-)
+aroon = implement("aroon", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -829,16 +771,4 @@ def sar_step(st: FloatArray, at: int, high: float, low: float) -> float:
     return result  # type: ignore[no-any-return]
 
 
-sar = define(
-    "sar",
-    group="directional",
-    summary="Parabolic SAR (stop and reverse)",
-    inputs=("high", "low"),
-    outputs=("real",),
-    params=(float_param("acceleration", 0.02, 0.0), float_param("maximum", 0.2, 0.0)),
-    lookback=lambda acceleration, maximum: 1,
-    kernel=sar_kernel,
-    state=sar_state,
-    step=sar_step,
-    source=_TA.format("SAR") + "; " + _WILDER,
-)
+sar = implement("sar", globals())

@@ -32,8 +32,8 @@ import math
 import numpy as np
 from numba import uint64 as U
 
-from moonlight.indicators import _ma
-from moonlight.indicators._define import define, int_param
+from moonlight.indicators import _declarations, _ma
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import FloatArray, begin1, begin3, begin4, fill_nan
 
@@ -42,8 +42,6 @@ NAN2 = (NAN, NAN)
 
 #: TA-Lib's ``TA_EPSILON`` (1e-14): the width of its relative "is zero" bands.
 EPSILON = 1e-14
-
-_TA = "TA-Lib C ta_{}.c (library 0.8.1 bundled with the ta-lib 0.8.2 Python wrapper)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,35 +193,9 @@ def gain_loss_step(st: FloatArray, at: int, real: float) -> float:
     return _ratio(gain, loss, cmo)
 
 
-rsi = define(
-    "rsi",
-    group="momentum",
-    summary="Relative Strength Index (Wilder smoothing)",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod, unstable: timeperiod + unstable,
-    kernel=rsi_kernel,
-    state=rsi_state,
-    step=gain_loss_step,
-    source=_TA.format("RSI") + "; J. W. Wilder, New Concepts in Technical Trading Systems",
-    unstable=("RSI",),
-)
+rsi = implement("rsi", globals(), step=gain_loss_step)
 
-cmo = define(
-    "cmo",
-    group="momentum",
-    summary="Chande Momentum Oscillator (on Wilder averages, as TA-Lib)",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod, unstable: timeperiod + unstable,
-    kernel=cmo_kernel,
-    state=cmo_state,
-    step=gain_loss_step,
-    source=_TA.format("CMO") + "; T. Chande, The New Technical Trader",
-    unstable=("CMO",),
-)
+cmo = implement("cmo", globals(), step=gain_loss_step)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,33 +269,9 @@ def roc_step(st: FloatArray, at: int, real: float) -> float:
     return 0.0
 
 
-mom = define(
-    "mom",
-    group="momentum",
-    summary="Momentum: change over timeperiod bars",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 10, 1),),
-    lookback=lambda timeperiod: timeperiod,
-    kernel=mom_kernel,
-    state=lag_state,
-    step=mom_step,
-    source=_TA.format("MOM"),
-)
+mom = implement("mom", globals(), state=lag_state)
 
-roc = define(
-    "roc",
-    group="momentum",
-    summary="Rate of change in percent: (price / price n bars ago - 1) * 100",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 10, 1),),
-    lookback=lambda timeperiod: timeperiod,
-    kernel=roc_kernel,
-    state=lag_state,
-    step=roc_step,
-    source=_TA.format("ROC"),
-)
+roc = implement("roc", globals(), state=lag_state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,19 +461,7 @@ def willr_step(st: FloatArray, at: int, high: float, low: float, close: float) -
     return extreme_value(highest, lowest, close, True)
 
 
-willr = define(
-    "willr",
-    group="momentum",
-    summary="Williams' %R",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    kernel=willr_kernel,
-    state=willr_state,
-    step=willr_step,
-    source=_TA.format("WILLR") + "; L. Williams, How I Made One Million Dollars (1979)",
-)
+willr = implement("willr", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,7 +533,10 @@ def stochrsi_state(
     rsi_warmup = timeperiod + unstable
     ma_unstable = (ema_unstable, kama_unstable, t3_unstable)
     warmup = (
-        rsi_warmup + fastk_period - 1 + _ma.ma_lookback_py(fastd_period, fastd_matype, *ma_unstable)
+        rsi_warmup
+        + fastk_period
+        - 1
+        + _declarations.ma_lookback(fastd_period, fastd_matype, *ma_unstable)
     )
     rsi = rsi_state(timeperiod, unstable)
     extremes = extremes_state(fastk_period)
@@ -631,57 +570,7 @@ def stochrsi_step(st: FloatArray, at: int, real: float) -> tuple[float, float]:
     return k, d
 
 
-def _stochrsi_lookback(
-    timeperiod: int,
-    fastk_period: int,
-    fastd_period: int,
-    fastd_matype: int,
-    unstable: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-) -> int:
-    return (
-        timeperiod
-        + unstable
-        + fastk_period
-        - 1
-        + _ma.ma_lookback_py(fastd_period, fastd_matype, ema_unstable, kama_unstable, t3_unstable)
-    )
-
-
-def _stochrsi_check(
-    timeperiod: int, fastk_period: int, fastd_period: int, fastd_matype: int
-) -> None:
-    _ma.check_matype("fastd_matype", fastd_matype)
-
-
-stochrsi = define(
-    "stochrsi",
-    group="momentum",
-    summary="Stochastic RSI: fast %K of the RSI and its moving average %D",
-    inputs=("real",),
-    outputs=("fastk", "fastd"),
-    params=(
-        int_param("timeperiod", 14, 2),
-        int_param("fastk_period", 5, 1),
-        int_param("fastd_period", 3, 1),
-        int_param("fastd_matype", 0, 0, 8),
-    ),
-    lookback=_stochrsi_lookback,
-    kernel=stochrsi_kernel,
-    state=stochrsi_state,
-    step=stochrsi_step,
-    check=_stochrsi_check,
-    source=_TA.format("STOCHRSI")
-    + " (RSI then STOCHF); T. Chande and S. Kroll, Stocks & Commodities 11:5 (1993)",
-    unstable={
-        "unstable": "RSI",
-        "ema_unstable": "EMA",
-        "kama_unstable": "KAMA",
-        "t3_unstable": "T3",
-    },
-)
+stochrsi = implement("stochrsi", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -770,19 +659,7 @@ def cci_step(st: FloatArray, at: int, high: float, low: float, close: float) -> 
     return delta / (0.015 * deviation)
 
 
-cci = define(
-    "cci",
-    group="momentum",
-    summary="Commodity Channel Index",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    kernel=cci_kernel,
-    state=cci_state,
-    step=cci_step,
-    source=_TA.format("CCI") + "; D. Lambert, Commodities magazine (1980)",
-)
+cci = implement("cci", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -916,19 +793,7 @@ def mfi_step(
     return 100.0 * (clamped / total)  # type: ignore[no-any-return]
 
 
-mfi = define(
-    "mfi",
-    group="momentum",
-    summary="Money Flow Index (volume-weighted RSI of the typical price)",
-    inputs=("high", "low", "close", "volume"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod: timeperiod,
-    kernel=mfi_kernel,
-    state=mfi_state,
-    step=mfi_step,
-    source=_TA.format("MFI") + "; G. Quong and A. Soudack, Stocks & Commodities (1989)",
-)
+mfi = implement("mfi", globals())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1151,22 +1016,4 @@ def ultosc_step(st: FloatArray, at: int, high: float, low: float, close: float) 
     return 100.0 * (output / 7.0)
 
 
-ultosc = define(
-    "ultosc",
-    group="momentum",
-    summary="Ultimate Oscillator (weights 4/2/1 on the shortest/middle/longest period)",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(
-        int_param("timeperiod1", 7, 1),
-        int_param("timeperiod2", 14, 1),
-        int_param("timeperiod3", 28, 1),
-    ),
-    lookback=lambda timeperiod1, timeperiod2, timeperiod3: max(
-        timeperiod1, timeperiod2, timeperiod3
-    ),
-    kernel=ultosc_kernel,
-    state=ultosc_state,
-    step=ultosc_step,
-    source=_TA.format("ULTOSC") + "; L. Williams, Stocks & Commodities (1985)",
-)
+ultosc = implement("ultosc", globals())

@@ -8,15 +8,12 @@ linearreg, stoch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.core.plugins import ParamSpec
-from moonlight.indicators import _ma
-from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators import _declarations, _ma
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin1, begin3, fill_nan
 from moonlight.indicators.momentum import (
@@ -28,100 +25,38 @@ from moonlight.indicators.momentum import (
 
 FloatArray = npt.NDArray[np.float64]
 
-_TA = "TA-Lib C ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 NAN = math.nan
 NAN3 = (NAN, NAN, NAN)
 NAN2 = (NAN, NAN)
 
-#: MA types a ``matype`` parameter accepts: TA-Lib's 0..8 (7, MAMA, is refused by check).
-_MATYPE_MAX = 8
-_MA_UNSTABLE = ("EMA", "KAMA", "T3")
 
 # ---------------------------------------------------------------------------------------
 # The moving averages: a TA-Lib core each (``_ma``), the kernel generated around it
 # ---------------------------------------------------------------------------------------
 
 
-def _moving_average(
-    name: str,
-    summary: str,
-    lookback: Callable[..., int],
-    params: tuple[ParamSpec, ...] = (int_param("timeperiod", 30, 1),),
-    unstable: tuple[str, ...] = (),
-) -> Callable[..., Any]:
-    """Declare the MA ``name`` from ``_ma.<name>_core``, ``_state`` and ``_step``."""
-    return define(
-        name,
-        group="overlap",
-        summary=summary,
-        inputs=("real",),
-        outputs=("real",),
-        params=params,
-        lookback=lookback,
-        core=getattr(_ma, f"{name}_core"),
-        state=getattr(_ma, f"{name}_state"),
-        step=getattr(_ma, f"{name}_step"),
-        source=_TA.format(name.upper()),
-        unstable=unstable,
-    )
-
-
-sma = _moving_average("sma", "Simple moving average", _ma.sma_lookback)
+sma = implement("sma", vars(_ma))
 sma_kernel = sma.kernel  # type: ignore[attr-defined]
 
-ema = _moving_average(
-    "ema",
-    "Exponential moving average (k = 2/(timeperiod+1), seeded with the SMA)",
-    _ma.ema_lookback,
-    unstable=("EMA",),
-)
+ema = implement("ema", vars(_ma))
 ema_kernel = ema.kernel  # type: ignore[attr-defined]
 
-wma = _moving_average(
-    "wma",
-    "Weighted moving average (weights 1..timeperiod, newest heaviest)",
-    lambda timeperiod: timeperiod - 1,
-)
+wma = implement("wma", vars(_ma))
 wma_kernel = wma.kernel  # type: ignore[attr-defined]
 
-dema = _moving_average(
-    "dema",
-    "Double exponential moving average (Mulloy): 2*EMA - EMA(EMA)",
-    lambda timeperiod, unstable: 2 * (timeperiod - 1 + unstable),
-    unstable=("EMA",),
-)
+dema = implement("dema", vars(_ma))
 dema_kernel = dema.kernel  # type: ignore[attr-defined]
 
-tema = _moving_average(
-    "tema",
-    "Triple exponential moving average (Mulloy): 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA))",
-    lambda timeperiod, unstable: 3 * (timeperiod - 1 + unstable),
-    unstable=("EMA",),
-)
+tema = implement("tema", vars(_ma))
 tema_kernel = tema.kernel  # type: ignore[attr-defined]
 
-trima = _moving_average(
-    "trima",
-    "Triangular moving average (an SMA of an SMA, computed in one pass)",
-    lambda timeperiod: timeperiod - 1,
-)
+trima = implement("trima", vars(_ma))
 trima_kernel = trima.kernel  # type: ignore[attr-defined]
 
-kama = _moving_average(
-    "kama",
-    "Kaufman adaptive moving average (fast 2, slow 30, efficiency over timeperiod)",
-    _ma.kama_lookback,
-    unstable=("KAMA",),
-)
+kama = implement("kama", vars(_ma))
 kama_kernel = kama.kernel  # type: ignore[attr-defined]
 
-t3 = _moving_average(
-    "t3",
-    "Tillson T3 moving average (six cascaded EMAs, volume factor vfactor)",
-    lambda timeperiod, vfactor, unstable: 6 * (timeperiod - 1) + unstable,
-    params=(int_param("timeperiod", 5, 1), float_param("vfactor", 0.7, 0.0, 1.0)),
-    unstable=("T3",),
-)
+t3 = implement("t3", vars(_ma))
 t3_kernel = t3.kernel  # type: ignore[attr-defined]
 
 # ---------------------------------------------------------------------------------------
@@ -346,7 +281,7 @@ def bbands_state(
     MA state once the variance runs; ``ma_at`` is the MA state's offset.
     """
     unstable = (ema_unstable, kama_unstable, t3_unstable)
-    lookback = max(_ma.ma_lookback_py(timeperiod, matype, *unstable), timeperiod - 1)
+    lookback = max(_declarations.ma_lookback(timeperiod, matype, *unstable), timeperiod - 1)
     header = [float(timeperiod), 1.0 / timeperiod, nbdevup, nbdevdn]
     header += [float(lookback - (timeperiod - 1)), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     header += [float(VAR_RESEED * timeperiod), 0.0, float(_BBANDS_RING + timeperiod)]
@@ -452,45 +387,7 @@ def _bbands_bar(s: FloatArray, x: float, mid: float, sma: bool) -> tuple[float, 
     return _bands(variance, mid, s[2], s[3])
 
 
-def _bbands_lookback(
-    timeperiod: int,
-    nbdevup: float,
-    nbdevdn: float,
-    matype: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-) -> int:
-    ma = _ma.ma_lookback_py(timeperiod, matype, ema_unstable, kama_unstable, t3_unstable)
-    return max(ma, timeperiod - 1)
-
-
-def _check_matype(**params: Any) -> None:
-    for name, value in params.items():
-        if name.endswith("matype"):
-            _ma.check_matype(name, value)
-
-
-bbands = define(
-    "bbands",
-    group="overlap",
-    summary="Bollinger Bands",
-    inputs=("real",),
-    outputs=("upperband", "middleband", "lowerband"),
-    params=(
-        int_param("timeperiod", 20, 2),
-        float_param("nbdevup", 2.0, 0.0, 3e37),
-        float_param("nbdevdn", 2.0, 0.0, 3e37),
-        int_param("matype", 0, 0, _MATYPE_MAX),
-    ),
-    lookback=_bbands_lookback,
-    kernel=bbands_kernel,
-    state=bbands_state,
-    step=bbands_step,
-    source=_TA.format("BBANDS") + "; J. Bollinger, Bollinger on Bollinger Bands (2001)",
-    check=_check_matype,
-    unstable=_MA_UNSTABLE,
-)
+bbands = implement("bbands", globals())
 
 # ---------------------------------------------------------------------------------------
 # macd
@@ -638,28 +535,7 @@ def macd_step(st: FloatArray, at: int, real: float) -> tuple[float, float, float
     return line, signal, line - signal
 
 
-def _macd_lookback(fastperiod: int, slowperiod: int, signalperiod: int, unstable: int) -> int:
-    return signalperiod - 1 + unstable + max(fastperiod, slowperiod) - 1 + unstable
-
-
-macd = define(
-    "macd",
-    group="overlap",
-    summary="Moving average convergence/divergence",
-    inputs=("real",),
-    outputs=("macd", "macdsignal", "macdhist"),
-    params=(
-        int_param("fastperiod", 12, 2),
-        int_param("slowperiod", 26, 2),
-        int_param("signalperiod", 9, 1),
-    ),
-    lookback=_macd_lookback,
-    kernel=macd_kernel,
-    state=macd_state,
-    step=macd_step,
-    source=_TA.format("MACD") + "; G. Appel, Technical Analysis: Power Tools (2005)",
-    unstable=("EMA",),
-)
+macd = implement("macd", globals())
 
 # ---------------------------------------------------------------------------------------
 # linearreg
@@ -810,19 +686,7 @@ def linearreg_step(st: FloatArray, at: int, x: float) -> float:
     return b + m * float(period - 1)  # type: ignore[no-any-return]
 
 
-linearreg = define(
-    "linearreg",
-    group="overlap",
-    summary="Linear regression (least-squares line value at the current bar)",
-    inputs=("real",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 2),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    core=linearreg_core,
-    state=linearreg_state,
-    step=linearreg_step,
-    source=_TA.format("LINEARREG"),
-)
+linearreg = implement("linearreg", globals())
 linearreg_kernel = linearreg.kernel  # type: ignore[attr-defined]
 
 # ---------------------------------------------------------------------------------------
@@ -902,8 +766,8 @@ def stoch_state(
     """Slow stochastic stream: ``[d_from, out_from, bar, slowk_at, slowd_at, window
     extremes, slowk MA, slowd MA]`` (bars counted from the first window bar)."""
     unstable = (ema_unstable, kama_unstable, t3_unstable)
-    d_from = fastk_period - 1 + _ma.ma_lookback_py(slowk_period, slowk_matype, *unstable)
-    out_from = d_from + _ma.ma_lookback_py(slowd_period, slowd_matype, *unstable)
+    d_from = fastk_period - 1 + _declarations.ma_lookback(slowk_period, slowk_matype, *unstable)
+    out_from = d_from + _declarations.ma_lookback(slowd_period, slowd_matype, *unstable)
     extremes = extremes_state(fastk_period)
     slowk = _ma.ma_state(slowk_period, slowk_matype, *unstable)
     slowk_at = _STOCH_EXTREMES + len(extremes)
@@ -937,43 +801,4 @@ def stoch_step(
     return slowk, slowd
 
 
-def _stoch_lookback(
-    fastk_period: int,
-    slowk_period: int,
-    slowk_matype: int,
-    slowd_period: int,
-    slowd_matype: int,
-    ema_unstable: int,
-    kama_unstable: int,
-    t3_unstable: int,
-) -> int:
-    unstable = (ema_unstable, kama_unstable, t3_unstable)
-    return (
-        fastk_period
-        - 1
-        + _ma.ma_lookback_py(slowk_period, slowk_matype, *unstable)
-        + _ma.ma_lookback_py(slowd_period, slowd_matype, *unstable)
-    )
-
-
-stoch = define(
-    "stoch",
-    group="overlap",
-    summary="Stochastic oscillator (slow %K, %D)",
-    inputs=("high", "low", "close"),
-    outputs=("slowk", "slowd"),
-    params=(
-        int_param("fastk_period", 5, 1),
-        int_param("slowk_period", 3, 1),
-        int_param("slowk_matype", 0, 0, _MATYPE_MAX),
-        int_param("slowd_period", 3, 1),
-        int_param("slowd_matype", 0, 0, _MATYPE_MAX),
-    ),
-    lookback=_stoch_lookback,
-    kernel=stoch_kernel,
-    state=stoch_state,
-    step=stoch_step,
-    source=_TA.format("STOCH") + "; G. Lane's stochastic oscillator",
-    check=_check_matype,
-    unstable=_MA_UNSTABLE,
-)
+stoch = implement("stoch", globals())

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from moonlight.indicators import load
 from moonlight.indicators._define import factories, factory_lookup
 from moonlight.indicators._streams import Stream
 
@@ -22,6 +23,7 @@ def from_state(state: Mapping[str, Any]) -> Stream:
     return Stream.from_state(state)
 
 
+load()
 globals().update(factories("stream"))
 __getattr__ = factory_lookup(__name__, "stream")
 

@@ -26,7 +26,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import define, float_param, int_param
+from moonlight.indicators._declarations import kc_lookback
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin2, begin3, fill_nan, fill_zero, fma
 
@@ -38,7 +39,6 @@ NAN3 = (NAN, NAN, NAN)
 #: TA-Lib's ``TA_REAL_MAX``: the upper bound of its real-valued parameters.
 TA_REAL_MAX = 3e37
 
-_SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
 # ---------------------------------------------------------------------------------------------
 # the shared True Range and Wilder coefficients
@@ -142,19 +142,7 @@ def trange_step(st: FloatArray, at: int, high: float, low: float, close: float) 
     return true_range(high, low, prev_close)
 
 
-trange = define(
-    "trange",
-    group="volatility",
-    summary="True Range",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(),
-    lookback=lambda: 1,
-    kernel=trange_kernel,
-    state=trange_state,
-    step=trange_step,
-    source=_SOURCE.format("TRANGE"),
-)
+trange = implement("trange", globals())
 
 # ---------------------------------------------------------------------------------------------
 # atr and natr
@@ -244,20 +232,7 @@ def natr_step(st: FloatArray, at: int, high: float, low: float, close: float) ->
     return 0.0
 
 
-atr = define(
-    "atr",
-    group="volatility",
-    summary="Average True Range (Wilder smoothing)",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 1),),
-    lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
-    kernel=atr_kernel,
-    state=atr_state,
-    step=atr_step,
-    unstable=("ATR",),
-    source=_SOURCE.format("ATR"),
-)
+atr = implement("atr", globals())
 
 
 @jit
@@ -291,20 +266,7 @@ def natr_kernel(
         o[i] = o[i] / c * 100.0 if c != 0.0 else 0.0
 
 
-natr = define(
-    "natr",
-    group="volatility",
-    summary="Normalized Average True Range (ATR / close * 100)",
-    inputs=("high", "low", "close"),
-    outputs=("real",),
-    params=(int_param("timeperiod", 14, 1),),
-    lookback=lambda timeperiod, unstable=0: timeperiod + unstable,
-    kernel=natr_kernel,
-    state=atr_state,
-    step=natr_step,
-    unstable=("NATR",),
-    source=_SOURCE.format("NATR"),
-)
+natr = implement("natr", globals(), state=atr_state)
 
 # ---------------------------------------------------------------------------------------------
 # supertrend
@@ -446,35 +408,11 @@ def supertrend_step(
     return upper, -1
 
 
-supertrend = define(
-    "supertrend",
-    group="volatility",
-    summary="SuperTrend (ATR bands that ratchet with the trend) and its direction",
-    inputs=("high", "low", "close"),
-    outputs=("supertrend", "trend"),
-    params=(
-        int_param("timeperiod", 10, 2),
-        float_param("multiplier", 3.0, 0.0, TA_REAL_MAX),
-    ),
-    lookback=lambda timeperiod, multiplier, unstable=0: timeperiod + unstable,
-    kernel=supertrend_kernel,
-    state=supertrend_state,
-    step=supertrend_step,
-    int_outputs=("trend",),
-    unstable=("ATR",),
-    source=_SOURCE.format("SUPERTREND") + "; first trend long as in ta4j",
-)
+supertrend = implement("supertrend", globals())
 
 # ---------------------------------------------------------------------------------------------
 # kc (Keltner Channels)
 # ---------------------------------------------------------------------------------------------
-
-
-def kc_lookback(
-    timeperiod: int, atrperiod: int, nbdev: float, ema_unstable: int = 0, atr_unstable: int = 0
-) -> int:
-    """TA_KC_Lookback: the longer of the EMA's and the ATR's lookbacks."""
-    return max(timeperiod - 1 + ema_unstable, atrperiod + atr_unstable)
 
 
 @jit
@@ -592,26 +530,7 @@ def kc_step(
     return ema + width, ema, ema - width
 
 
-kc = define(
-    "kc",
-    group="volatility",
-    summary="Keltner Channels (EMA of typical price ± nbdev × ATR)",
-    inputs=("high", "low", "close"),
-    outputs=("upperband", "middleband", "lowerband"),
-    params=(
-        int_param("timeperiod", 20, 2),
-        int_param("atrperiod", 10, 1),
-        # TA-Lib takes any real nbdev; a negative band width is refused here (issue 3).
-        float_param("nbdev", 2.0, 0.0, TA_REAL_MAX),
-    ),
-    lookback=kc_lookback,
-    kernel=kc_kernel,
-    state=kc_state,
-    step=kc_step,
-    aliases=("keltner",),
-    unstable=("EMA", "ATR"),
-    source=_SOURCE.format("KC"),
-)
+kc = implement("kc", globals())
 
 # ---------------------------------------------------------------------------------------------
 # donchian
@@ -883,16 +802,4 @@ def donchian_step(st: FloatArray, at: int, high: float, low: float) -> tuple[flo
     return highest, (highest + lowest) / 2.0, lowest
 
 
-donchian = define(
-    "donchian",
-    group="volatility",
-    summary="Donchian Channels (highest high, midpoint, lowest low of the window)",
-    inputs=("high", "low"),
-    outputs=("upperband", "middleband", "lowerband"),
-    params=(int_param("timeperiod", 20, 2),),
-    lookback=lambda timeperiod: timeperiod - 1,
-    kernel=donchian_kernel,
-    state=donchian_state,
-    step=donchian_step,
-    source=_SOURCE.format("DONCHIAN") + "; O(n) van Herk/Gil-Werman window extremes",
-)
+donchian = implement("donchian", globals())

@@ -21,15 +21,13 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from moonlight.indicators._define import define, int_param
+from moonlight.indicators._define import implement
 from moonlight.indicators._jit import jit
 from moonlight.indicators._kernels import begin1, begin2, begin4, fill_nan, fma
 
 FloatArray = npt.NDArray[np.float64]
 
 NAN = math.nan
-
-_SOURCE = "TA-Lib C 0.8.1 ta_{}.c via the ta-lib 0.8.2 Python wrapper"
 
 
 @jit
@@ -240,19 +238,7 @@ def obv_step(st: FloatArray, at: int, real: float, volume: float) -> float:
     return obv  # type: ignore[no-any-return]
 
 
-obv = define(
-    "obv",
-    group="volume",
-    summary="On Balance Volume",
-    inputs=("real", "volume"),
-    outputs=("real",),
-    params=(),
-    lookback=lambda: 0,
-    kernel=obv_kernel,
-    state=obv_state,
-    step=obv_step,
-    source=_SOURCE.format("OBV"),
-)
+obv = implement("obv", globals())
 
 
 def ad_state() -> list[float]:
@@ -268,19 +254,7 @@ def ad_step(st: FloatArray, at: int, high: float, low: float, close: float, volu
     return ad
 
 
-ad = define(
-    "ad",
-    group="volume",
-    summary="Chaikin Accumulation/Distribution line",
-    inputs=("high", "low", "close", "volume"),
-    outputs=("real",),
-    params=(),
-    lookback=lambda: 0,
-    kernel=ad_kernel,
-    state=ad_state,
-    step=ad_step,
-    source=_SOURCE.format("AD"),
-)
+ad = implement("ad", globals())
 
 
 def adosc_state(fastperiod: int = 3, slowperiod: int = 10, unstable: int = 0) -> list[float]:
@@ -317,20 +291,7 @@ def adosc_step(
     return fast - slow
 
 
-adosc = define(
-    "adosc",
-    group="volume",
-    summary="Chaikin A/D Oscillator (fast EMA - slow EMA of the A/D line)",
-    inputs=("high", "low", "close", "volume"),
-    outputs=("real",),
-    params=(int_param("fastperiod", 3, 2), int_param("slowperiod", 10, 2)),
-    lookback=lambda fastperiod, slowperiod, unstable=0: max(fastperiod, slowperiod) - 1 + unstable,
-    kernel=adosc_kernel,
-    state=adosc_state,
-    step=adosc_step,
-    unstable=("EMA",),
-    source=_SOURCE.format("ADOSC"),
-)
+adosc = implement("adosc", globals())
 
 
 def vwap_state() -> list[float]:
@@ -354,19 +315,7 @@ def vwap_step(
     return s[2]  # type: ignore[no-any-return]
 
 
-vwap = define(
-    "vwap",
-    group="volume",
-    summary="Volume Weighted Average Price, cumulative from the first bar (TA-Lib 0.8)",
-    inputs=("high", "low", "close", "volume"),
-    outputs=("real",),
-    params=(),
-    lookback=lambda: 0,
-    kernel=vwap_kernel,
-    state=vwap_state,
-    step=vwap_step,
-    source=_SOURCE.format("VWAP") + "; see anchored_vwap for session/day/week anchors",
-)
+vwap = implement("vwap", globals())
 
 
 def rvol_state(timeperiod: int = 20) -> list[float]:
@@ -397,16 +346,4 @@ def rvol_step(st: FloatArray, at: int, volume: float) -> float:
     return ieee_divide(volume, baseline)
 
 
-rvol = define(
-    "rvol",
-    group="volume",
-    summary="Relative volume (volume / mean volume of the previous timeperiod bars)",
-    inputs=("volume",),
-    outputs=("real",),
-    params=(int_param("timeperiod", 20, 1),),
-    lookback=lambda timeperiod: timeperiod,
-    kernel=rvol_kernel,
-    state=rvol_state,
-    step=rvol_step,
-    source=_SOURCE.format("RVOL"),
-)
+rvol = implement("rvol", globals())

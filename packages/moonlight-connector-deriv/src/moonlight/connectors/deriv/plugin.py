@@ -9,15 +9,17 @@ picked up and a missing one is reported as :class:`AuthFailed` when connecting.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from moonlight.connectors.deriv.config import DerivConfig
-from moonlight.connectors.deriv.connector import DerivConnector
 from moonlight.core.plugins.markers import hookimpl
 from moonlight.core.plugins.specs import ComponentSpec
-from moonlight.core.runtime.clock import Clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from moonlight.connectors.deriv.connector import DerivConnector
+    from moonlight.core.runtime.clock import Clock
 
 
 def make_deriv(
@@ -29,7 +31,12 @@ def make_deriv(
     **_: Any,
 ) -> DerivConnector:
     """Build a :class:`DerivConnector`; the token comes from ``secrets`` by name, and
-    ``sessions`` (the engine's storage) tells lookups which contracts orders own."""
+    ``sessions`` (the engine's storage) tells lookups which contracts orders own.
+
+    The connector (websockets, SQLAlchemy) is imported here, when a configuration uses it.
+    """
+    from moonlight.connectors.deriv.connector import DerivConnector
+
     store: Mapping[str, str] = secrets if secrets is not None else {}
     name = config.api_token_secret_name
 

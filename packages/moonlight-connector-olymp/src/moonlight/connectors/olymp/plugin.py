@@ -8,14 +8,16 @@ time with the command that stores it. The refresh token is optional.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moonlight.connectors.olymp.config import OlympConfig
-from moonlight.connectors.olymp.connector import OlympConnector
 from moonlight.core.connectors.contract import AuthFailed
 from moonlight.core.plugins.markers import hookimpl
 from moonlight.core.plugins.specs import ComponentSpec
 from moonlight.core.secrets import SecretsView, env_var_for
+
+if TYPE_CHECKING:
+    from moonlight.connectors.olymp.connector import OlympConnector
 
 
 def _secret(secrets: Mapping[str, str], name: str) -> str | None:
@@ -32,7 +34,12 @@ def make_olymp(
     secrets: Mapping[str, str] | None = None,
     **_: Any,
 ) -> OlympConnector:
-    """Build an :class:`OlympConnector`; tokens come from ``secrets`` (keyring / env)."""
+    """Build an :class:`OlympConnector`; tokens come from ``secrets`` (keyring / env).
+
+    The connector (httpx, websockets) is imported here, when a configuration uses it.
+    """
+    from moonlight.connectors.olymp.connector import OlympConnector
+
     options = config or OlympConfig()
     store: Mapping[str, str] = secrets if secrets is not None else SecretsView()
     access = _secret(store, options.access_token_secret_name)

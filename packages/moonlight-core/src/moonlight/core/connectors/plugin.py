@@ -17,19 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.connectors.contract import AccountKind, Connector
 from moonlight.core.connectors.market import DEFAULT_SPECS, MarketSpec
 from moonlight.core.connectors.mock import DEFAULT_DURATIONS_S, MockConnector
-from moonlight.core.connectors.paper import PaperBroker
-from moonlight.core.connectors.paper_book import MemoryPaperBook, PaperBook, SqlPaperBook
 from moonlight.core.plugins.markers import hookimpl
 from moonlight.core.plugins.specs import ComponentSpec
 from moonlight.core.runtime.clock import Clock, WallClock
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from moonlight.core.connectors.paper import PaperBroker
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -157,7 +159,14 @@ def make_paper(
     source: Connector | None = None,
     **_: Any,
 ) -> PaperBroker:
-    """Build a :class:`PaperBroker`; its book is persisted when ``sessions`` is given."""
+    """Build a :class:`PaperBroker`; its book is persisted when ``sessions`` is given.
+
+    The broker and its books (SQLAlchemy) are imported here, when a configuration uses
+    the paper connector, not when the plugin is described.
+    """
+    from moonlight.core.connectors.paper import PaperBroker
+    from moonlight.core.connectors.paper_book import MemoryPaperBook, PaperBook, SqlPaperBook
+
     engine_clock = clock or WallClock()
     book: PaperBook
     if sessions is not None:

@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moonlight.core.backtest.verdict import NEGATIVE
-
 MODEL_FILE = "model.onnx"
 CARD_FILE = "card.json"
 PROMOTED_FILE = "promoted.json"
@@ -129,6 +127,10 @@ class ModelRegistry:
 
     def promote_if_better(self, name: str, version: int) -> tuple[bool, str]:
         """Promote ``version`` if it beats the promoted one out of sample; (done, why)."""
+        # The verdict module brings the backtest's trade log and SQLAlchemy: imported
+        # here, not with the strategy, so describing the plugin stays cheap.
+        from moonlight.core.backtest.verdict import NEGATIVE
+
         candidate = self.card(name, version).metrics["pooled"]
         if candidate["verdict"] == NEGATIVE:
             return False, "candidate has a negative edge out of sample"
