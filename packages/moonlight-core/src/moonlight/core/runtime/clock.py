@@ -96,6 +96,18 @@ class FastForwardClock:
         self._ensure_driver()
         await future
 
+    def idle_until(self, when: float) -> bool:
+        """True when nothing can happen before ``when``: no sleeper wakes by then and the
+        event loop has no callback ready, so :meth:`advance_to` may jump there at once
+        (what :meth:`sleep_until` would do, without the round trips through the loop)."""
+        sleepers = self._sleepers
+        while sleepers and sleepers[0][2].done():  # cancelled sleepers
+            heapq.heappop(sleepers)
+        if sleepers and sleepers[0][0] <= when:
+            return False
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        return ready is not None and not ready
+
     def advance_to(self, when: float) -> None:
         """Move time forward (never back) and wake everyone due by then."""
         self._now = max(self._now, when)
