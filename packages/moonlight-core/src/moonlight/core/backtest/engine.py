@@ -49,6 +49,7 @@ from moonlight.core.connectors.paper import PaperBroker
 from moonlight.core.connectors.paper_book import MemoryPaperBook
 from moonlight.core.decisions.sink import DecisionSink
 from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.execution.executor import Executor
 from moonlight.core.execution.journal import OrderJournal
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.risk.builder import build_risk_manager
@@ -231,15 +232,39 @@ class BacktestEngine(Engine):
             poll_interval_s=self.poll_interval_s,
         )
 
-    def _journal(self) -> OrderJournal:
-        """An in-memory journal (orders written to storage when the engine stops), once
-        the storage is known to hold no order in flight that a replay could collide with."""
+    async def start(self) -> None:
+        """Settle what an earlier run left in flight in this storage, then start."""
+        await self._close_leftovers()
+        await super().start()
+
+    async def _close_leftovers(self) -> None:
+        """Reconcile the stored orders an earlier backtest left in flight (its history
+        ended before their expiry) against a fresh replay broker, which knows none of
+        them: they end FAILED, as after any restart. Orders of accounts this run does not
+        trade are an error -- this run cannot vouch for them."""
         stored = OrderJournal(self.storage)
         try:
+            owners = {order.account_id for order in stored.non_terminal()}
+            for account in self.config.owned_accounts():
+                if account.id not in owners:
+                    continue
+                broker = self._build_connector(account)
+                executor = Executor(connector=broker, journal=stored, clock=self.clock)
+                await broker.connect()
+                try:
+                    report = await executor.start([account.id])
+                    log.info("account %s: earlier run's orders closed: %s", account.id, report)
+                finally:
+                    await executor.stop()
+                    await broker.close()
             if stored.non_terminal():
                 raise RuntimeError("a backtest needs a storage without orders in flight")
         finally:
             stored.close()
+
+    def _journal(self) -> OrderJournal:
+        """In memory: every order is written to storage when the engine stops, its id
+        prefixed with the run id."""
         prefix = f"{self.run_id}/" if self.run_id else ""
         return MemoryJournal(self.storage, id_prefix=prefix)
 
