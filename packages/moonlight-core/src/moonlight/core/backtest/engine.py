@@ -1,8 +1,20 @@
 """BacktestEngine: the real engine, composed for a replay on a fast-forward clock.
 
-Everything that decides is the live engine's own code -- workers, strategy host,
-ensemble, risk manager, executor, paper broker. What a backtest changes is what the
-engine is *composed from* and three costs that have no effect on any decision:
+Everything that decides is the live engine's own code -- workers, the decision step
+(:mod:`moonlight.core.runtime.step`), strategy host, ensemble, risk manager, executor,
+paper broker. What a backtest changes is what the engine is *composed from* (through
+the engine's factory methods, never by patching what it built) and costs that have no
+effect on any decision:
+
+* **the loop**: no task per worker. :meth:`BacktestEngine.run_until` takes the next bar
+  instant from a heap, gathers every worker due at it and runs the synchronous step
+  over all of them; the clock jumps straight there unless orders or settlements are
+  pending, in which case it runs the fast-forward clock up to the instant so the order
+  path behaves exactly as live. No admission queue (the history is in memory) and no
+  server-time task (the replay's server time is the clock itself);
+* **the journal**: each executor journals in memory from the start
+  (:class:`~moonlight.core.backtest.journal.MemoryJournal`); orders an earlier run left
+  in flight in the same storage are reconciled first by an executor of their own;
 
 * **market**: every account reads a :class:`~moonlight.core.backtest.replay.ReplayConnector`
   and trades in paper mode;

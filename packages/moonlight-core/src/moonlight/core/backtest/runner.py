@@ -10,8 +10,9 @@ for live trading) and the histories, and
    (:func:`~moonlight.core.backtest.engine.settlement_phase_s`);
 3. records a ``runs`` row (kind ``backtest``), starts a
    :class:`~moonlight.core.backtest.engine.BacktestEngine` on a
-   :class:`~moonlight.core.runtime.clock.FastForwardClock` and lets simulated time run to
-   the end of the data, reporting progress;
+   :class:`~moonlight.core.runtime.clock.FastForwardClock` and drives it in its plain
+   loop (:meth:`~moonlight.core.backtest.engine.BacktestEngine.run_until`) to the end of
+   the data, reporting progress;
 4. stops the engine, reads the run's orders back from storage and writes the summary
    into the ``runs`` row.
 
