@@ -276,9 +276,12 @@ def table(document: dict[str, Any]) -> str:
     lines += ["", *verdicts(summary)]
     lines += [
         "",
-        "Trades: MoonLight and the plain loop count one-bar up/down bets on every cross "
-        "(both directions); the anchors trade long only (enter on the cross up, exit on the "
-        "cross down), so they count half as many entries.",
+        "Trades: the plain loop bets one bar up/down on every cross (both directions); the "
+        "anchors trade long only (enter on the cross up, exit on the cross down), so they "
+        "count half as many entries. MoonLight decides (and stores the decision) on every "
+        "bar, but under the honest default it stakes on the exploration prior only until "
+        "its walk-forward calibration has a fit, then only where p̂ clears the threshold, "
+        "so it places fewer trades than the plain loop bets.",
         END,
     ]
     return "\n".join(lines)
