@@ -124,20 +124,20 @@ class LatencyProbe:
 @pytest.fixture
 def probed_consider(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[LatencyProbe]]:
     probes: list[LatencyProbe] = []
-    original_consider = AccountTrader.consider
+    original_decide = AccountTrader.decide
     original_close = Worker.on_bar_close
 
     async def on_bar_close(self: Worker, close_ts: float) -> None:
         probes[-1].worker_started[self.key.label] = time.perf_counter()
         await original_close(self, close_ts)
 
-    async def consider(self: AccountTrader, key: WorkerKey, *args: Any) -> Any:
-        result = await original_consider(self, key, *args)
+    def decide(self: AccountTrader, key: WorkerKey, *args: Any) -> Any:
+        result = original_decide(self, key, *args)
         probes[-1].record(key.label)
         return result
 
     monkeypatch.setattr(Worker, "on_bar_close", on_bar_close)
-    monkeypatch.setattr(AccountTrader, "consider", consider)
+    monkeypatch.setattr(AccountTrader, "decide", decide)
     yield probes
 
 

@@ -37,7 +37,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-DATA = ROOT.parent / "shared" / "data" / "BTCUSDT_1m_2023_binance.csv.gz"
+#: The candle file every contender runs on; ``--data`` (or ``$MOONLIGHT_BENCH_DATA``)
+#: points elsewhere when the project's checkout is not beside ``shared/data``.
+DATA = Path(
+    os.environ.get(
+        "MOONLIGHT_BENCH_DATA", ROOT.parent / "shared" / "data" / "BTCUSDT_1m_2023_binance.csv.gz"
+    )
+)
 RESULTS = ROOT / "docs" / "benchmarks" / "anchors.json"
 PAGE = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- anchors:begin (generated) -->", "<!-- anchors:end -->"
@@ -189,7 +195,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def measure_all(cache: Path, rounds: int, bars: int | None) -> dict[str, Any]:
+def measure_all(cache: Path, rounds: int, bars: int | None, data: Path) -> dict[str, Any]:
     """Prepare, run interleaved, and return the JSON document."""
     install_plugin()
     runnable, skipped = contenders(cache)
@@ -201,7 +207,7 @@ def measure_all(cache: Path, rounds: int, bars: int | None) -> dict[str, Any]:
                 continue
             print(f"round {round_index + 1}/{rounds}: {name} ...", flush=True)
             try:
-                result = run_once(command, DATA, bars)
+                result = run_once(command, data, bars)
             except (RuntimeError, subprocess.TimeoutExpired) as error:
                 skipped[name] = f"failed: {str(error)[-300:]}"
                 print(f"  {skipped[name]}", flush=True)
@@ -212,7 +218,7 @@ def measure_all(cache: Path, rounds: int, bars: int | None) -> dict[str, Any]:
     return {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": COMMAND,
-        "data": DATA.name,
+        "data": data.name,
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
@@ -270,9 +276,12 @@ def table(document: dict[str, Any]) -> str:
     lines += ["", *verdicts(summary)]
     lines += [
         "",
-        "Trades: MoonLight and the plain loop count one-bar up/down bets on every cross "
-        "(both directions); the anchors trade long only (enter on the cross up, exit on the "
-        "cross down), so they count half as many entries.",
+        "Trades: the plain loop bets one bar up/down on every cross (both directions); the "
+        "anchors trade long only (enter on the cross up, exit on the cross down), so they "
+        "count half as many entries. MoonLight decides (and stores the decision) on every "
+        "bar, but under the honest default it stakes on the exploration prior only until "
+        "its walk-forward calibration has a fit, then only where p̂ clears the threshold, "
+        "so it places fewer trades than the plain loop bets.",
         END,
     ]
     return "\n".join(lines)
@@ -331,14 +340,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bars", type=int, help="only the first BARS bars (a quick look)")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA, help="the BTCUSDT 1m candle file")
     options = parser.parse_args()
     if options.render_only:
         publish(json.loads(RESULTS.read_text(encoding="utf-8")))
         return
-    if not DATA.is_file():
-        raise SystemExit(f"the benchmark needs {DATA} (the project's shared test data)")
+    if not options.data.is_file():
+        raise SystemExit(f"the benchmark needs {options.data} (the project's shared test data)")
     started = time.perf_counter()
-    document = measure_all(options.cache, options.rounds, options.bars)
+    document = measure_all(options.cache, options.rounds, options.bars, options.data)
     RESULTS.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     publish(document)
     print(f"wrote {RESULTS} and {PAGE} in {time.perf_counter() - started:.0f} s")

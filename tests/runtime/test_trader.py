@@ -71,7 +71,8 @@ class Desk:
     async def decide(self, close_ts: float) -> Any:
         bar = Candle("EURUSD", 60, close_ts - 60, 1.1, 1.1, 1.1, 1.1, 0.0)
         group = cast(StrategyGroup, SimpleNamespace(feed=SimpleNamespace(values={})))
-        return await self.trader.consider(KEY, bar, UP, group, close_ts)
+        await self.trader.prepare()
+        return self.trader.decide(KEY, bar, UP, group, close_ts)
 
     def stored(self) -> tuple[int, float]:
         """(non-terminal orders, sum of stored results) from storage."""

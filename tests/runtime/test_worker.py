@@ -31,9 +31,10 @@ class TraderDouble:
     decided: list[float] = field(default_factory=list)
     missing: list[float] = field(default_factory=list)
 
-    async def consider(
-        self, key: WorkerKey, bar: Any, signals: Any, group: Any, close_ts: float
-    ) -> None:
+    async def prepare(self) -> None:
+        return None
+
+    def decide(self, key: WorkerKey, bar: Any, signals: Any, group: Any, close_ts: float) -> None:
         assert bar.end_ts == close_ts
         self.decided.append(close_ts)
 

@@ -1,8 +1,20 @@
 """BacktestEngine: the real engine, composed for a replay on a fast-forward clock.
 
-Everything that decides is the live engine's own code -- workers, strategy host,
-ensemble, risk manager, executor, paper broker. What a backtest changes is what the
-engine is *composed from* and three costs that have no effect on any decision:
+Everything that decides is the live engine's own code -- workers, the decision step
+(:mod:`moonlight.core.runtime.step`), strategy host, ensemble, risk manager, executor,
+paper broker. What a backtest changes is what the engine is *composed from* (through
+the engine's factory methods, never by patching what it built) and costs that have no
+effect on any decision:
+
+* **the loop**: no task per worker. :meth:`BacktestEngine.run_until` takes the next bar
+  instant from a heap, gathers every worker due at it and runs the synchronous step
+  over all of them; the clock jumps straight there unless orders or settlements are
+  pending, in which case it runs the fast-forward clock up to the instant so the order
+  path behaves exactly as live. No admission queue (the history is in memory) and no
+  server-time task (the replay's server time is the clock itself);
+* **the journal**: each executor journals in memory from the start
+  (:class:`~moonlight.core.backtest.journal.MemoryJournal`); orders an earlier run left
+  in flight in the same storage are reconciled first by an executor of their own;
 
 * **market**: every account reads a :class:`~moonlight.core.backtest.replay.ReplayConnector`
   and trades in paper mode;
@@ -33,12 +45,13 @@ strictly after a decision, never in an order that depends on task scheduling
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from moonlight.core.backtest.journal import MemoryJournal
 from moonlight.core.backtest.replay import ReplayConnector
@@ -48,11 +61,14 @@ from moonlight.core.connectors.paper import PaperBroker
 from moonlight.core.connectors.paper_book import MemoryPaperBook
 from moonlight.core.decisions.sink import DecisionSink
 from moonlight.core.ensemble.book import CalibrationBook
+from moonlight.core.execution.executor import Executor
+from moonlight.core.execution.journal import OrderJournal
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.state_store import MemoryGuardStateStore
-from moonlight.core.runtime.clock import Clock
-from moonlight.core.runtime.engine import AccountRuntime, Engine
+from moonlight.core.runtime.clock import Clock, FastForwardClock
+from moonlight.core.runtime.engine import Engine
+from moonlight.core.runtime.step import Due, decide
 from moonlight.core.runtime.worker import Worker
 
 log = logging.getLogger("moonlight.backtest")
@@ -180,6 +196,7 @@ class BacktestEngine(Engine):
     """
 
     replay: ReplayConnector | None = None
+    follows_server_time: ClassVar[bool] = False
     worker_factory: Callable[..., Worker] = BacktestWorker
     starting_balance: float = STARTING_BALANCE
     poll_interval_s: float = POLL_INTERVAL_S
@@ -227,23 +244,98 @@ class BacktestEngine(Engine):
             poll_interval_s=self.poll_interval_s,
         )
 
-    async def _start_account(
-        self,
-        account: AccountConfig,
-        names: list[str],
-        weights: list[float],
-        calibrations: CalibrationBook,
-    ) -> AccountRuntime:
-        """The live composition; then the executor journals in memory (nothing was sent
-        yet: workers start after every account is ready)."""
-        runtime = await super()._start_account(account, names, weights, calibrations)
-        stored = runtime.executor.journal
-        if stored.non_terminal():
-            raise RuntimeError("a backtest needs a storage without orders in flight")
-        stored.close()
+    async def start(self) -> None:
+        """Settle what an earlier run left in flight in this storage, then start."""
+        await self._close_leftovers()
+        await super().start()
+
+    async def _close_leftovers(self) -> None:
+        """Reconcile the stored orders an earlier backtest left in flight (its history
+        ended before their expiry) against a fresh replay broker, which knows none of
+        them: they end FAILED, as after any restart. Orders of accounts this run does not
+        trade are an error -- this run cannot vouch for them."""
+        stored = OrderJournal(self.storage)
+        try:
+            owners = {order.account_id for order in stored.non_terminal()}
+            for account in self.config.owned_accounts():
+                if account.id not in owners:
+                    continue
+                broker = self._build_connector(account)
+                executor = Executor(connector=broker, journal=stored, clock=self.clock)
+                await broker.connect()
+                try:
+                    report = await executor.start([account.id])
+                    log.info("account %s: earlier run's orders closed: %s", account.id, report)
+                finally:
+                    await executor.stop()
+                    await broker.close()
+            if stored.non_terminal():
+                raise RuntimeError("a backtest needs a storage without orders in flight")
+        finally:
+            stored.close()
+
+    def _journal(self) -> OrderJournal:
+        """In memory: every order is written to storage when the engine stops, its id
+        prefixed with the run id."""
         prefix = f"{self.run_id}/" if self.run_id else ""
-        runtime.executor.journal = MemoryJournal(self.storage, id_prefix=prefix)
-        return runtime
+        return MemoryJournal(self.storage, id_prefix=prefix)
+
+    def _admission(self, connector_name: str) -> None:
+        """No request budget: the history is in memory."""
+        return None
+
+    def _start_worker(self, worker: Worker) -> None:
+        """Followed by the supervisor, driven by :meth:`run_until` (no task per worker)."""
+        self.supervisor.register(worker)
+
+    async def run_until(
+        self, stop_ts: float, progress: Callable[[float], None] | None = None
+    ) -> None:
+        """Replay every worker's bar closes up to ``stop_ts`` in one plain loop.
+
+        The loop takes the next instant from a heap of the workers' next bar closes,
+        gathers every worker due at it, awaits their candles (answered from memory,
+        never suspending), and runs the synchronous decision step over all of them. Time
+        jumps straight to the next instant unless orders are in flight or callbacks are
+        ready: only then does it wait on the fast-forward clock, which runs the executor
+        and the paper broker's settlements at their own instants in between, exactly as
+        when every worker slept on that clock. ``progress`` gets the time of each instant.
+        """
+        clock = self.clock
+        if not isinstance(clock, FastForwardClock):
+            raise RuntimeError("a backtest engine runs on a FastForwardClock")
+        settle_s = self.config.runtime.settle_delay_s
+        workers = list(self.supervisor.workers.values())
+        for worker in workers:
+            await worker.start()
+        queue = [(worker.next_close(), index) for index, worker in enumerate(workers)]
+        heapq.heapify(queue)
+        while queue and queue[0][0] + settle_s <= stop_ts:
+            close_ts = queue[0][0]
+            at = close_ts + settle_s
+            if clock.idle_until(at):
+                clock.advance_to(at)
+            else:
+                await clock.sleep_until(at)
+            due: list[Due] = []
+            while queue and queue[0][0] == close_ts:
+                _, index = heapq.heappop(queue)
+                worker = workers[index]
+                try:
+                    item = await worker.collect(close_ts)
+                except Exception as error:  # one worker's failure must not end the run
+                    self.supervisor.failed(worker, error, "it goes on at its next bar")
+                    item = None
+                if item is not None:
+                    due.append(item)
+                heapq.heappush(queue, (worker.next_close(), index))
+            traders = {id(d.worker.trader): d.worker.trader for d in due if d.tradable}
+            for trader in traders.values():
+                await trader.prepare()
+            decide(due)
+            if progress is not None:
+                progress(at)
+        await clock.sleep_until(stop_ts)
 
 
 def attach_bar_feeds(engine: Engine) -> int:

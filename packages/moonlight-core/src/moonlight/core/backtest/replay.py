@@ -44,26 +44,33 @@ DEFAULT_DURATIONS_S: tuple[int, ...] = (5, 15, 30, 60, 120, 180, 300, 600, 900, 
 class _Bars:
     """One instrument at one timeframe: arrays plus lazily built Candle objects."""
 
-    __slots__ = ("candles", "ends", "series")
+    __slots__ = ("_columns", "candles", "ends", "series")
 
     def __init__(self, series: CandleSeries) -> None:
         self.series = series
         self.ends: list[float] = series.end_ts.tolist()
         self.candles: list[Candle | None] = [None] * len(series)
+        self._columns: tuple[list[float], ...] | None = None
 
     def candle(self, index: int) -> Candle:
         candle = self.candles[index]
         if candle is None:
-            s = self.series
+            columns = self._columns
+            if columns is None:  # Python floats once, not a numpy scalar per field and bar
+                s = self.series
+                columns = self._columns = tuple(
+                    c.tolist() for c in (s.start_ts, s.open, s.high, s.low, s.close, s.volume)
+                )
+            start, open_, high, low, close, volume = columns
             candle = self.candles[index] = Candle(
-                s.instrument,
-                s.timeframe_s,
-                float(s.start_ts[index]),
-                float(s.open[index]),
-                float(s.high[index]),
-                float(s.low[index]),
-                float(s.close[index]),
-                float(s.volume[index]),
+                self.series.instrument,
+                self.series.timeframe_s,
+                start[index],
+                open_[index],
+                high[index],
+                low[index],
+                close[index],
+                volume[index],
             )
         return candle
 

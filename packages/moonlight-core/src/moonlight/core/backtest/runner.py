@@ -10,8 +10,9 @@ for live trading) and the histories, and
    (:func:`~moonlight.core.backtest.engine.settlement_phase_s`);
 3. records a ``runs`` row (kind ``backtest``), starts a
    :class:`~moonlight.core.backtest.engine.BacktestEngine` on a
-   :class:`~moonlight.core.runtime.clock.FastForwardClock` and lets simulated time run to
-   the end of the data, reporting progress;
+   :class:`~moonlight.core.runtime.clock.FastForwardClock` and drives it in its plain
+   loop (:meth:`~moonlight.core.backtest.engine.BacktestEngine.run_until`) to the end of
+   the data, reporting progress;
 4. stops the engine, reads the run's orders back from storage and writes the summary
    into the ``runs`` row.
 
@@ -344,20 +345,14 @@ async def run_backtest(
         )
     started = time.perf_counter()
     started_cpu = time.process_time()
-    reporter = None
     try:
         await engine.start()
-        if progress is not None:
-            reporter = asyncio.get_running_loop().create_task(
-                _report_progress(clock, timeline, progress)
-            )
-        await clock.sleep_until(timeline.stop_ts)
+        await engine.run_until(
+            timeline.stop_ts, None if progress is None else _Progress(timeline, progress)
+        )
         wall_s = time.perf_counter() - started
         cpu_s = time.process_time() - started_cpu
     finally:
-        if reporter is not None:
-            reporter.cancel()
-            await asyncio.gather(reporter, return_exceptions=True)
         await engine.stop("backtest finished")
     trades = load_trades(engine.sessions, run_id)
     summary = summarize(
@@ -378,16 +373,19 @@ async def run_backtest(
     return BacktestResult(run_id, trades, summary, timeline, config.storage_url())
 
 
-async def _report_progress(
-    clock: FastForwardClock, timeline: Timeline, progress: ProgressCallback
-) -> None:
-    total = timeline.bars
-    step = max((timeline.stop_ts - timeline.start_ts) / PROGRESS_STEPS, 1.0)
-    moment = timeline.start_ts
-    while True:
-        progress(timeline.bars_done(clock.now()), total)
-        moment += step
-        await clock.sleep_until(moment)
+class _Progress:
+    """Reports (bars done, bars in total) about :data:`PROGRESS_STEPS` times per run."""
+
+    def __init__(self, timeline: Timeline, progress: ProgressCallback) -> None:
+        self.timeline = timeline
+        self.progress = progress
+        self.every_s = max((timeline.stop_ts - timeline.start_ts) / PROGRESS_STEPS, 1.0)
+        self.next_ts = timeline.start_ts
+
+    def __call__(self, now: float) -> None:
+        if now >= self.next_ts:
+            self.progress(self.timeline.bars_done(now), self.timeline.bars)
+            self.next_ts = now + self.every_s
 
 
 def load_series(paths: Sequence[Path], **options: Any) -> list[CandleSeries]:

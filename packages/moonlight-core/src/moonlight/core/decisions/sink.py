@@ -179,8 +179,10 @@ class DecisionSink:
             return
         try:
             with self.sessions.begin() as session:
-                if self._rows:
-                    session.execute(insert(models.Decision), self._rows)
+                if self._rows:  # render_nulls: one executemany, not one per None pattern
+                    session.execute(
+                        insert(models.Decision).execution_options(render_nulls=True), self._rows
+                    )
                 session.add_all(calibration_row(fit, run_id=self.run_id) for fit in self._fits)
         except SQLAlchemyError as error:
             if not self._failing:

@@ -96,6 +96,22 @@ class FastForwardClock:
         self._ensure_driver()
         await future
 
+    def idle_until(self, when: float) -> bool:
+        """True when nothing can happen before ``when``: no sleeper wakes by then and the
+        event loop has no callback ready but this clock's own driver (waiting for the
+        loop to go idle), so :meth:`advance_to` may jump there at once -- what
+        :meth:`sleep_until` would do, without the round trips through the loop."""
+        sleepers = self._sleepers
+        while sleepers and sleepers[0][2].done():  # cancelled sleepers
+            heapq.heappop(sleepers)
+        if sleepers and sleepers[0][0] <= when:
+            return False
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        if ready is None:
+            return False
+        driver = self._driver
+        return all(getattr(handle._callback, "__self__", None) is driver for handle in ready)
+
     def advance_to(self, when: float) -> None:
         """Move time forward (never back) and wake everyone due by then."""
         self._now = max(self._now, when)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine as SqlEngine
@@ -121,6 +121,9 @@ class Engine:
     #: Builds each worker (keyword arguments as :class:`Worker` takes them); the
     #: backtest passes its own worker class here instead of patching workers.
     worker_factory: Callable[..., Worker] = Worker
+    #: Keep measuring each broker's clock while running (off where the connector's
+    #: server time is the engine's own clock, as in a replay).
+    follows_server_time: ClassVar[bool] = True
     _listeners: list[EventListener] = field(default_factory=list)
     _admissions: dict[str, DeficitRoundRobin] = field(default_factory=dict)
     _background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -226,7 +229,7 @@ class Engine:
                         timing=timing,
                         snapshots=self._snapshots,
                     )
-                    self.supervisor.start(worker)
+                    self._start_worker(worker)
         if self.snapshots:
             snapshotter = MetricsSnapshotter(
                 self.metrics,
@@ -314,7 +317,7 @@ class Engine:
         )
         executor = Executor(
             connector=broker,
-            journal=OrderJournal(self.storage),
+            journal=self._journal(),
             clock=broker_clock,
             notify=self._notify,
             gate=mode_gate,
@@ -368,7 +371,8 @@ class Engine:
         log.info("account %s reconciled: %s", account.id, report)
         await instruments.refresh(force=True)
         await trader.refresh_balance()
-        self._spawn(time_sync.run(), f"server time {account.id}")
+        if self.follows_server_time:
+            self._spawn(time_sync.run(), f"server time {account.id}")
         return AccountRuntime(account, market, broker, executor, trader, instruments, broker_clock)
 
     def _mode_contradicted(self, account_id: str, error: AccountModeMismatch) -> None:
@@ -402,7 +406,15 @@ class Engine:
         )
         return connector
 
-    def _admission(self, connector_name: str) -> DeficitRoundRobin:
+    def _start_worker(self, worker: Worker) -> None:
+        """Run ``worker`` as a supervised task (its own bar-close loop)."""
+        self.supervisor.start(worker)
+
+    def _journal(self) -> OrderJournal:
+        """The journal of one account's executor: the stored order book."""
+        return OrderJournal(self.storage)
+
+    def _admission(self, connector_name: str) -> DeficitRoundRobin | None:
         admission = self._admissions.get(connector_name)
         if admission is None:
             admission = self._admissions[connector_name] = DeficitRoundRobin(

@@ -48,6 +48,10 @@ class WorkerSupervisor:
                 self._supervise(worker), name=f"worker {label}"
             )
 
+    def register(self, worker: Worker) -> None:
+        """Follow ``worker`` (state, pause, failures) while a caller drives it itself."""
+        self.workers[worker.key.label] = worker
+
     def pause(self, labels: Iterable[str]) -> list[str]:
         """Stop deciding (keep reading bars); returns the labels that exist."""
         return self._set_paused(labels, True)
@@ -84,6 +88,14 @@ class WorkerSupervisor:
             worker.state = WorkerState.STOPPED
         self._tasks.clear()
 
+    def failed(self, worker: Worker, error: Exception, then: str) -> None:
+        """Count and report a worker's failure (``then``: what happens next, logged)."""
+        self.failures[worker.key.label] += 1
+        worker.state = WorkerState.BACKOFF
+        log.error("worker %s failed; %s", worker.key.label, then, exc_info=error)
+        if self.on_failure is not None:
+            self.on_failure(worker, error)
+
     async def _supervise(self, worker: Worker) -> None:
         delay_s = 1.0
         while True:
@@ -92,10 +104,6 @@ class WorkerSupervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a worker's failure must not touch the others
-                self.failures[worker.key.label] += 1
-                worker.state = WorkerState.BACKOFF
-                log.exception("worker %s failed; restarting in %.0f s", worker.key.label, delay_s)
-                if self.on_failure is not None:
-                    self.on_failure(worker, error)
+                self.failed(worker, error, f"restarting in {delay_s:.0f} s")
                 await self.clock.sleep_until(self.clock.now() + delay_s)
                 delay_s = min(delay_s * 2.0, self.restart_backoff_max_s)

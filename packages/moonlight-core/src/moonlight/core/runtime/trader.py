@@ -1,12 +1,14 @@
 """Decisions for one account: ensemble → risk → executor, and what results feed back.
 
-Workers call :meth:`AccountTrader.consider` with the signals of the bar that just closed.
-The trader votes (one :class:`~moonlight.core.ensemble.ensemble.Ensemble` per
-instrument and timeframe, calibrated from the stored calibration book), asks risk, and
-hands an :class:`~moonlight.core.execution.journal.OrderIntent` to the account's
-executor. The ``client_req_id`` is derived from the decision itself (account,
-instrument, timeframe, bar close), so replaying a bar after a restart can never open a
-second order: storage refuses the duplicate.
+The decision step (:mod:`moonlight.core.runtime.step`) calls :meth:`AccountTrader.decide`
+with the signals of the bar that just closed, after the shell awaited
+:meth:`AccountTrader.prepare` (the only I/O: a stale instrument book). The trader votes
+(one :class:`~moonlight.core.ensemble.ensemble.Ensemble` per instrument and timeframe,
+calibrated from the stored calibration book), asks risk, and hands an
+:class:`~moonlight.core.execution.journal.OrderIntent` to the account's executor. The
+``client_req_id`` is derived from the decision itself (account, instrument, timeframe,
+bar close), so replaying a bar after a restart can never open a second order: storage
+refuses the duplicate.
 """
 
 from __future__ import annotations
@@ -127,7 +129,12 @@ class AccountTrader:
         except ConnectorError as error:
             log.warning("%s: balance unavailable: %r", self.account.id, error)
 
-    async def consider(
+    async def prepare(self) -> None:
+        """The I/O a decision needs, done before the synchronous step: reload the
+        instrument book (payouts, stake limits) when it is stale."""
+        await self.instruments.refresh()
+
+    def decide(
         self,
         key: WorkerKey,
         bar: Candle,
@@ -135,14 +142,15 @@ class AccountTrader:
         group: StrategyGroup,
         close_ts: float,
     ) -> OrderIntent | None:
-        """Vote, check risk and submit an order for the bar that closed at ``close_ts``;
-        the decision and what it led to go to the decision sink, traded or not."""
+        """Vote, check risk and submit an order for the bar that closed at ``close_ts``
+        (synchronous: the executor's task runs once the caller yields); the decision and
+        what it led to go to the decision sink, traded or not."""
         if self.decisions is not None:
             self.decisions.observe(
                 self.account.id, key.instrument, key.timeframe, bar.end_ts, bar.close
             )
         decision = self.ensemble(key.instrument, key.timeframe).decide(signals)
-        intent, action, reason, payout = await self._act(key, decision, signals, group, close_ts)
+        intent, action, reason, payout = self._act(key, decision, signals, group, close_ts)
         if self.decisions is not None:
             self.decisions.record(
                 account_id=self.account.id,
@@ -162,7 +170,7 @@ class AccountTrader:
             )
         return intent
 
-    async def _act(
+    def _act(
         self,
         key: WorkerKey,
         decision: EnsembleDecision,
@@ -174,7 +182,6 @@ class AccountTrader:
         self.metrics.decision_made(key.timeframe, (self.clock.now() - close_ts) * 1000.0)
         if decision.direction is SignalDirection.NONE:
             return None, NO_DIRECTION, None, None
-        await self.instruments.refresh()
         instrument = self.instruments.get(key.instrument)
         payout = instrument.payout_pct if instrument else None
         request = DecisionRequest(

@@ -1,8 +1,10 @@
 """One worker: a bar-close loop for one (account, instrument, timeframe).
 
 At every bar close (plus a settle delay) the worker fetches the closed candles it has
-not seen, feeds them in order to its strategies' streaming indicators, and -- only for
-the bar that just closed, and only while that bar is fresh -- hands the signals to its
+not seen and feeds the missed ones in order to its strategies' streaming indicators
+(:meth:`Worker.collect`, the I/O half); the bar that just closed goes through the
+synchronous decision step (:mod:`moonlight.core.runtime.step`), which decides it --
+only while that bar is fresh -- through the worker's
 :class:`~moonlight.core.runtime.trader.AccountTrader`. Missed bars are replayed into the
 indicators (so state stays exact) but never traded: no decision on stale data.
 
@@ -22,6 +24,7 @@ from moonlight.core.runtime.clock import Clock, next_bar_close
 from moonlight.core.runtime.error_kinds import classify_error
 from moonlight.core.runtime.fairness import DeficitRoundRobin
 from moonlight.core.runtime.snapshots import WorkerSnapshots
+from moonlight.core.runtime.step import Due, decide
 from moonlight.core.runtime.trader import AccountTrader
 from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.strategy.host import StrategyGroup
@@ -82,20 +85,28 @@ class Worker:
 
     async def run(self) -> None:
         """Resume from a snapshot or warm up, then handle every bar close until cancelled."""
-        if not self._restore():
-            await self.warm_up()
-        self.state = WorkerState.PAUSED if self.paused else WorkerState.RUNNING
+        await self.start()
         try:
             await self._bar_loop()
         finally:
             self.save_snapshot()
 
+    async def start(self) -> None:
+        """Resume from a snapshot or warm up; then the worker is running (or paused)."""
+        if not self._restore():
+            await self.warm_up()
+        self.state = WorkerState.PAUSED if self.paused else WorkerState.RUNNING
+
+    def next_close(self) -> float:
+        """The next bar close this worker handles (its decision is ``settle_delay_s`` later)."""
+        return next_bar_close(
+            max(self.clock.now() - self.timing.settle_delay_s, self.last_bar_end_ts),
+            self.timeframe_s,
+        )
+
     async def _bar_loop(self) -> None:
         while True:
-            close_ts = next_bar_close(
-                max(self.clock.now() - self.timing.settle_delay_s, self.last_bar_end_ts),
-                self.timeframe_s,
-            )
+            close_ts = self.next_close()
             await self.clock.sleep_until(close_ts + self.timing.settle_delay_s)
             await self.on_bar_close(close_ts)
 
@@ -136,11 +147,22 @@ class Worker:
 
     async def on_bar_close(self, close_ts: float) -> None:
         """Handle the bar that closed at ``close_ts`` (and any bars missed before it)."""
+        due = await self.collect(close_ts)
+        if due is None:
+            return
+        if due.tradable:
+            await self.trader.prepare()
+        decide([due])
+
+    async def collect(self, close_ts: float) -> Due | None:
+        """The I/O half of a bar close: fetch the closed candles, replay missed bars into
+        the indicators, and return the bar that closed at ``close_ts`` for the decision
+        step (None when it is missing, or the indicators were rebuilt instead)."""
         missed = int((close_ts - self.last_bar_end_ts) // self.timeframe_s)
         if self.last_bar_end_ts and missed > self.timing.catch_up_bars:
             log.warning("%s missed %d bars: rebuilding indicators", self.key.label, missed)
             await self.warm_up()
-            return
+            return None
         try:
             candles = await self._fetch(
                 count=max(2, min(missed + 1, self.timing.catch_up_bars)), end_ts=close_ts
@@ -148,39 +170,37 @@ class Worker:
         except ConnectorError as error:
             self.trader.connector_failed(error)
             log.warning("%s: candles unavailable at %.0f: %r", self.key.label, close_ts, error)
-            return
+            return None
         fresh = [c for c in candles if self.last_bar_end_ts < c.end_ts <= close_ts]
         if not fresh or fresh[-1].end_ts != close_ts:
             self.stale_bars += 1
             self.trader.bar_missing(self.key, close_ts)
-        self._replay(fresh[:-1] if fresh and fresh[-1].end_ts == close_ts else fresh)
-        if fresh and fresh[-1].end_ts == close_ts:
-            await self._close(fresh[-1], close_ts)
+            self._replay(fresh)
+            return None
+        self._replay(fresh[:-1])
+        return self._due(fresh[-1], close_ts)
 
-    async def _close(self, bar: Candle, close_ts: float) -> None:
-        signals = self.group.on_bar(bar)
-        self._seen(bar)
+    def _due(self, bar: Candle, close_ts: float) -> Due:
+        """The closed bar for the step; tradable unless paused or too late."""
         lag_s = self.clock.now() - close_ts
         self.trader.bar_lag(self.key, lag_s)
-        if self.paused or lag_s > self.timing.max_decision_delay_s:
-            if not self.paused:
-                self.stale_bars += 1
-                log.info(
-                    "%s: bar %.0f arrived %.1f s late; not trading it",
-                    self.key.label,
-                    close_ts,
-                    lag_s,
-                )
-            return
-        self.decisions += 1
-        await self.trader.consider(self.key, bar, signals, self.group, close_ts)
+        tradable = not self.paused and lag_s <= self.timing.max_decision_delay_s
+        if tradable:
+            self.decisions += 1
+        elif not self.paused:
+            self.stale_bars += 1
+            log.info(
+                "%s: bar %.0f arrived %.1f s late; not trading it", self.key.label, close_ts, lag_s
+            )
+        return Due(self, bar, close_ts, tradable)
 
     def _replay(self, candles: Sequence[Candle]) -> None:
         for candle in candles:
             self.group.on_bar(candle)
-            self._seen(candle)
+            self.seen(candle)
 
-    def _seen(self, candle: Candle) -> None:
+    def seen(self, candle: Candle) -> None:
+        """``candle`` went into the indicators: the worker's position moves past it."""
         self.last_bar_end_ts = candle.end_ts
         self.bars_seen += 1
         if self.snapshots is not None and self.bars_seen % self.snapshots.every_bars == 0:

@@ -181,16 +181,23 @@ class StrategyGroup:
         """Labels of the strategies, in order."""
         return [host.label for host in self.hosts]
 
-    def on_bar(self, bar: BarLike, **kwargs: Any) -> Sequence[Signal]:
-        """One signal per strategy for the bar just closed (never raises)."""
+    def update(self, bar: BarLike) -> Mapping[str, IndicatorValue] | None:
+        """Feed the bar to the indicators; None (every strategy's bar counted, no signal)
+        when the feed fails. The decision step evaluates the strategies itself."""
         try:
-            values = self.feed.update(bar)
+            return self.feed.update(bar)
         except Exception:  # an indicator plugin is user code too
             self.feed_errors += 1
             if self.feed_errors <= TRACEBACKS_LOGGED:
                 log.exception("indicator feed failed; no signals on this bar")
             for host in self.hosts:
                 host.bars_seen += 1
+            return None
+
+    def on_bar(self, bar: BarLike, **kwargs: Any) -> Sequence[Signal]:
+        """One signal per strategy for the bar just closed (never raises)."""
+        values = self.update(bar)
+        if values is None:
             return [ERROR_SIGNAL] * len(self.hosts)
         if kwargs:
             return [host.on_bar(bar, values, **kwargs) for host in self.hosts]
