@@ -19,7 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
+from moonlight.core.runtime.step import evaluate_strategies
 from moonlight.core.strategy.api import (
+    WARMUP_SIGNAL,
     Bar,
     BarLike,
     FloatArray,
@@ -33,7 +35,7 @@ from moonlight.core.strategy.api import (
     StrategyParams,
 )
 from moonlight.core.strategy.batch import evaluate_grouped
-from moonlight.core.strategy.host import ERROR_SIGNAL
+from moonlight.core.strategy.host import ERROR_SIGNAL, StrategyHost
 from moonlight.core.strategy.indicators import IndicatorFeed
 from moonlight.strategies.basic._base import library_source
 from moonlight.strategies.basic.plugin import STRATEGIES
@@ -203,3 +205,23 @@ def test_a_strategy_that_does_not_batch_is_a_group_of_one() -> None:
     a, b = STRATEGIES[0](), STRATEGIES[0]()
     assert a.batch_key() is a and a.batch_key() != b.batch_key()
     assert evaluate_grouped([]) == []
+
+
+def test_the_decision_step_batches_what_batches_and_keeps_the_hosts_rules() -> None:
+    """The step's one call site: hosts of a batching strategy share one call per group,
+    with the host's warm-up masking and error accounting; twins evaluated one by one
+    through their own hosts give the same signals bar after bar."""
+    walks = [_walk(seed, 8) for seed in range(4)]
+    batched = [StrategyHost(PooledMomentum()) for _ in walks]
+    twins = [StrategyHost(PooledMomentum()) for _ in walks]
+    failing = StrategyHost(Broken())
+    for t in range(8):
+        PooledMomentum.calls.clear()
+        items = [(h, walk[t], {}) for h, walk in zip(batched, walks, strict=True)]
+        got = evaluate_strategies([*items, (failing, walks[0][t], {})])  # type: ignore[list-item]
+        expected = [h.on_bar(walk[t], {}) for h, walk in zip(twins, walks, strict=True)]
+        assert got == [*expected, ERROR_SIGNAL]
+        assert (got[0] is WARMUP_SIGNAL) == (t < 3)  # the host masks the warm-up
+        assert PooledMomentum.calls == [4, 1]  # one call for the pool, one for Broken
+    assert all(h.bars_seen == 8 for h in batched)
+    assert failing.errors == 8 and "batched" in str(failing.last_error)

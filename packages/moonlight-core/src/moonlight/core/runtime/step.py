@@ -6,8 +6,8 @@ workers whose bar just closed and their closed candles -- that is the I/O, done 
 
 1. indicator state of every due series advances by its bar;
 2. every strategy of every due series is evaluated through :func:`evaluate_strategies`,
-   the step's one call site of strategy code (a batched evaluator over the same items
-   can replace its loop without touching the rest of the step);
+   the step's one call site of strategy code; strategies that batch (a learned model
+   served to many workers) make one call per group for all workers due;
 3. per due worker, in order (so a worker's risk sees the orders opened by the workers
    decided before it, as one account's risk must): ensemble vote, risk, and the order
    handed to the executor (:meth:`~moonlight.core.runtime.trader.AccountTrader.decide`).
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from moonlight.core.connectors.contract import Candle
 from moonlight.core.execution.journal import OrderIntent
 from moonlight.core.strategy.api import IndicatorValue, Signal
+from moonlight.core.strategy.batch import evaluate_grouped
 from moonlight.core.strategy.host import ERROR_SIGNAL, StrategyHost
 
 if TYPE_CHECKING:
@@ -47,8 +48,22 @@ class Due:
 
 def evaluate_strategies(items: Sequence[Evaluation]) -> list[Signal]:
     """Every strategy evaluation of a step, in order; each isolated by its host (an
-    error or an invalid signal becomes "no signal", never an exception)."""
-    return [host.on_bar(bar, values) for host, bar, values in items]
+    error or an invalid signal becomes "no signal", never an exception).
+
+    Strategies that batch (they override ``evaluate_many``, e.g. one learned model
+    served to many workers) are evaluated together through
+    :func:`~moonlight.core.strategy.batch.evaluate_grouped`, one call per group for all
+    workers due at this instant; the others one by one, as their host always has.
+    """
+    signals = [
+        ERROR_SIGNAL if host.batches else host.on_bar(bar, values) for host, bar, values in items
+    ]
+    batched = [i for i, (host, _, _) in enumerate(items) if host.batches]
+    if batched:
+        raw = evaluate_grouped([(items[i][0].strategy, items[i][1], items[i][2]) for i in batched])
+        for i, signal in zip(batched, raw, strict=True):
+            signals[i] = items[i][0].accept(signal)
+    return signals
 
 
 def decide(due: Sequence[Due]) -> list[OrderIntent]:

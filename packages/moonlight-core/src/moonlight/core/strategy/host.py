@@ -51,6 +51,8 @@ ERROR_SIGNAL = Signal(NONE, 0.0, ERROR_REASON)
 TRACEBACKS_LOGGED = 3
 #: After that, one log line per this many errors.
 LOG_EVERY = 1000
+#: The base class's item-by-item ``evaluate_many``: a strategy that keeps it does not batch.
+_DEFAULT_EVALUATE_MANY = Strategy.__dict__["evaluate_many"].__func__
 
 ErrorCallback = Callable[[str, BaseException | None], None]
 
@@ -79,6 +81,12 @@ class StrategyHost:
         self.label: str = label or str(getattr(strategy, "name", type(strategy).__name__))
         self.warmup_bars = int(strategy.warmup_bars)
         self.on_error = on_error
+        #: True when the strategy evaluates several workers in one call (it overrides
+        #: :meth:`~.api.Strategy.evaluate_many`); the decision step batches those.
+        self.batches: bool = (
+            type(strategy).evaluate_many.__func__  # type: ignore[attr-defined]
+            is not _DEFAULT_EVALUATE_MANY
+        )
         #: Bars seen on the streaming path since the last reset.
         self.bars_seen = 0
         #: Evaluations that raised or returned something invalid.
@@ -89,14 +97,23 @@ class StrategyHost:
         self, bar: BarLike, indicators: Mapping[str, IndicatorValue], **kwargs: Any
     ) -> Signal:
         """The strategy's signal for the bar just closed (never raises)."""
-        self.bars_seen += 1
         try:
             if kwargs:
                 signal = self.strategy.evaluate(bar, indicators, **kwargs)
             else:  # the usual case: no keyword dict to build on the hot path
                 signal = self.strategy.evaluate(bar, indicators)
         except Exception as exc:  # user code: isolate it
+            self.bars_seen += 1
             return self._failed(f"evaluate raised {type(exc).__name__}: {exc}", exc)
+        return self.accept(signal)
+
+    def accept(self, signal: object) -> Signal:
+        """Count the bar and apply the host's rules (warm-up, validation) to a verdict
+        the strategy already gave -- :meth:`on_bar` after ``evaluate``, or the decision
+        step after a batched call (whose failure arrives as :data:`ERROR_SIGNAL`)."""
+        self.bars_seen += 1
+        if signal is ERROR_SIGNAL:
+            return self._failed("batched evaluate_many failed (logged above)", None)
         if self.bars_seen <= self.warmup_bars:
             return WARMUP_SIGNAL
         # fast path for the common case, full check (and normalisation) otherwise
@@ -108,7 +125,8 @@ class StrategyHost:
         ):
             return signal
         if is_valid_signal(signal):  # e.g. direction given as the plain string "up"
-            return Signal(SignalDirection(signal[0]), float(signal[1]), str(signal[2]))
+            raw: Any = signal
+            return Signal(SignalDirection(raw[0]), float(raw[1]), str(raw[2]))
         return self._failed(f"evaluate returned an invalid signal {signal!r}", None)
 
     def history(
