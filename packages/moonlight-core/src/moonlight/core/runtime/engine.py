@@ -71,6 +71,7 @@ from moonlight.core.runtime.worker import Worker, WorkerTiming
 from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.secrets import SecretsView
 from moonlight.core.storage.engine import session_factory
+from moonlight.core.storage.group_commit import GroupCommit
 from moonlight.core.storage.migrate import prepare_storage
 from moonlight.core.strategy.factory import build_strategies
 from moonlight.core.strategy.host import StrategyGroup
@@ -128,6 +129,8 @@ class Engine:
     _claims: AccountClaims | None = None
     #: Every decision with its shadow outcome; the walk-forward calibration (at start).
     decisions: DecisionSink | None = None
+    #: The per-instant group commit of results and the guard state they change.
+    bookkeeping: GroupCommit | None = None
 
     @classmethod
     def create(
@@ -147,10 +150,11 @@ class Engine:
         alarms = AlarmCenter(
             store=sql_alarm_store(sessions), listeners=[plugin_notifier(host)], clock=clock.now
         )
+        bookkeeping = GroupCommit(storage)
         risk = build_risk_manager(
             config.risk,
             host.registry,
-            store=SqlGuardStateStore(sessions),
+            store=SqlGuardStateStore(sessions, group=bookkeeping),
             now=lambda: datetime.fromtimestamp(clock.now(), UTC),
             on_reject=lambda _request, verdict: metrics.guard_rejected(
                 verdict.reason.value if verdict.reason else "unknown"
@@ -172,6 +176,7 @@ class Engine:
             AccountHalts(alarms.raise_alarm, clock.now),
             run_id=run_id,
             snapshots=snapshots,
+            bookkeeping=bookkeeping,
         )
         supervisor.on_failure = engine._worker_failed
         metrics.track_workers(supervisor.states)
@@ -314,7 +319,7 @@ class Engine:
         )
         executor = Executor(
             connector=broker,
-            journal=OrderJournal(self.storage),
+            journal=OrderJournal(self.storage, group=self.bookkeeping),
             clock=broker_clock,
             notify=self._notify,
             gate=mode_gate,
