@@ -10,12 +10,12 @@ result derived again, guard state included). So they are *staged* here and writt
 together.
 
 How an instant is delimited: the first :meth:`GroupCommit.stage` schedules a flush with
-``loop.call_soon``; the flush waits while the previous loop iteration staged more
-(the cascade settlement → order task → trader's bookkeeping takes a few iterations),
-at most ``max_rounds`` iterations, then writes everything in one transaction: rows of
-the same :class:`BatchWrite` go to the database as one ``executemany``. Work that is
-already runnable when the instant's first write is staged -- the decision step of that
-instant -- runs before the flush.
+``loop.call_soon``; the flush waits, one loop iteration at a time, while other work is
+runnable (the decisions of that instant: every worker woken by the bar close) or the
+previous iteration staged more (the cascade settlement → order task → trader's
+bookkeeping takes a few iterations) -- at most ``max_rounds`` iterations, so a loop that
+is never idle still commits -- then writes everything in one transaction: rows of the
+same :class:`BatchWrite` go to the database as one ``executemany``.
 
 A write that must precede a side effect (an order's SEND intent before the wire) never
 comes here; it is committed on its own, immediately (:class:`OrderJournal`).
@@ -61,7 +61,9 @@ class _Staged:
 class GroupCommit:
     """Stages writes and commits them once per instant; see the module docstring."""
 
-    def __init__(self, engine: Engine, *, max_rounds: int = 16, keep_timings: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, max_rounds: int = 256, keep_timings: bool = False
+    ) -> None:
         self.engine = engine
         self.max_rounds = max_rounds
         self.keep_timings = keep_timings
@@ -92,7 +94,7 @@ class GroupCommit:
         if not self._scheduled:
             self._scheduled = True
             self._rounds = 0
-            self._seen = len(self._pending)
+            self._seen = 0  # the first tick always waits one more iteration
             loop.call_soon(self._tick)
         return future
 
@@ -114,9 +116,10 @@ class GroupCommit:
     def _tick(self) -> None:
         grew = len(self._pending) != self._seen
         self._seen = len(self._pending)
-        if grew and self._rounds < self.max_rounds:
+        loop = asyncio.get_running_loop()
+        if (grew or runnable(loop)) and self._rounds < self.max_rounds:
             self._rounds += 1
-            asyncio.get_running_loop().call_soon(self._tick)
+            loop.call_soon(self._tick)
             return
         self._scheduled = False
         with contextlib.suppress(StorageUnavailable):  # waiters were told; rows are kept
@@ -155,6 +158,22 @@ class GroupCommit:
         for staged, outcome in outcomes:
             _resolve(staged.future, outcome)
         return len(batch)
+
+
+def runnable(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether other callbacks are ready to run now (CPython's loops keep them in
+    ``_ready``; on a loop without it, nothing is known to be runnable)."""
+    return bool(getattr(loop, "_ready", None))
+
+
+async def after_runnable_work(max_rounds: int = 256) -> None:
+    """Yield until the loop has nothing else ready to run (at most ``max_rounds``
+    iterations): bookkeeping that calls this runs after the decisions of its instant."""
+    loop = asyncio.get_running_loop()
+    for _ in range(max_rounds):
+        await asyncio.sleep(0)
+        if not runnable(loop):
+            return
 
 
 def _resolve(future: asyncio.Future[Any] | None, outcome: object) -> None:
