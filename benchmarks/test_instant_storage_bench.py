@@ -206,10 +206,6 @@ async def test_storage_before_the_last_decision_at_a_synchronised_close(
     await clock.sleep_until(START + 60.0 * MINUTES + 1.0)
     await engine.stop("benchmark finished")
 
-    print(
-        {k - START: len(v) for k, v in sorted(probe.decisions.items())},
-        {k - START: v for k, v in sorted(probe.settled.items())},
-    )
     closes = [row for row in probe.instants() if row["settlements"]]
     assert closes, "no synchronised close with settlements due"
 
