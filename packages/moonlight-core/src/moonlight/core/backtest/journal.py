@@ -119,27 +119,6 @@ class MemoryJournal:
         if retry_count is not None:
             row["retry_count"] = retry_count
 
-    def finish(
-        self,
-        client_req_id: str,
-        source: OrderState,
-        target: OrderState,
-        result: ResultRecord,
-        *,
-        at_ts: float,
-        broker_order_id: str | None = None,
-    ) -> bool:
-        check_transition(source, target)
-        if not target.is_terminal:
-            raise InvalidTransition(source, target)
-        reason = result.reason if target is OrderState.FAILED else None
-        entry = self._move(client_req_id, source, target, at_ts, reason, broker_order_id)
-        if entry is None:
-            return False
-
-        entry.result = result_row(result)
-        return True
-
     def stage_finish(
         self,
         client_req_id: str,
@@ -150,18 +129,17 @@ class MemoryJournal:
         at_ts: float,
         broker_order_id: str | None = None,
     ) -> asyncio.Future[bool]:
-        """:meth:`finish` now (memory has no instant to wait for), as a done future."""
+        """Record the terminal move and its result now (memory has no instant to wait
+        for); a done future, True as the stored journal answers."""
+        check_transition(source, target)
+        if not target.is_terminal:
+            raise InvalidTransition(source, target)
+        reason = result.reason if target is OrderState.FAILED else None
+        entry = self._move(client_req_id, source, target, at_ts, reason, broker_order_id)
+        if entry is not None:
+            entry.result = result_row(result)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        future.set_result(
-            self.finish(
-                client_req_id,
-                source,
-                target,
-                result,
-                at_ts=at_ts,
-                broker_order_id=broker_order_id,
-            )
-        )
+        future.set_result(True)
         return future
 
     def bookkeeping(self) -> AbstractContextManager[None]:

@@ -1,26 +1,27 @@
-"""The executor's journal: each order transition is one committed storage transaction.
+"""The executor's journal: order transitions, each durable before what follows it.
 
-The journal is the only way the executor writes orders. Every method commits before it
-returns, checks the move against the transition table first, and turns disk-full, I/O,
-read-only and locked-past-timeout failures into
-:class:`~moonlight.core.storage.errors.StorageUnavailable` (the executor's signal to stop
-trading).
+The journal is the only way the executor writes orders. It checks every move against
+the transition table first, and turns disk-full, I/O, read-only and locked-past-timeout
+failures into :class:`~moonlight.core.storage.errors.StorageUnavailable` (the executor's
+signal to stop trading).
 
-Each transition is one conditional ``UPDATE ... WHERE client_req_id = ? AND state =
-<expected>`` (plus the result row for a terminal one) and a COMMIT, on the journal's own
-connection, with statements built once. That keeps the storage overhead of a transition
-near the database's own cost (tens of microseconds on SQLite WAL) instead of the ORM's
-(hundreds): it was measured — see docs/benchmarks/executor.md. The conditional update
-also makes writes idempotent: asking for a transition the order has already made is a
-no-op, so the executor can simply repeat a write whose commit it could not observe, and
-a state that is neither the expected one nor the target raises :class:`StateMismatch`
-(a second writer). Every write increments the ``version`` column, so ORM users of the
-same rows (the API) still get optimistic-locking errors on stale copies.
+Every transition that precedes a side effect at the broker (PREPARE, SEND, CONFIRM) is
+one conditional ``UPDATE ... WHERE client_req_id = ? AND state = <expected>`` and a
+COMMIT before the method returns, on the journal's own connection, with statements built
+once. That keeps the storage overhead of a transition near the database's own cost (tens
+of microseconds on SQLite WAL) instead of the ORM's (hundreds): it was measured — see
+docs/benchmarks/executor.md. The conditional update also makes writes idempotent: asking
+for a transition the order has already made is a no-op, so the executor can simply
+repeat a write whose commit it could not observe, and a state that is neither the
+expected one nor the target raises :class:`StateMismatch` (a second writer). Every write
+increments the ``version`` column, so ORM users of the same rows (the API) still get
+optimistic-locking errors on stale copies.
 
-A terminal transition with its result can instead be *staged* (:meth:`OrderJournal.stage_finish`)
-into the instant's :class:`~moonlight.core.storage.group_commit.GroupCommit`: results
-record what the broker already holds, so they are written after the instant's decisions,
-together, in one transaction (reconciliation recovers them after a crash).
+A terminal transition with its result is *staged* instead
+(:meth:`OrderJournal.stage_finish`) into the instant's
+:class:`~moonlight.core.storage.group_commit.GroupCommit`: results record what the
+broker already holds, so they are written after the instant's decisions, together, in
+one transaction (reconciliation recovers them after a crash).
 
 :class:`Journal` is the protocol the executor writes through; this stored journal and the
 backtest's in-memory one (:class:`~moonlight.core.backtest.journal.MemoryJournal`) both
@@ -252,19 +253,6 @@ class Journal(Protocol):
         """Record facts learnt without a state change."""
         ...
 
-    def finish(
-        self,
-        client_req_id: str,
-        source: OrderState,
-        target: OrderState,
-        result: ResultRecord,
-        *,
-        at_ts: float,
-        broker_order_id: str | None = None,
-    ) -> bool:
-        """Record the terminal move and its result now; False when already terminal."""
-        ...
-
     def stage_finish(
         self,
         client_req_id: str,
@@ -275,8 +263,10 @@ class Journal(Protocol):
         at_ts: float,
         broker_order_id: str | None = None,
     ) -> asyncio.Future[bool]:
-        """Like :meth:`finish`, as part of the instant's group commit: the future is done
-        once it is recorded (or fails with the write's error)."""
+        """Record the terminal move and its result as part of the instant's group commit:
+        the future is True once recorded (also when already in ``target``), or fails
+        with the write's error (``StorageUnavailable``, :class:`StateMismatch`,
+        ``KeyError``)."""
         ...
 
     def bookkeeping(self) -> AbstractContextManager[None]:
@@ -457,43 +447,6 @@ class OrderJournal:
 
         self._write(write, timed=False)
 
-    def finish(
-        self,
-        client_req_id: str,
-        source: OrderState,
-        target: OrderState,
-        result: ResultRecord,
-        *,
-        at_ts: float,
-        broker_order_id: str | None = None,
-    ) -> bool:
-        """Record the terminal transition and the result in one commit.
-
-        False when the order was already terminal in ``target`` (nothing written).
-        """
-        check_transition(source, target)
-        if not target.is_terminal:
-            raise InvalidTransition(source, target)
-        reason = result.reason if target is OrderState.FAILED else None
-
-        def write(connection: Connection) -> bool:
-            order_id = self._move(
-                connection,
-                client_req_id,
-                source,
-                target,
-                at_ts,
-                reason,
-                broker_order_id,
-                result.reason_code if target is OrderState.FAILED else None,
-            )
-            if order_id is None:
-                return False
-            connection.execute(insert(_RESULTS), {"order_id": order_id, **result_row(result)})
-            return True
-
-        return self._write(write)
-
     def stage_finish(
         self,
         client_req_id: str,
@@ -504,12 +457,13 @@ class OrderJournal:
         at_ts: float,
         broker_order_id: str | None = None,
     ) -> asyncio.Future[bool]:
-        """:meth:`finish`, staged into this instant's group commit (one ``executemany``
-        for all the instant's terminal moves, one for their results).
+        """The terminal move and its result, staged into this instant's group commit
+        (one ``executemany`` for all the instant's terminal moves, one for their
+        results).
 
         The future is True once recorded (also when the order already was in
         ``target``), or fails with ``StorageUnavailable``, :class:`StateMismatch` or
-        ``KeyError`` -- the same answers :meth:`finish` gives.
+        ``KeyError``.
         """
         check_transition(source, target)
         if not target.is_terminal:
