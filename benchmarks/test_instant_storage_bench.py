@@ -50,6 +50,7 @@ import yaml
 from sqlalchemy import Dialect
 
 import moonlight.core
+from benchmarks.test_close_latency_bench import config_file as close_latency_config
 from moonlight.core.config import load_config
 from moonlight.core.plugins import build_plugin_host
 from moonlight.core.runtime.clock import FastForwardClock
@@ -66,31 +67,13 @@ BOOKKEEPING = ("INSERT INTO results", "engine_state", "SET entry_price=?, exit_p
 
 
 def config_file(tmp_path: Path) -> Path:
-    symbols = [f"SIM{i:02d}" for i in range(10)]
-    market = {"seed": 11, "payout_pct": 85.0, "durations_s": [15, 30, 60],
-              "instruments": [{"symbol": s, "start_price": 100.0 + i, "daily_vol": 0.01}
-                              for i, s in enumerate(symbols)]}  # fmt: skip
-    accounts = [{"id": f"acc{a}", "connector": "paper", "mode": "paper", "products": symbols,
-                 "timeframes": ["15s", "30s", "1m"], "max_stake": 10.0,
-                 "connector_options": {"starting_balance": 1e6, "market": market}}
-                for a in range(4)]  # fmt: skip
-    data = {
-        "data_dir": str(tmp_path / "data"),
-        "accounts": accounts,
-        "strategies": [{"name": "ema_rsi"}, {"name": "supertrend_adx"},
-                       {"name": "bollinger_reversion"}],
-        "ensemble": {"paper_prior": {"a": -2.5}},
-        "risk": {"margin": 0.0, "sizing": {"policy": "fixed", "params": {"stake_amount": 1}},
-                 "guards": [{"name": "kill_switch"}, {"name": "consecutive_losses",
-                             "params": {"max_consecutive_losses": 1_000}},
-                            {"name": "max_open_orders",
-                             "params": {"max_open_per_account": 10_000,
-                                        "max_open_per_instrument": 10}}]},
-        "runtime": {"settle_delay_s": 0.0, "connector_rate_per_s": 100_000,
-                    "connector_burst": 10_000},
-        "telemetry": {"log_level": "WARNING"},
-    }  # fmt: skip
-    path = tmp_path / "config.yaml"
+    """The synchronised-close configuration (``test_close_latency_bench``), plus a guard
+    that writes state on every result (the consecutive-loss streaks)."""
+    path = close_latency_config(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["risk"]["guards"].append(
+        {"name": "consecutive_losses", "params": {"max_consecutive_losses": 1_000}}
+    )
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 

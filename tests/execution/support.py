@@ -195,3 +195,16 @@ def kill_at_marker(argv: list[str], marker: Path, log_path: Path, *, wait_s: flo
                 child.kill()
             child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+
+
+def stored_orders(db_path: Path) -> tuple[dict[str, Order], dict[str, Result]]:
+    """Every order in the SQLite file at ``db_path`` and the results, by client_req_id
+    (read by a fresh engine, as a restarted process would)."""
+    engine = create_storage_engine(f"sqlite:///{db_path}")
+    try:
+        with session_factory(engine)() as session:
+            orders = {o.client_req_id: o for o in session.scalars(select(Order))}
+            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
+            return orders, {cid: result for cid, result in rows}
+    finally:
+        engine.dispose()

@@ -15,13 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from moonlight.core.connectors.mock import MockConnector
 from moonlight.core.orders import OrderState
-from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Order, Result
-from tests.execution.support import kill_at_marker
+from tests.execution.support import kill_at_marker, stored_orders
 
 CHILD = Path(__file__).with_name("killable.py")
 MARKER_WAIT_S = 60.0
@@ -67,15 +65,7 @@ def _recover(tmp: Path) -> dict[str, list[str]]:
 
 
 def _stored(tmp: Path) -> tuple[dict[str, Order], dict[str, Result]]:
-    engine = create_storage_engine(f"sqlite:///{tmp / 'orders.db'}")
-    try:
-        with session_factory(engine)() as session:
-            orders = {o.client_req_id: o for o in session.scalars(select(Order))}
-            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
-            results = {cid: result for cid, result in rows}
-            return orders, results
-    finally:
-        engine.dispose()
+    return stored_orders(tmp / "orders.db")
 
 
 def _broker(tmp: Path) -> MockConnector:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from moonlight.core.orders import OrderState
 from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Order, PaperContract, Result
-from tests.execution.support import kill_at_marker
+from tests.execution.support import kill_at_marker, stored_orders
 
 CHILD = Path(__file__).with_name("group_commit_child.py")
 ORDERS = 6  # group_commit_child.ORDERS
@@ -41,16 +41,14 @@ def _argv(mode: str, tmp: Path) -> list[str]:
 
 
 def _books(tmp: Path) -> tuple[dict[str, Order], dict[str, Result], dict[str, PaperContract]]:
+    orders, results = stored_orders(tmp / "moonlight.db")
     engine = create_storage_engine(f"sqlite:///{tmp / 'moonlight.db'}")
     try:
         with session_factory(engine)() as session:
-            orders = {o.client_req_id: o for o in session.scalars(select(Order))}
-            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
-            results = {cid: result for cid, result in rows}
             contracts = {c.client_req_id: c for c in session.scalars(select(PaperContract))}
-            return orders, results, contracts
     finally:
         engine.dispose()
+    return orders, results, contracts
 
 
 def test_a_kill_before_the_group_commit_loses_no_result(tmp_path: Path) -> None:
