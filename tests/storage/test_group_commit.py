@@ -3,14 +3,14 @@ executemany statements; failures answer the waiters and keep the rows; a row tha
 cannot move answers on its own; staged writes are idempotent.
 
 Statements and COMMITs are counted at the driver boundary (SQLAlchemy engine events),
-so these tests see what the database sees.
+so these tests see what the database sees. Each runs on SQLite and, when
+``MOONLIGHT_TEST_PG_URL`` is set, on PostgreSQL (the storage suite's ``engine`` fixture).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.errors import StorageUnavailable
 from moonlight.core.storage.group_commit import GroupCommit
 from moonlight.core.storage.models import EngineState, Order, Result
-from tests.execution.support import START_TS, intent, migrated_sqlite
+from tests.execution.support import START_TS, intent
 
 S = OrderState
 
@@ -74,11 +74,6 @@ def stored(engine: Engine) -> tuple[dict[str, OrderState], dict[str, float]]:
         return states, {cid: float(pnl) for cid, pnl in rows}
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return migrated_sqlite(tmp_path / "moonlight.db")
-
-
 async def test_an_instant_of_results_and_guard_state_is_one_transaction(engine: Engine) -> None:
     group = GroupCommit(engine)
     journal = OrderJournal(engine, group=group)
@@ -116,6 +111,8 @@ async def test_guard_state_outside_an_orders_bookkeeping_is_written_through(
 
 
 async def test_a_failed_flush_fails_its_waiters_and_keeps_its_rows(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("injects a SQLite driver error")
     group = GroupCommit(engine)
     journal = OrderJournal(engine, group=group)
     store = SqlGuardStateStore(session_factory(engine), group=group)
