@@ -38,6 +38,7 @@ waited for a CPU, which dominates wall-time tails on a busy machine).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -65,11 +66,12 @@ from moonlight.core.execution.fsm import InvalidTransition, check_transition
 from moonlight.core.orders import Direction, OrderState, Outcome
 from moonlight.core.storage import repository as repo
 from moonlight.core.storage.engine import session_factory
-from moonlight.core.storage.errors import translate_storage_errors
+from moonlight.core.storage.errors import StorageUnavailable, translate_storage_errors
 from moonlight.core.storage.group_commit import GroupCommit
 from moonlight.core.storage.models import Alarm, Feature, Order, Result
 
 T = TypeVar("T")
+log = logging.getLogger("moonlight.journal")
 
 
 def to_datetime(ts: float) -> datetime:
@@ -369,9 +371,14 @@ class OrderJournal:
         self._connection: Connection | None = None
 
     def close(self) -> None:
-        """Commit what is still staged, then return the journal's connection to the pool."""
+        """Commit what is still staged, then return the journal's connection to the pool.
+
+        A commit that storage refuses now is logged, not raised: those results are facts
+        the broker holds, and the next start-up's reconciliation records them."""
         try:
             self.group.flush()
+        except StorageUnavailable as error:
+            log.error("staged results not written at close (reconciled at start-up): %s", error)
         finally:
             self._drop_connection()
 

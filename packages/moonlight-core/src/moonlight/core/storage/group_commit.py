@@ -90,6 +90,8 @@ class GroupCommit:
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future() if wait else None
+        if future is not None:  # an owner that stopped waiting (cancelled) is not an error
+            future.add_done_callback(_retrieve)
         self._pending.append(_Staged(op, row, future))
         if not self._scheduled:
             self._scheduled = True
@@ -174,6 +176,11 @@ async def after_runnable_work(max_rounds: int = 256) -> None:
         await asyncio.sleep(0)
         if not runnable(loop):
             return
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _resolve(future: asyncio.Future[Any] | None, outcome: object) -> None:
