@@ -61,7 +61,10 @@ from moonlight.core.runtime.worker_key import WorkerKey
 pytestmark = pytest.mark.bench
 
 START = 1_767_600_000.0  # Monday 2026-01-05 08:00 UTC, a minute boundary
-MINUTES = int(os.environ.get("MOONLIGHT_BENCH_MINUTES", "12"))
+MINUTES = int(os.environ.get("MOONLIGHT_BENCH_MINUTES", "6"))
+#: A close counts when at least this many contracts settle at it (the issue's "~90 due";
+#: after the first minutes of this session fewer orders are opened per close).
+HEAVY = 60
 WORKERS = 120
 BOOKKEEPING = ("INSERT INTO results", "engine_state", "SET entry_price=?, exit_price=?")
 
@@ -189,8 +192,9 @@ async def test_storage_before_the_last_decision_at_a_synchronised_close(
     await clock.sleep_until(START + 60.0 * MINUTES + 1.0)
     await engine.stop("benchmark finished")
 
-    closes = [row for row in probe.instants() if row["settlements"]]
-    assert closes, "no synchronised close with settlements due"
+    everything = probe.instants()
+    closes = [row for row in everything if row["settlements"] >= HEAVY]
+    assert closes, f"no synchronised close with {HEAVY} or more settlements due"
 
     def median(key: str) -> float:
         return statistics.median(row[key] for row in closes)
@@ -208,5 +212,5 @@ async def test_storage_before_the_last_decision_at_a_synchronised_close(
     benchmark.extra_info.update(figures)
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     print("\ninstant storage:", figures)
-    for row in closes:
+    for row in everything:
         print("  ", {k: round(v, 3) for k, v in row.items()})
