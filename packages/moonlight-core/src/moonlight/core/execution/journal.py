@@ -678,7 +678,8 @@ class _FinishBatch:
 
     One ``executemany`` of the conditional transition UPDATE, one of an INSERT … SELECT
     that adds the result only to an order now in ``target`` and without one (so a row
-    written twice adds nothing), then one SELECT to answer each row.
+    written twice adds nothing). When every row moved, each answer is True; otherwise one
+    SELECT of the stored states answers each row.
     """
 
     def __init__(self, target: OrderState) -> None:
@@ -698,8 +699,10 @@ class _FinishBatch:
         )
 
     def write(self, connection: Connection, rows: Sequence[Any]) -> list[object]:
-        connection.execute(self._move, list(rows))
+        moved = connection.execute(self._move, list(rows)).rowcount
         connection.execute(self._result, list(rows))
+        if moved == len(rows) and connection.dialect.supports_sane_multi_rowcount:
+            return [True] * len(rows)
         cids = [row["b_cid"] for row in rows]
         found = connection.execute(
             select(_ORDERS.c.client_req_id, _ORDERS.c.state).where(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from moonlight.core.events import utc_now
@@ -79,14 +79,20 @@ class _GuardStateUpserts:
     """Staged guard-state changes: one executemany upsert, the last change of a key
     wins (a :class:`~moonlight.core.storage.group_commit.BatchWrite`)."""
 
+    def __init__(self) -> None:
+        self._statements: dict[str, Insert] = {}  # built once per dialect
+
     def write(self, connection: Connection, rows: Sequence[Any]) -> list[object]:
         latest = {row["key"]: row for row in rows}
-        statement = upsert_rows(
-            connection.dialect.name,
-            EngineState,
-            conflict=("key",),
-            columns=("value", "updated_at", "updated_by"),
-        )
+        dialect = connection.dialect.name
+        statement = self._statements.get(dialect)
+        if statement is None:
+            statement = self._statements[dialect] = upsert_rows(
+                dialect,
+                EngineState,
+                conflict=("key",),
+                columns=("value", "updated_at", "updated_by"),
+            )
         connection.execute(statement, list(latest.values()))
         return [None] * len(rows)
 

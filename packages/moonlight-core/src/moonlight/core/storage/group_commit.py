@@ -90,8 +90,6 @@ class GroupCommit:
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future() if wait else None
-        if future is not None:  # an owner that stopped waiting (cancelled) is not an error
-            future.add_done_callback(_retrieve)
         self._pending.append(_Staged(op, row, future))
         if not self._scheduled:
             self._scheduled = True
@@ -188,5 +186,7 @@ def _resolve(future: asyncio.Future[Any] | None, outcome: object) -> None:
         return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
+        # an owner that stopped waiting (its task was cancelled) is not an error
+        future.add_done_callback(_retrieve)
     else:
         future.set_result(outcome)
