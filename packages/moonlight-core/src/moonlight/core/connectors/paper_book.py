@@ -83,12 +83,10 @@ class PaperBook(Protocol):
         """Record the entry price once it is known."""
         ...
 
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        """Store the settled ``record`` and credit ``credit`` to its account, atomically."""
-        ...
-
     def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
-        """:meth:`settle` for every ``(record, credit)``, all in one transaction."""
+        """Store every settled ``record`` and credit its ``credit`` to its account, all
+        in one transaction; a contract already settled is neither stored nor credited
+        again."""
         ...
 
     def get(self, broker_order_id: str) -> ContractRecord | None:
@@ -131,17 +129,14 @@ class MemoryPaperBook:
         record = self._contracts[broker_order_id]
         self._contracts[broker_order_id] = replace(record, entry_price=entry_price)
 
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        existing = self._contracts.get(record.broker_order_id)
-        if existing is None or existing.outcome is not None:
-            return  # settle once, credit once
-        self._contracts[record.broker_order_id] = record
-        balance, _ = self.balance(record.account_id)
-        self._balances[record.account_id] = round(balance + credit, 8)
-
     def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
         for record, credit in settled:
-            self.settle(record, credit)
+            existing = self._contracts.get(record.broker_order_id)
+            if existing is None or existing.outcome is not None:
+                continue  # settle once, credit once
+            self._contracts[record.broker_order_id] = record
+            balance, _ = self.balance(record.account_id)
+            self._balances[record.account_id] = round(balance + credit, 8)
 
     def get(self, broker_order_id: str) -> ContractRecord | None:
         return self._contracts.get(broker_order_id)
@@ -308,9 +303,6 @@ class SqlPaperBook:
                 .where(_CONTRACTS.c.broker_order_id == broker_order_id)
                 .values(entry_price=entry_price)
             )
-
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        self.settle_many([(record, credit)])
 
     def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
         """One transaction: the contracts still open are settled (one executemany) and
