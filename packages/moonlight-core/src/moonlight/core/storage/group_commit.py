@@ -1,8 +1,9 @@
 """Group commit: the bookkeeping that falls due at one instant, in one transaction.
 
 At a synchronised bar close many contracts settle at once. Writing each result (and the
-guard state it changes) in its own transaction costs a COMMIT -- an fsync on SQLite --
-per contract, on the event loop's thread, ahead of the decisions of that same instant.
+guard state it changes) in its own transaction costs a COMMIT (a WAL append on SQLite, a
+WAL flush on PostgreSQL) and the per-transaction overhead per contract, on the event
+loop's thread, ahead of the decisions of that same instant.
 None of those writes has to be durable before anything else happens: they record facts
 the broker already holds, and start-up reconciliation recovers them from the broker
 after a crash (the order is still non-terminal in storage, so it is reconciled and its
