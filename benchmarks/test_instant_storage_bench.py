@@ -89,6 +89,8 @@ class Transaction:
     ended: float
     seconds: float
     bookkeeping: bool
+    #: A paper-book settlement (the broker's own book), not the engine's results.
+    broker: bool = False
 
 
 @dataclass
@@ -111,11 +113,12 @@ class Probe:
                     return original(cursor, sql, *args, **kwargs)
                 finally:
                     spent = time.perf_counter() - started
-                    txn = self._open.setdefault(id(cursor.connection), [0.0, False])
+                    txn = self._open.setdefault(id(cursor.connection), [0.0, False, False])
                     txn[0] += spent
                     if any(marker in sql for marker in BOOKKEEPING):
                         txn[1] = True
                         if "SET entry_price=?, exit_price=?" in sql:
+                            txn[2] = True
                             rows = len(args[0]) if original.__name__ == "do_executemany" else 1
                             instant = self.clock.now()
                             self.settled[instant] = self.settled.get(instant, 0) + rows
@@ -130,9 +133,11 @@ class Probe:
                 finally:
                     ended = time.perf_counter()
                     key = id(getattr(connection, "dbapi_connection", connection))
-                    spent, bookkeeping = self._open.pop(key, [0.0, False])
+                    spent, bookkeeping, broker = self._open.pop(key, [0.0, False, False])
                     self.transactions.append(
-                        Transaction(self.clock.now(), ended, spent + ended - started, bookkeeping)
+                        Transaction(
+                            self.clock.now(), ended, spent + ended - started, bookkeeping, broker
+                        )
                     )
 
             return timed
@@ -156,6 +161,7 @@ class Probe:
             after = [t for t in self.transactions if t.instant == instant and t.ended > last]
             rows.append({
                 "bookkeeping_before_ms": sum(t.seconds for t in before if t.bookkeeping) * 1e3,
+                "of_which_paper_book_ms": sum(t.seconds for t in before if t.broker) * 1e3,
                 "other_before_ms": sum(t.seconds for t in before if not t.bookkeeping) * 1e3,
                 "bookkeeping_after_ms": sum(t.seconds for t in after if t.bookkeeping) * 1e3,
                 "bookkeeping_transactions": sum(t.bookkeeping for t in before + after),

@@ -66,7 +66,6 @@ from moonlight.core.connectors.streams import Subscription
 from moonlight.core.orders import Outcome
 from moonlight.core.runtime.clock import Clock
 from moonlight.core.storage.errors import StorageUnavailable
-from moonlight.core.storage.group_commit import after_runnable_work
 
 log = logging.getLogger("moonlight.connectors.paper")
 _R = TypeVar("_R")
@@ -323,9 +322,6 @@ class PaperBroker(Connector):
     async def _run_pump(self) -> None:
         while True:
             await self.clock.sleep_until(self.clock.now() + self._poll_interval_s)
-            # Decisions first: the work runnable at this instant (the workers of a bar
-            # close) runs before the book's settlement write.
-            await after_runnable_work()
             if isinstance(self.feed, TickRecorder):
                 self._capture_entries(self.feed)
             self._settle_due()

@@ -15,7 +15,8 @@ How an instant is delimited: the first :meth:`GroupCommit.stage` schedules a flu
 runnable (the decisions of that instant: every worker woken by the bar close) or the
 previous iteration staged more (the cascade settlement → order task → trader's
 bookkeeping takes a few iterations) -- at most ``max_rounds`` iterations, so a loop that
-is never idle still commits -- then writes everything in one transaction: rows of the
+is never idle (a fast-forward clock's driver yields until idle too) still commits
+promptly -- then writes everything in one transaction: rows of the
 same :class:`BatchWrite` go to the database as one ``executemany``.
 
 A write that must precede a side effect (an order's SEND intent before the wire) never
@@ -62,9 +63,7 @@ class _Staged:
 class GroupCommit:
     """Stages writes and commits them once per instant; see the module docstring."""
 
-    def __init__(
-        self, engine: Engine, *, max_rounds: int = 256, keep_timings: bool = False
-    ) -> None:
+    def __init__(self, engine: Engine, *, max_rounds: int = 32, keep_timings: bool = False) -> None:
         self.engine = engine
         self.max_rounds = max_rounds
         self.keep_timings = keep_timings
@@ -165,16 +164,6 @@ def runnable(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether other callbacks are ready to run now (CPython's loops keep them in
     ``_ready``; on a loop without it, nothing is known to be runnable)."""
     return bool(getattr(loop, "_ready", None))
-
-
-async def after_runnable_work(max_rounds: int = 256) -> None:
-    """Yield until the loop has nothing else ready to run (at most ``max_rounds``
-    iterations): bookkeeping that calls this runs after the decisions of its instant."""
-    loop = asyncio.get_running_loop()
-    for _ in range(max_rounds):
-        await asyncio.sleep(0)
-        if not runnable(loop):
-            return
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
