@@ -11,7 +11,13 @@ from moonlight.core.backtest.journal import MemoryJournal
 from moonlight.core.config import MoonlightConfig
 from moonlight.core.events import AlarmLevel
 from moonlight.core.execution.fsm import InvalidTransition
-from moonlight.core.execution.journal import OrderIntent, OrderJournal, ResultRecord, StateMismatch
+from moonlight.core.execution.journal import (
+    Journal,
+    OrderIntent,
+    OrderJournal,
+    ResultRecord,
+    StateMismatch,
+)
 from moonlight.core.orders import Direction, OrderState, Outcome
 from moonlight.core.storage import models
 from moonlight.core.storage.engine import session_factory
@@ -39,7 +45,7 @@ def intent(number: int) -> OrderIntent:
     )
 
 
-def drive(journal: OrderJournal) -> None:
+async def drive(journal: Journal) -> None:
     for number in range(3):
         journal.create(intent(number), at_ts=T + number)
         journal.transition(
@@ -47,7 +53,7 @@ def drive(journal: OrderJournal) -> None:
         )
     cid = intent(0).client_req_id
     journal.transition(cid, OrderState.SEND, OrderState.CONFIRM, at_ts=T + 1, broker_order_id="P-0")
-    journal.finish(
+    await journal.stage_finish(
         cid,
         OrderState.CONFIRM,
         OrderState.SETTLED,
@@ -63,7 +69,7 @@ def drive(journal: OrderJournal) -> None:
         at_ts=T + 61,
         broker_order_id="P-0",
     )
-    journal.finish(
+    await journal.stage_finish(
         intent(1).client_req_id,
         OrderState.SEND,
         OrderState.FAILED,
@@ -105,13 +111,13 @@ def rows(config: MoonlightConfig) -> list[tuple[object, ...]]:
     return [*map(tuple, found), tuple(alarms)]
 
 
-def test_the_same_writes_store_the_same_rows(tmp_path: Path) -> None:
+async def test_the_same_writes_store_the_same_rows(tmp_path: Path) -> None:
     stored = []
     for kind in (OrderJournal, MemoryJournal):
         config = MoonlightConfig(data_dir=tmp_path / kind.__name__)
         engine = prepare_storage(config)
-        journal = kind(engine)
-        drive(journal)
+        journal: Journal = kind(engine)
+        await drive(journal)
         journal.close()
         engine.dispose()
         stored.append(rows(config))

@@ -4,6 +4,9 @@ fast-forward clock, an executor wired to both, and an event recorder."""
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,3 +172,39 @@ def intent(
 
 
 TERMINAL = (OrderState.SETTLED, OrderState.FAILED)
+
+
+def kill_at_marker(argv: list[str], marker: Path, log_path: Path, *, wait_s: float = 60.0) -> None:
+    """Run the child ``argv`` until it writes ``marker`` (it then hangs at an exact
+    point), SIGKILL it there, and check it died of the kill."""
+    import pytest
+
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(argv, stdout=log, stderr=log)
+        deadline = time.monotonic() + wait_s
+        try:
+            while not marker.exists():
+                if child.poll() is not None:
+                    tail = log_path.read_bytes().decode(errors="replace")[-2000:]
+                    pytest.fail(f"child exited before pausing: {tail}")
+                assert time.monotonic() < deadline, "child never reached the pause point"
+                time.sleep(0.02)
+            child.send_signal(signal.SIGKILL)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+
+def stored_orders(db_path: Path) -> tuple[dict[str, Order], dict[str, Result]]:
+    """Every order in the SQLite file at ``db_path`` and the results, by client_req_id
+    (read by a fresh engine, as a restarted process would)."""
+    engine = create_storage_engine(f"sqlite:///{db_path}")
+    try:
+        with session_factory(engine)() as session:
+            orders = {o.client_req_id: o for o in session.scalars(select(Order))}
+            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
+            return orders, {cid: result for cid, result in rows}
+    finally:
+        engine.dispose()

@@ -10,19 +10,16 @@ child pauses deterministically — a marker file written at the exact point, the
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from moonlight.core.connectors.mock import MockConnector
 from moonlight.core.orders import OrderState
-from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Order, Result
+from tests.execution.support import kill_at_marker, stored_orders
 
 CHILD = Path(__file__).with_name("killable.py")
 MARKER_WAIT_S = 60.0
@@ -49,24 +46,10 @@ def _args(mode: str, tmp: Path, pause: str) -> list[str]:
 
 
 def _run_until_paused_then_kill(tmp: Path, pause: str) -> None:
-    log_path = tmp / "child.log"
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen(_args("run", tmp, pause), stdout=log, stderr=log)
-        marker = tmp / "markers" / "paused"
-        deadline = time.monotonic() + MARKER_WAIT_S
-        try:
-            while not marker.exists():
-                if child.poll() is not None:
-                    tail = log_path.read_bytes().decode(errors="replace")[-2000:]
-                    pytest.fail(f"child exited before pausing: {tail}")
-                assert time.monotonic() < deadline, "child never reached the pause point"
-                time.sleep(0.02)
-            child.send_signal(signal.SIGKILL)
-        finally:
-            if child.poll() is None:
-                child.kill()
-            child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    kill_at_marker(
+        _args("run", tmp, pause), tmp / "markers" / "paused", tmp / "child.log",
+        wait_s=MARKER_WAIT_S,
+    )  # fmt: skip
 
 
 def _recover(tmp: Path) -> dict[str, list[str]]:
@@ -82,15 +65,7 @@ def _recover(tmp: Path) -> dict[str, list[str]]:
 
 
 def _stored(tmp: Path) -> tuple[dict[str, Order], dict[str, Result]]:
-    engine = create_storage_engine(f"sqlite:///{tmp / 'orders.db'}")
-    try:
-        with session_factory(engine)() as session:
-            orders = {o.client_req_id: o for o in session.scalars(select(Order))}
-            rows = session.execute(select(Order.client_req_id, Result).join(Result.order))
-            results = {cid: result for cid, result in rows}
-            return orders, results
-    finally:
-        engine.dispose()
+    return stored_orders(tmp / "orders.db")
 
 
 def _broker(tmp: Path) -> MockConnector:

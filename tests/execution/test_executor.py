@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from moonlight.core.execution.executor import (
     HOOK_STATE_CHANGED,
     TradingHalted,
 )
+from moonlight.core.execution.observer import FinishedOrder
 from moonlight.core.orders import OrderState, Outcome
 from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.storage.repository import DuplicateOrderError
@@ -336,5 +338,42 @@ async def test_unreachable_broker_past_the_deadline_delays_but_never_falsifies(
         assert report.outcome is broker.settlement.outcome
         assert h.clock.now() - START_TS > 15 + 5  # well past the deadline
         assert [a.code for a in h.alarms()] == ["settlement_overdue"]
+    finally:
+        await h.close()
+
+
+async def test_results_of_one_instant_are_one_group_commit_booked_inside_it(
+    tmp_path: Path,
+) -> None:
+    """Orders that settle at the same instant: the account's observer books each result
+    while it is staged (inside the journal's bookkeeping block, before the commit, so
+    its guard state joins it); storage receives all of them in one flush; the order
+    state and the plugin hook change only after that commit."""
+    h = await make_harness(tmp_path / "db.sqlite", start=False)
+    group = h.journal.group
+    group.keep_timings = True
+
+    seen: list[tuple[str, bool, OrderState]] = []
+
+    class Books:
+        def order_resumed(self, account_id: str, instrument: str, client_req_id: str) -> None:
+            raise AssertionError("nothing to resume")
+
+        def order_finished(self, finished: FinishedOrder) -> None:
+            cid = finished.event.client_req_id
+            seen.append((cid, group.is_collecting, h.orders()[cid].state))
+
+    h.executor.report_to(Books())
+    await h.executor.start(["acc-1"])
+    try:
+        reports = await asyncio.gather(
+            *(h.executor.submit(intent(f"o-{n}", duration_s=60)) for n in range(6))
+        )
+        assert {r.state for r in reports} == {OrderState.SETTLED}
+        assert sorted(seen) == [(f"o-{n}", True, OrderState.CONFIRM) for n in range(6)]
+        assert group.flush_rows == [6]  # six results, one transaction
+        assert set(h.results()) == {f"o-{n}" for n in range(6)}
+        settled_hooks = [e.client_req_id for e in h.events.of(HOOK_SETTLED)]
+        assert sorted(settled_hooks) == [f"o-{n}" for n in range(6)]
     finally:
         await h.close()

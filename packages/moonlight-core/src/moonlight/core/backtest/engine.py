@@ -62,7 +62,7 @@ from moonlight.core.connectors.paper_book import MemoryPaperBook
 from moonlight.core.decisions.sink import DecisionSink
 from moonlight.core.ensemble.book import CalibrationBook
 from moonlight.core.execution.executor import Executor
-from moonlight.core.execution.journal import OrderJournal
+from moonlight.core.execution.journal import Journal, OrderJournal
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.risk.builder import build_risk_manager
 from moonlight.core.risk.state_store import MemoryGuardStateStore
@@ -274,7 +274,7 @@ class BacktestEngine(Engine):
         finally:
             stored.close()
 
-    def _journal(self) -> OrderJournal:
+    def _journal(self) -> Journal:
         """In memory: every order is written to storage when the engine stops, its id
         prefixed with the run id."""
         prefix = f"{self.run_id}/" if self.run_id else ""

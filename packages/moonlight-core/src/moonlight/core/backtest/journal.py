@@ -12,10 +12,16 @@ its features and result, and the alarms, in one transaction when the engine stop
 decides the same ids; so that many runs can share one database, the stored ids carry
 ``id_prefix`` (the backtest uses ``"<run id>/"``;
 :func:`~moonlight.core.backtest.trades.load_trades` takes it off again).
+
+It satisfies the same :class:`~moonlight.core.execution.journal.Journal` protocol as the
+stored journal and builds its rows with the same functions, so a backtest stores exactly
+the rows a live run would.
 """
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -28,12 +34,16 @@ from moonlight.core.execution.fsm import InvalidTransition, check_transition
 from moonlight.core.execution.journal import (
     JournalOrder,
     OrderIntent,
-    OrderJournal,
     ResultRecord,
     StateMismatch,
+    alarm_row,
+    feature_row,
+    journal_order,
+    order_row,
+    result_row,
     to_datetime,
 )
-from moonlight.core.orders import Direction, OrderState
+from moonlight.core.orders import OrderState
 from moonlight.core.storage import repository as repo
 from moonlight.core.storage.errors import translate_storage_errors
 from moonlight.core.storage.models import Alarm, Feature, Order, Result
@@ -59,35 +69,12 @@ class _Book:
     alarms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _view(row: dict[str, Any]) -> JournalOrder:
-    def ts(value: datetime | None) -> float | None:
-        return None if value is None else value.timestamp()
-
-    return JournalOrder(
-        client_req_id=row["client_req_id"],
-        account_id=row["account_id"],
-        instrument=row["instrument"],
-        timeframe=row["timeframe"],
-        direction=Direction(row["direction"]),
-        stake=float(row["stake"]),
-        currency=row["currency"],
-        duration_s=int(row["duration_s"]),
-        payout_pct=float(row["payout_pct"]),
-        state=OrderState(row["state"]),
-        broker_order_id=row.get("broker_order_id"),
-        created_ts=row["created_at"].timestamp(),
-        sent_ts=ts(row.get("sent_at")),
-        confirmed_ts=ts(row.get("confirmed_at")),
-        retry_count=int(row.get("retry_count", 0)),
-        failure_reason=row.get("failure_reason"),
-    )
-
-
-class MemoryJournal(OrderJournal):
-    """An :class:`OrderJournal` in memory; see the module docstring."""
+class MemoryJournal:
+    """A :class:`~moonlight.core.execution.journal.Journal` in memory; see the module
+    docstring."""
 
     def __init__(self, engine: Engine, *, id_prefix: str = "") -> None:
-        super().__init__(engine)
+        self.engine = engine
         self.id_prefix = id_prefix
         self._book = _Book()
         self.flushed = 0
@@ -98,36 +85,8 @@ class MemoryJournal(OrderJournal):
         check_transition(OrderState.IDLE, OrderState.PREPARE)
         if intent.client_req_id in self._book.entries:
             raise repo.DuplicateOrderError(intent.client_req_id)
-        at = to_datetime(at_ts)
-        created = to_datetime(intent.decided_ts) if intent.decided_ts is not None else at
-        row: dict[str, Any] = {
-            "client_req_id": intent.client_req_id,
-            "account_id": intent.account_id,
-            "instrument": intent.instrument,
-            "timeframe": intent.timeframe,
-            "direction": Direction(intent.direction),
-            "stake": intent.stake,
-            "currency": intent.currency,
-            "duration_s": intent.duration_s,
-            "payout_pct": intent.payout_pct,
-            "score": intent.score,
-            "p_hat": intent.p_hat,
-            "state": OrderState.PREPARE,
-            "created_at": created,
-            "prepared_at": at,
-            "updated_at": at,
-            "strategy_snapshot": intent.strategy_snapshot,
-            "retry_count": 0,
-            "run_id": intent.run_id,
-            "version": 1,
-        }
-        features = None
-        if intent.indicators or intent.signals or intent.extras:
-            features = {
-                "indicators": dict(intent.indicators or {}),
-                "signals": dict(intent.signals or {}),
-                "extras": dict(intent.extras or {}),
-            }
+        row = order_row(intent, at_ts=at_ts)
+        features = feature_row(intent)
         order = len(self._book.entries)
         self._book.entries[intent.client_req_id] = _Entry(row, features, order=order)
 
@@ -160,7 +119,7 @@ class MemoryJournal(OrderJournal):
         if retry_count is not None:
             row["retry_count"] = retry_count
 
-    def finish(
+    def stage_finish(
         self,
         client_req_id: str,
         source: OrderState,
@@ -169,52 +128,38 @@ class MemoryJournal(OrderJournal):
         *,
         at_ts: float,
         broker_order_id: str | None = None,
-    ) -> bool:
+    ) -> asyncio.Future[bool]:
+        """Record the terminal move and its result now (memory has no instant to wait
+        for); a done future, True as the stored journal answers."""
         check_transition(source, target)
         if not target.is_terminal:
             raise InvalidTransition(source, target)
         reason = result.reason if target is OrderState.FAILED else None
         entry = self._move(client_req_id, source, target, at_ts, reason, broker_order_id)
-        if entry is None:
-            return False
+        if entry is not None:
+            entry.result = result_row(result)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future.set_result(True)
+        return future
 
-        def when(ts: float | None) -> datetime | None:
-            return None if ts is None else to_datetime(ts)
-
-        entry.result = {
-            "outcome": result.outcome,
-            "pnl": result.pnl,
-            "entry_price": result.entry_price,
-            "exit_price": result.exit_price,
-            "opened_at": when(result.opened_ts),
-            "expires_at": when(result.expires_ts),
-            "settled_at": to_datetime(result.settled_ts),
-            "latency_decision_to_send_ms": result.decision_to_send_ms,
-            "latency_send_to_ack_ms": result.send_to_ack_ms,
-            "latency_expiry_to_settlement_ms": result.expiry_to_settlement_ms,
-            "reason": result.reason,
-        }
-        return True
+    def bookkeeping(self) -> AbstractContextManager[None]:
+        """Nothing to group: every write here is already in memory."""
+        return nullcontext()
 
     def adopt(self, broker_order: BrokerOrder, *, timeframe: str, at_ts: float) -> JournalOrder:
         raise RuntimeError("a backtest starts from an empty book: there is nothing to adopt")
 
+    def probe(self, *, at_ts: float) -> None:
+        """Memory always takes writes: nothing to probe."""
+
     def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
-        self._book.alarms.append(
-            {
-                "ts": datetime.now(UTC),
-                "level": level,
-                "code": code,
-                "message": message,
-                "scope": scope,
-            }
-        )
+        self._book.alarms.append(alarm_row(level, code, message, scope))
 
     # -- reads ------------------------------------------------------------------------
 
     def get(self, client_req_id: str) -> JournalOrder | None:
         entry = self._book.entries.get(client_req_id)
-        return None if entry is None else _view(entry.row)
+        return None if entry is None else journal_order(entry.row)
 
     def get_by_broker_id(self, broker_order_id: str) -> JournalOrder | None:
         client_req_id = self._book.by_broker.get(broker_order_id)
@@ -222,7 +167,7 @@ class MemoryJournal(OrderJournal):
 
     def non_terminal(self) -> list[JournalOrder]:
         return [
-            _view(entry.row)
+            journal_order(entry.row)
             for entry in self._book.entries.values()
             if not OrderState(entry.row["state"]).is_terminal
         ]
@@ -230,9 +175,8 @@ class MemoryJournal(OrderJournal):
     # -- storage ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Write everything to storage (see :meth:`flush`), then release the connection."""
+        """Write everything to storage (see :meth:`flush`)."""
         self.flush()
-        super().close()
 
     def flush(self) -> int:
         """Insert the orders (with features and results) and alarms not written yet, in
@@ -285,7 +229,7 @@ class MemoryJournal(OrderJournal):
         row["broker_order_id"] = broker_order_id
         self._book.by_broker[broker_order_id] = client_req_id
 
-    def _move(  # type: ignore[override]
+    def _move(
         self,
         client_req_id: str,
         source: OrderState,

@@ -342,47 +342,58 @@ class PaperBroker(Connector):
             self._open[broker_id] = replace(record, entry_price=tick.price)
 
     def _settle_due(self) -> None:
-        """Price and settle every contract whose expiry has passed and whose prices are final."""
+        """Price every contract whose expiry has passed and whose prices are final, and
+        settle them all in one book transaction (an instant's settlements at once)."""
         feed = self.feed
         if feed is None:
             return
         now = self.clock.now()
         waiting: list[tuple[float, str]] = []
+        priced: list[tuple[float, ContractRecord, float]] = []
         while self._due and self._due[0][0] <= now:
             expires_ts, broker_id = heapq.heappop(self._due)
             record = self._open.get(broker_id)
             if record is None:
                 continue
-            try:
-                if not self._try_settle(record, feed, now):
-                    waiting.append((expires_ts, broker_id))
-            except StorageUnavailable as error:
-                log.error("paper book unavailable, settlement of %s deferred: %s", broker_id, error)
+            settled = self._price(record, feed, now)
+            if settled is None:
                 waiting.append((expires_ts, broker_id))
+            else:
+                priced.append((expires_ts, *settled))
+        if priced:
+            try:
+                self.book.settle_many([(record, credit) for _, record, credit in priced])
+            except StorageUnavailable as error:
+                log.error("paper book unavailable, %d settlement(s) deferred: %s", len(priced),
+                          error)  # fmt: skip
+                waiting.extend((expires_ts, r.broker_order_id) for expires_ts, r, _ in priced)
+            else:
+                for _, record, _ in priced:
+                    self._finish(record)
         for item in waiting:
             heapq.heappush(self._due, item)
 
-    def _try_settle(self, record: ContractRecord, feed: PriceFeed, now: float) -> bool:
-        """Settle ``record`` if its prices are known; False to try again later."""
+    def _price(
+        self, record: ContractRecord, feed: PriceFeed, now: float
+    ) -> tuple[ContractRecord, float] | None:
+        """``record`` settled and the credit due, if its prices are known; None to try
+        again later."""
         instrument = record.instrument
         overdue = now >= record.expires_ts + self._price_grace_s
         entry = record.entry_price
         if entry is None:
             if record.accepted_ts < feed.known_from(instrument):
-                self._refund(record, now, "no price history for the contract's opening")
-                return True
+                return self._refund(record, now, "no price history for the contract's opening")
             entry_tick = feed.first_after(instrument, record.accepted_ts)
             if entry_tick is None:
                 if overdue:
-                    self._refund(record, now, "no price after acceptance")
-                    return True
-                return False
+                    return self._refund(record, now, "no price after acceptance")
+                return None
             entry = entry_tick.price
         if record.expires_ts < feed.known_from(instrument):
-            self._refund(record, now, "no price history at the contract's expiry")
-            return True
+            return self._refund(record, now, "no price history at the contract's expiry")
         if feed.known_until(instrument) < record.expires_ts and not overdue:
-            return False
+            return None
         exit_tick = feed.last_at_or_before(instrument, record.expires_ts)
         exit_price = entry
         if exit_tick is not None and exit_tick.ts > record.accepted_ts:
@@ -398,15 +409,13 @@ class PaperBroker(Connector):
             pnl=result.pnl,
             settled_ts=now,
         )
-        self.book.settle(settled, result.credit)
-        self._finish(settled)
-        return True
+        return settled, result.credit
 
-    def _refund(self, record: ContractRecord, now: float, reason: str) -> None:
+    def _refund(
+        self, record: ContractRecord, now: float, reason: str
+    ) -> tuple[ContractRecord, float]:
         log.warning("paper contract %s refunded (abort): %s", record.broker_order_id, reason)
-        settled = replace(record, outcome=Outcome.ABORT, pnl=0.0, settled_ts=now)
-        self.book.settle(settled, record.stake)
-        self._finish(settled)
+        return replace(record, outcome=Outcome.ABORT, pnl=0.0, settled_ts=now), record.stake
 
     def _finish(self, settled: ContractRecord) -> None:
         self._open.pop(settled.broker_order_id, None)

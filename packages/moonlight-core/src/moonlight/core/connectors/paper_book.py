@@ -3,14 +3,16 @@
 :class:`SqlPaperBook` keeps them in the ``paper_accounts`` and ``paper_contracts`` tables,
 so paper balances and open contracts survive a restart; every method is one committed
 transaction (opening a contract debits the stake in the same transaction that inserts
-it). :class:`MemoryPaperBook` is the same book without persistence, for backtests and
-tests that do not need it.
+it; the contracts that settle at one instant are written together, one executemany).
+:class:`MemoryPaperBook` is the same book without persistence, for backtests and tests
+that do not need it.
 
 Storage faults surface as :class:`~moonlight.core.storage.errors.StorageUnavailable`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Engine,
     Row,
     Table,
+    bindparam,
     exc,
     insert,
     select,
@@ -80,8 +83,10 @@ class PaperBook(Protocol):
         """Record the entry price once it is known."""
         ...
 
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        """Store the settled ``record`` and credit ``credit`` to its account, atomically."""
+    def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
+        """Store every settled ``record`` and credit its ``credit`` to its account, all
+        in one transaction; a contract already settled is neither stored nor credited
+        again."""
         ...
 
     def get(self, broker_order_id: str) -> ContractRecord | None:
@@ -124,13 +129,14 @@ class MemoryPaperBook:
         record = self._contracts[broker_order_id]
         self._contracts[broker_order_id] = replace(record, entry_price=entry_price)
 
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        existing = self._contracts.get(record.broker_order_id)
-        if existing is None or existing.outcome is not None:
-            return  # settle once, credit once
-        self._contracts[record.broker_order_id] = record
-        balance, _ = self.balance(record.account_id)
-        self._balances[record.account_id] = round(balance + credit, 8)
+    def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
+        for record, credit in settled:
+            existing = self._contracts.get(record.broker_order_id)
+            if existing is None or existing.outcome is not None:
+                continue  # settle once, credit once
+            self._contracts[record.broker_order_id] = record
+            balance, _ = self.balance(record.account_id)
+            self._balances[record.account_id] = round(balance + credit, 8)
 
     def get(self, broker_order_id: str) -> ContractRecord | None:
         return self._contracts.get(broker_order_id)
@@ -153,6 +159,39 @@ def _dt(ts: float) -> datetime:
 
 def _ts(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
+
+
+_SETTLE = (
+    update(_CONTRACTS)
+    .where(
+        _CONTRACTS.c.broker_order_id == bindparam("b_broker"),
+        _CONTRACTS.c.outcome.is_(None),
+    )
+    .values(
+        entry_price=bindparam("b_entry"),
+        exit_price=bindparam("b_exit"),
+        outcome=bindparam("b_outcome"),
+        pnl=bindparam("b_pnl"),
+        settled_at=bindparam("b_settled"),
+    )
+)
+_CREDIT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.account_id == bindparam("b_account"))
+    .values(balance=_ACCOUNTS.c.balance + bindparam("b_credit", type_=_ACCOUNTS.c.balance.type))
+)
+
+
+def _settle_row(record: ContractRecord) -> dict[str, Any]:
+    assert record.outcome is not None and record.settled_ts is not None
+    return {
+        "b_broker": record.broker_order_id,
+        "b_entry": record.entry_price,
+        "b_exit": record.exit_price,
+        "b_outcome": record.outcome,
+        "b_pnl": record.pnl,
+        "b_settled": _dt(record.settled_ts),
+    }
 
 
 def _record(row: PaperContract | Row[Any]) -> ContractRecord:
@@ -265,29 +304,31 @@ class SqlPaperBook:
                 .values(entry_price=entry_price)
             )
 
-    def settle(self, record: ContractRecord, credit: float) -> None:
-        assert record.outcome is not None and record.settled_ts is not None
+    def settle_many(self, settled: Sequence[tuple[ContractRecord, float]]) -> None:
+        """One transaction: the contracts still open are settled (one executemany) and
+        credited (another); a contract settled already is neither settled nor credited
+        again."""
+        if not settled:
+            return
+        by_id = {record.broker_order_id: (record, credit) for record, credit in settled}
         with translate_storage_errors(), self._engine.begin() as connection:
-            changed = connection.execute(
-                update(_CONTRACTS)
+            still_open = connection.execute(
+                select(_CONTRACTS.c.broker_order_id)
                 .where(
-                    _CONTRACTS.c.broker_order_id == record.broker_order_id,
+                    _CONTRACTS.c.broker_order_id.in_(list(by_id)),
                     _CONTRACTS.c.outcome.is_(None),
                 )
-                .values(
-                    entry_price=record.entry_price,
-                    exit_price=record.exit_price,
-                    outcome=record.outcome,
-                    pnl=record.pnl,
-                    settled_at=_dt(record.settled_ts),
-                )
+                # PostgreSQL: no other writer settles (and credits) them meanwhile; a
+                # SQLite WAL writer whose read went stale fails instead of crediting twice
+                .with_for_update()
+            ).scalars()
+            due = [by_id[broker_id] for broker_id in still_open]
+            if not due:
+                return
+            connection.execute(_SETTLE, [_settle_row(record) for record, _ in due])
+            connection.execute(
+                _CREDIT, [{"b_account": r.account_id, "b_credit": credit} for r, credit in due]
             )
-            if changed.rowcount == 1:  # settle once, credit once
-                connection.execute(
-                    update(_ACCOUNTS)
-                    .where(_ACCOUNTS.c.account_id == record.account_id)
-                    .values(balance=_ACCOUNTS.c.balance + credit)
-                )
 
     def get(self, broker_order_id: str) -> ContractRecord | None:
         return self._one(_CONTRACTS.c.broker_order_id == broker_order_id)

@@ -31,6 +31,13 @@ Rules it keeps, in the order an order meets them:
    storage is back. Trading stays halted until :meth:`Executor.resume_trading` (or
    automatically if ``resume_after_storage_recovery``).
 
+6. **Results are bookkeeping, written per instant.** A terminal move and its result are
+   staged into the instant's group commit (:meth:`Journal.stage_finish`), together with
+   the guard state the account's trader derives from them, and written in one
+   transaction after the instant's decisions. The order's state and the plugin hooks
+   change only once that commit is done; a crash before it leaves the order CONFIRM in
+   storage, and start-up reconciliation records the broker's result again.
+
 Observers are told through ``notify(hook_name, event=...)`` (``PluginHost.notify`` fits)
 *after* the event is stored: ``moonlight_on_order_state_changed`` for every transition,
 ``moonlight_on_order_settled`` for every final result, ``moonlight_on_alarm`` for alarms.
@@ -65,7 +72,8 @@ from moonlight.core.connectors.contract import (
 )
 from moonlight.core.events import AlarmLevel, AlarmRaised, OrderSettled, OrderStateChanged
 from moonlight.core.execution.flight import Flight
-from moonlight.core.execution.journal import JournalOrder, OrderIntent, OrderJournal, ResultRecord
+from moonlight.core.execution.fsm import check_transition
+from moonlight.core.execution.journal import Journal, JournalOrder, OrderIntent, ResultRecord
 from moonlight.core.execution.observer import FinishedOrder, OrderObserver
 from moonlight.core.execution.reconcile import reconcile
 from moonlight.core.execution.reconcile_report import ReconcileReport
@@ -218,7 +226,7 @@ class Executor:
         self,
         *,
         connector: Connector,
-        journal: OrderJournal,
+        journal: Journal,
         clock: Clock,
         config: ExecutorConfig | None = None,
         notify: Notify | None = None,
@@ -687,20 +695,9 @@ class Executor:
             send_to_ack_ms=_ms(flight.first_send_ts, flight.ack_ts),
             expiry_to_settlement_ms=None if expires is None else max(0.0, (now - expires) * 1e3),
         )
-        await self._persist(
-            lambda: flight.advance(
-                OrderState.SETTLED,
-                lambda source, target: self.journal.finish(
-                    flight.client_req_id,
-                    source,
-                    target,
-                    result,
-                    at_ts=now,
-                    broker_order_id=settlement.broker_order_id,
-                ),
-            )
+        await self._finish(
+            flight, OrderState.SETTLED, result, broker_order_id=settlement.broker_order_id
         )
-        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.SETTLED,
@@ -724,17 +721,8 @@ class Executor:
             reason=reason,
             reason_code=code,
         )
-        await self._persist(
-            lambda: flight.advance(
-                OrderState.FAILED,
-                lambda source, target: self.journal.finish(
-                    flight.client_req_id, source, target, result, at_ts=now
-                ),
-                reason=reason,
-            )
-        )
+        await self._finish(flight, OrderState.FAILED, result, reason=reason)
         log.info("%s failed: %s", flight.client_req_id, reason)
-        self._emit_settled(flight, result)
         return OrderReport(
             flight.client_req_id,
             OrderState.FAILED,
@@ -743,6 +731,46 @@ class Executor:
             flight.broker_order_id,
             reason,
         )
+
+    async def _finish(
+        self,
+        flight: Flight,
+        target: OrderState,
+        result: ResultRecord,
+        *,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> None:
+        """Stage the terminal move with its result into the instant's group commit, let
+        the account's observer book it (its guard state joins the same commit), and once
+        the commit is done advance the order and tell the plugins."""
+        source = flight.state
+        check_transition(source, target)
+
+        def stage() -> asyncio.Future[bool]:
+            return self.journal.stage_finish(
+                flight.client_req_id,
+                source,
+                target,
+                result,
+                at_ts=result.settled_ts,
+                broker_order_id=broker_order_id,
+            )
+
+        staged = stage()
+        self._report_finished(flight, result)
+        first = True
+
+        def write() -> asyncio.Future[bool]:
+            nonlocal first
+            if first:
+                first = False
+                return staged
+            return stage()  # a failed flush: stage again (the write is idempotent)
+
+        recorded = await self._persist_staged(write)
+        flight.advance(target, lambda _source, _target: recorded, reason=reason)
+        self._emit_settled(flight, result)
 
     # -- reconciliation's interface ----------------------------------------------------
 
@@ -864,7 +892,15 @@ class Executor:
     # -- storage faults ---------------------------------------------------------------
 
     async def _persist(self, write: Callable[[], T]) -> T:
-        """Run a journal write until it succeeds; halts trading while it fails.
+        """Run a journal write until it succeeds; see :meth:`_persist_staged`."""
+
+        async def run() -> T:
+            return write()
+
+        return await self._persist_staged(run)
+
+    async def _persist_staged(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Await a journal write until it succeeds; halts trading while it fails.
 
         While such a write is failing it is itself the storage probe: only its success
         declares storage recovered (a tiny probe write can fit on a full disk while
@@ -872,7 +908,7 @@ class Executor:
         attempt = 0
         while True:
             try:
-                value = write()
+                value = await write()
             except StorageUnavailable as error:
                 if attempt == 0:
                     self._failing_writes += 1
@@ -995,22 +1031,21 @@ class Executor:
             ),
         )
 
-    def _emit_settled(self, flight: Flight, result: ResultRecord) -> None:
-        request = flight.request
-        event = OrderSettled(
-            client_req_id=request.client_req_id,
-            account_id=request.account_id,
-            instrument=request.instrument,
-            outcome=result.outcome.value,
-            pnl=result.pnl,
-        )
-        if self._observer is not None:
-            finished = FinishedOrder(event, flight.timeframe, flight.decided_ts, result)
+    def _report_finished(self, flight: Flight, result: ResultRecord) -> None:
+        """Tell the account's observer (its books: slots, balance, guards) of a result
+        staged for this instant; what it writes joins the same group commit."""
+        if self._observer is None:
+            return
+        finished = FinishedOrder(_settled_event(flight, result), flight.timeframe,
+                                 flight.decided_ts, result)  # fmt: skip
+        with self.journal.bookkeeping():
             try:
                 self._observer.order_finished(finished)
-            except Exception:  # the result is stored; a failing observer must not undo it
-                log.exception("order observer failed on %s", request.client_req_id)
-        self._call_notify(HOOK_SETTLED, event)
+            except Exception:  # a failing observer must not change the order's fate
+                log.exception("order observer failed on %s", flight.client_req_id)
+
+    def _emit_settled(self, flight: Flight, result: ResultRecord) -> None:
+        self._call_notify(HOOK_SETTLED, _settled_event(flight, result))
 
     def _alarm(
         self, level: AlarmLevel, code: str, message: str, request: OrderRequest | None
@@ -1030,6 +1065,17 @@ def _observe(task: asyncio.Task[Any]) -> None:
     error = task.exception()
     if error is not None:
         log.error("%s ended with an error: %r", task.get_name(), error, exc_info=error)
+
+
+def _settled_event(flight: Flight, result: ResultRecord) -> OrderSettled:
+    request = flight.request
+    return OrderSettled(
+        client_req_id=request.client_req_id,
+        account_id=request.account_id,
+        instrument=request.instrument,
+        outcome=result.outcome.value,
+        pnl=result.pnl,
+    )
 
 
 def _ms(start_ts: float | None, end_ts: float | None) -> float | None:

@@ -1,21 +1,32 @@
-"""The executor's journal: each order transition is one committed storage transaction.
+"""The executor's journal: order transitions, each durable before what follows it.
 
-The journal is the only way the executor writes orders. Every method commits before it
-returns, checks the move against the transition table first, and turns disk-full, I/O,
-read-only and locked-past-timeout failures into
-:class:`~moonlight.core.storage.errors.StorageUnavailable` (the executor's signal to stop
-trading).
+The journal is the only way the executor writes orders. It checks every move against
+the transition table first, and turns disk-full, I/O, read-only and locked-past-timeout
+failures into :class:`~moonlight.core.storage.errors.StorageUnavailable` (the executor's
+signal to stop trading).
 
-Each transition is one conditional ``UPDATE ... WHERE client_req_id = ? AND state =
-<expected>`` (plus the result row for a terminal one) and a COMMIT, on the journal's own
-connection, with statements built once. That keeps the storage overhead of a transition
-near the database's own cost (tens of microseconds on SQLite WAL) instead of the ORM's
-(hundreds): it was measured — see docs/benchmarks/executor.md. The conditional update
-also makes writes idempotent: asking for a transition the order has already made is a
-no-op, so the executor can simply repeat a write whose commit it could not observe, and
-a state that is neither the expected one nor the target raises :class:`StateMismatch`
-(a second writer). Every write increments the ``version`` column, so ORM users of the
-same rows (the API) still get optimistic-locking errors on stale copies.
+Every transition that precedes a side effect at the broker (PREPARE, SEND, CONFIRM) is
+one conditional ``UPDATE ... WHERE client_req_id = ? AND state = <expected>`` and a
+COMMIT before the method returns, on the journal's own connection, with statements built
+once. That keeps the storage overhead of a transition near the database's own cost (tens
+of microseconds on SQLite WAL) instead of the ORM's (hundreds): it was measured — see
+docs/benchmarks/executor.md. The conditional update also makes writes idempotent: asking
+for a transition the order has already made is a no-op, so the executor can simply
+repeat a write whose commit it could not observe, and a state that is neither the
+expected one nor the target raises :class:`StateMismatch` (a second writer). Every write
+increments the ``version`` column, so ORM users of the same rows (the API) still get
+optimistic-locking errors on stale copies.
+
+A terminal transition with its result is *staged* instead
+(:meth:`OrderJournal.stage_finish`) into the instant's
+:class:`~moonlight.core.storage.group_commit.GroupCommit`: results record what the
+broker already holds, so they are written after the instant's decisions, together, in
+one transaction (reconciliation recovers them after a crash).
+
+:class:`Journal` is the protocol the executor writes through; this stored journal and the
+backtest's in-memory one (:class:`~moonlight.core.backtest.journal.MemoryJournal`) both
+satisfy it and build their rows with the same functions (:func:`order_row`,
+:func:`feature_row`, :func:`result_row`, :func:`alarm_row`, :func:`journal_order`).
 
 Reads use ordinary sessions. Storage overhead is measured here: with
 ``keep_timings=True`` the wall time of every committed transition (statements and
@@ -26,11 +37,14 @@ waited for a CPU, which dominates wall-time tails on a busy machine).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -38,6 +52,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     exc,
+    exists,
     func,
     insert,
     select,
@@ -51,10 +66,12 @@ from moonlight.core.execution.fsm import InvalidTransition, check_transition
 from moonlight.core.orders import Direction, OrderState, Outcome
 from moonlight.core.storage import repository as repo
 from moonlight.core.storage.engine import session_factory
-from moonlight.core.storage.errors import translate_storage_errors
+from moonlight.core.storage.errors import StorageUnavailable, translate_storage_errors
+from moonlight.core.storage.group_commit import GroupCommit
 from moonlight.core.storage.models import Alarm, Feature, Order, Result
 
 T = TypeVar("T")
+log = logging.getLogger("moonlight.journal")
 
 
 def to_datetime(ts: float) -> datetime:
@@ -137,25 +154,155 @@ class ResultRecord:
     reason_code: str | None = None
 
 
-def _view(order: Order) -> JournalOrder:
+def journal_order(row: Mapping[str, Any]) -> JournalOrder:
+    """The executor's view of a stored order row (column name → value)."""
     return JournalOrder(
-        client_req_id=order.client_req_id,
-        account_id=order.account_id,
-        instrument=order.instrument,
-        timeframe=order.timeframe,
-        direction=Direction(order.direction),
-        stake=float(order.stake),
-        currency=order.currency,
-        duration_s=int(order.duration_s),
-        payout_pct=float(order.payout_pct),
-        state=OrderState(order.state),
-        broker_order_id=order.broker_order_id,
-        created_ts=order.created_at.timestamp(),
-        sent_ts=_ts(order.sent_at),
-        confirmed_ts=_ts(order.confirmed_at),
-        retry_count=int(order.retry_count),
-        failure_reason=order.failure_reason,
+        client_req_id=row["client_req_id"],
+        account_id=row["account_id"],
+        instrument=row["instrument"],
+        timeframe=row["timeframe"],
+        direction=Direction(row["direction"]),
+        stake=float(row["stake"]),
+        currency=row["currency"],
+        duration_s=int(row["duration_s"]),
+        payout_pct=float(row["payout_pct"]),
+        state=OrderState(row["state"]),
+        broker_order_id=row.get("broker_order_id"),
+        created_ts=row["created_at"].timestamp(),
+        sent_ts=_ts(row.get("sent_at")),
+        confirmed_ts=_ts(row.get("confirmed_at")),
+        retry_count=int(row.get("retry_count") or 0),
+        failure_reason=row.get("failure_reason"),
     )
+
+
+def order_row(intent: OrderIntent, *, at_ts: float) -> dict[str, Any]:
+    """The ``orders`` row of a new order, already in PREPARE (IDLE → PREPARE at ``at_ts``)."""
+    at = to_datetime(at_ts)
+    created = to_datetime(intent.decided_ts) if intent.decided_ts is not None else at
+    return {
+        "client_req_id": intent.client_req_id,
+        "account_id": intent.account_id,
+        "instrument": intent.instrument,
+        "timeframe": intent.timeframe,
+        "direction": Direction(intent.direction),
+        "stake": intent.stake,
+        "currency": intent.currency,
+        "duration_s": intent.duration_s,
+        "payout_pct": intent.payout_pct,
+        "score": intent.score,
+        "p_hat": intent.p_hat,
+        "state": OrderState.PREPARE,
+        "created_at": created,
+        "prepared_at": at,
+        "updated_at": at,
+        "strategy_snapshot": intent.strategy_snapshot,
+        "retry_count": 0,
+        "run_id": intent.run_id,
+        "version": 1,
+    }
+
+
+def feature_row(intent: OrderIntent) -> dict[str, Any] | None:
+    """The ``features`` row of a new order (without ``order_id``); None if it has none."""
+    if not (intent.indicators or intent.signals or intent.extras):
+        return None
+    return {
+        "indicators": dict(intent.indicators or {}),
+        "signals": dict(intent.signals or {}),
+        "extras": dict(intent.extras or {}),
+    }
+
+
+def alarm_row(level: AlarmLevel, code: str, message: str, scope: str) -> dict[str, Any]:
+    """An ``alarms`` row raised now."""
+    return {"ts": datetime.now(UTC), "level": level, "code": code, "message": message,
+            "scope": scope}  # fmt: skip
+
+
+class Journal(Protocol):
+    """What the executor writes orders through: every transition checked against the
+    table, idempotent ("already in target" is not an error), :class:`StateMismatch` for
+    a state that is neither. :class:`OrderJournal` stores each write as it happens;
+    :class:`~moonlight.core.backtest.journal.MemoryJournal` keeps them for one write at
+    the end of a backtest."""
+
+    def create(self, intent: OrderIntent, *, at_ts: float) -> None:
+        """Record a new order in PREPARE (with its features); ``DuplicateOrderError``
+        when the client_req_id exists."""
+        ...
+
+    def transition(
+        self,
+        client_req_id: str,
+        source: OrderState,
+        target: OrderState,
+        *,
+        at_ts: float,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> bool:
+        """Record a non-terminal move; False when already in ``target``."""
+        ...
+
+    def update(
+        self,
+        client_req_id: str,
+        *,
+        broker_order_id: str | None = None,
+        retry_count: int | None = None,
+    ) -> None:
+        """Record facts learnt without a state change."""
+        ...
+
+    def stage_finish(
+        self,
+        client_req_id: str,
+        source: OrderState,
+        target: OrderState,
+        result: ResultRecord,
+        *,
+        at_ts: float,
+        broker_order_id: str | None = None,
+    ) -> asyncio.Future[bool]:
+        """Record the terminal move and its result as part of the instant's group commit:
+        the future is True once recorded (also when already in ``target``), or fails
+        with the write's error (``StorageUnavailable``, :class:`StateMismatch`,
+        ``KeyError``)."""
+        ...
+
+    def bookkeeping(self) -> AbstractContextManager[None]:
+        """Writes made inside this block by an order's observers (guard state of its
+        result) join the same group commit as the staged result."""
+        ...
+
+    def adopt(self, broker_order: BrokerOrder, *, timeframe: str, at_ts: float) -> JournalOrder:
+        """Record an order found at the broker but not in storage."""
+        ...
+
+    def probe(self, *, at_ts: float) -> None:
+        """One small real write: raises StorageUnavailable while storage refuses writes."""
+        ...
+
+    def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
+        """Store an alarm."""
+        ...
+
+    def get(self, client_req_id: str) -> JournalOrder | None:
+        """The recorded order, or None."""
+        ...
+
+    def get_by_broker_id(self, broker_order_id: str) -> JournalOrder | None:
+        """The recorded order the broker knows under ``broker_order_id``, or None."""
+        ...
+
+    def non_terminal(self) -> list[JournalOrder]:
+        """Every order not SETTLED or FAILED, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Write what is still held and release storage resources."""
+        ...
 
 
 class StateMismatch(RuntimeError):
@@ -171,7 +318,7 @@ _FEATURES = cast(Table, Feature.__table__)
 _ALARMS = cast(Table, Alarm.__table__)
 
 
-def _transition_statement(target: OrderState) -> Any:
+def _transition_statement(target: OrderState, *, returning: bool = True) -> Any:
     """``UPDATE orders SET state = target, <target>_at = :at ... WHERE id and state match``."""
     values: dict[str, Any] = {
         "state": target,
@@ -184,13 +331,13 @@ def _transition_statement(target: OrderState) -> Any:
     column = repo.TRANSITION_TIMESTAMPS.get(target)
     if column is not None:
         values[column] = bindparam("b_at")
-    return (
+    statement = (
         update(_ORDERS)
         .where(_ORDERS.c.client_req_id == bindparam("b_cid"))
         .where(_ORDERS.c.state == bindparam("b_source"))
         .values(values)
-        .returning(_ORDERS.c.id)
     )
+    return statement.returning(_ORDERS.c.id) if returning else statement
 
 
 _TRANSITIONS = {state: _transition_statement(state) for state in OrderState}
@@ -210,8 +357,13 @@ _STATE_OF = select(_ORDERS.c.state).where(_ORDERS.c.client_req_id == bindparam("
 class OrderJournal:
     """Committed, table-checked writes of order transitions; see the module docstring."""
 
-    def __init__(self, engine: Engine, *, keep_timings: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, keep_timings: bool = False, group: GroupCommit | None = None
+    ) -> None:
         self.engine = engine
+        #: Where staged results are committed, once per instant (shared with the guard
+        #: state store when the engine builds both).
+        self.group = group if group is not None else GroupCommit(engine)
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self.keep_timings = keep_timings
         self.write_timings_s: list[float] = []
@@ -219,8 +371,16 @@ class OrderJournal:
         self._connection: Connection | None = None
 
     def close(self) -> None:
-        """Return the journal's connection to the pool."""
-        self._drop_connection()
+        """Commit what is still staged, then return the journal's connection to the pool.
+
+        A commit that storage refuses now is logged, not raised: those results are facts
+        the broker holds, and the next start-up's reconciliation records them."""
+        try:
+            self.group.flush()
+        except StorageUnavailable as error:
+            log.error("staged results not written at close (reconciled at start-up): %s", error)
+        finally:
+            self._drop_connection()
 
     # -- writes -----------------------------------------------------------------------
 
@@ -232,36 +392,8 @@ class OrderJournal:
         client_req_id exists.
         """
         check_transition(OrderState.IDLE, OrderState.PREPARE)
-        at = to_datetime(at_ts)
-        created = to_datetime(intent.decided_ts) if intent.decided_ts is not None else at
-        row = {
-            "client_req_id": intent.client_req_id,
-            "account_id": intent.account_id,
-            "instrument": intent.instrument,
-            "timeframe": intent.timeframe,
-            "direction": Direction(intent.direction),
-            "stake": intent.stake,
-            "currency": intent.currency,
-            "duration_s": intent.duration_s,
-            "payout_pct": intent.payout_pct,
-            "score": intent.score,
-            "p_hat": intent.p_hat,
-            "state": OrderState.PREPARE,
-            "created_at": created,
-            "prepared_at": at,
-            "updated_at": at,
-            "strategy_snapshot": intent.strategy_snapshot,
-            "retry_count": 0,
-            "run_id": intent.run_id,
-            "version": 1,
-        }
-        features = None
-        if intent.indicators or intent.signals or intent.extras:
-            features = {
-                "indicators": dict(intent.indicators or {}),
-                "signals": dict(intent.signals or {}),
-                "extras": dict(intent.extras or {}),
-            }
+        row = order_row(intent, at_ts=at_ts)
+        features = feature_row(intent)
 
         def write(connection: Connection) -> None:
             try:
@@ -322,7 +454,7 @@ class OrderJournal:
 
         self._write(write, timed=False)
 
-    def finish(
+    def stage_finish(
         self,
         client_req_id: str,
         source: OrderState,
@@ -331,33 +463,38 @@ class OrderJournal:
         *,
         at_ts: float,
         broker_order_id: str | None = None,
-    ) -> bool:
-        """Record the terminal transition and the result in one commit.
+    ) -> asyncio.Future[bool]:
+        """The terminal move and its result, staged into this instant's group commit
+        (one ``executemany`` for all the instant's terminal moves, one for their
+        results).
 
-        False when the order was already terminal in ``target`` (nothing written).
+        The future is True once recorded (also when the order already was in
+        ``target``), or fails with ``StorageUnavailable``, :class:`StateMismatch` or
+        ``KeyError``.
         """
         check_transition(source, target)
         if not target.is_terminal:
             raise InvalidTransition(source, target)
-        reason = result.reason if target is OrderState.FAILED else None
-
-        def write(connection: Connection) -> bool:
-            order_id = self._move(
-                connection,
+        failed = target is OrderState.FAILED
+        row = {
+            **_move_params(
                 client_req_id,
                 source,
-                target,
                 at_ts,
-                reason,
+                result.reason if failed else None,
                 broker_order_id,
-                result.reason_code if target is OrderState.FAILED else None,
-            )
-            if order_id is None:
-                return False
-            connection.execute(insert(_RESULTS), _result_row(order_id, result))
-            return True
+                result.reason_code if failed else None,
+            ),
+            **{f"r_{key}": value for key, value in result_row(result).items()},
+        }
+        future = self.group.stage(_FINISHES[target], row)
+        assert future is not None
+        return future
 
-        return self._write(write)
+    def bookkeeping(self) -> AbstractContextManager[None]:
+        """Guard-state writes inside this block join the group commit (see
+        :meth:`GroupCommit.collecting`)."""
+        return self.group.collecting()
 
     def adopt(self, broker_order: BrokerOrder, *, timeframe: str, at_ts: float) -> JournalOrder:
         """Record an order found at the broker but not in storage (an orphan).
@@ -410,13 +547,7 @@ class OrderJournal:
 
     def record_alarm(self, level: AlarmLevel, code: str, message: str, scope: str) -> None:
         """Store an alarm (raises StorageUnavailable like any write)."""
-        row = {
-            "ts": datetime.now(UTC),
-            "level": level,
-            "code": code,
-            "message": message,
-            "scope": scope,
-        }
+        row = alarm_row(level, code, message, scope)
         self._write(lambda connection: connection.execute(insert(_ALARMS), row), timed=False)
 
     # -- reads ------------------------------------------------------------------------
@@ -425,18 +556,18 @@ class OrderJournal:
         """The stored order, or None."""
         with translate_storage_errors(), self.sessions() as session:
             order = repo.find_order(session, client_req_id)
-            return None if order is None else _view(order)
+            return None if order is None else journal_order(_columns(order))
 
     def get_by_broker_id(self, broker_order_id: str) -> JournalOrder | None:
         """The stored order the broker knows under ``broker_order_id``, or None."""
         with translate_storage_errors(), self.sessions() as session:
             order = repo.find_order_by_broker_id(session, broker_order_id)
-            return None if order is None else _view(order)
+            return None if order is None else journal_order(_columns(order))
 
     def non_terminal(self) -> list[JournalOrder]:
         """Every order not SETTLED or FAILED, oldest first."""
         with translate_storage_errors(), self.sessions() as session:
-            return [_view(order) for order in repo.non_terminal_orders(session)]
+            return [journal_order(_columns(order)) for order in repo.non_terminal_orders(session)]
 
     # -- internals --------------------------------------------------------------------
 
@@ -452,14 +583,7 @@ class OrderJournal:
         code: str | None = None,
     ) -> int | None:
         """The conditional UPDATE; the order's id, or None if already in ``target``."""
-        params = {
-            "b_cid": client_req_id,
-            "b_source": source,
-            "b_at": to_datetime(at_ts),
-            "b_reason": reason,
-            "b_code": code,
-            "b_broker": broker_order_id,
-        }
+        params = _move_params(client_req_id, source, at_ts, reason, broker_order_id, code)
         order_id = connection.execute(_TRANSITIONS[target], params).scalar()
         if order_id is not None:
             return int(order_id)
@@ -505,12 +629,13 @@ class OrderJournal:
                 connection.invalidate()
 
 
-def _result_row(order_id: int, result: ResultRecord) -> Mapping[str, Any]:
+def result_row(result: ResultRecord) -> dict[str, Any]:
+    """The ``results`` row of an order's end (without ``order_id``)."""
+
     def when(ts: float | None) -> datetime | None:
         return None if ts is None else to_datetime(ts)
 
     return {
-        "order_id": order_id,
         "outcome": result.outcome,
         "pnl": result.pnl,
         "entry_price": result.entry_price,
@@ -523,3 +648,79 @@ def _result_row(order_id: int, result: ResultRecord) -> Mapping[str, Any]:
         "latency_expiry_to_settlement_ms": result.expiry_to_settlement_ms,
         "reason": result.reason,
     }
+
+
+def _columns(order: Order) -> dict[str, Any]:
+    return {column.key: getattr(order, column.key) for column in _ORDERS.columns}
+
+
+def _move_params(
+    client_req_id: str,
+    source: OrderState,
+    at_ts: float,
+    reason: str | None,
+    broker_order_id: str | None,
+    code: str | None,
+) -> dict[str, Any]:
+    """Bind values of the conditional transition UPDATE."""
+    return {
+        "b_cid": client_req_id,
+        "b_source": source,
+        "b_at": to_datetime(at_ts),
+        "b_reason": reason,
+        "b_code": code,
+        "b_broker": broker_order_id,
+    }
+
+
+class _FinishBatch:
+    """The staged terminal moves of one target state: a :class:`BatchWrite`.
+
+    One ``executemany`` of the conditional transition UPDATE, one of an INSERT … SELECT
+    that adds the result only to an order now in ``target`` and without one (so a row
+    written twice adds nothing). When every row moved, each answer is True; otherwise one
+    SELECT of the stored states answers each row.
+    """
+
+    def __init__(self, target: OrderState) -> None:
+        self.target = target
+        self._move = _transition_statement(target, returning=False)
+        result_columns = [c for c in _RESULTS.columns if c.key not in ("id", "order_id")]
+        source = select(
+            _ORDERS.c.id,
+            *(bindparam(f"r_{c.key}", type_=c.type) for c in result_columns),
+        ).where(
+            _ORDERS.c.client_req_id == bindparam("b_cid"),
+            _ORDERS.c.state == target,
+            ~exists().where(_RESULTS.c.order_id == _ORDERS.c.id),
+        )
+        self._result = insert(_RESULTS).from_select(
+            ["order_id", *(c.key for c in result_columns)], source
+        )
+
+    def write(self, connection: Connection, rows: Sequence[Any]) -> list[object]:
+        moved = connection.execute(self._move, list(rows)).rowcount
+        connection.execute(self._result, list(rows))
+        if moved == len(rows) and connection.dialect.supports_sane_multi_rowcount:
+            return [True] * len(rows)
+        cids = [row["b_cid"] for row in rows]
+        found = connection.execute(
+            select(_ORDERS.c.client_req_id, _ORDERS.c.state).where(
+                _ORDERS.c.client_req_id.in_(cids)
+            )
+        )
+        stored = {cid: state for cid, state in found}
+        return [self._answer(row, stored.get(row["b_cid"])) for row in rows]
+
+    def _answer(self, row: Mapping[str, Any], stored: OrderState | str | None) -> object:
+        cid = row["b_cid"]
+        if stored is None:
+            return KeyError(f"no stored order {cid!r}")
+        if OrderState(stored) is self.target:
+            return True
+        return StateMismatch(
+            f"{cid}: stored state {OrderState(stored).value}, expected {row['b_source'].value}"
+        )
+
+
+_FINISHES = {target: _FinishBatch(target) for target in OrderState if target.is_terminal}

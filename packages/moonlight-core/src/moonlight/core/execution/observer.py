@@ -4,7 +4,10 @@ Plugins hear about orders through hooks (``moonlight_on_order_settled``…); the
 own bookkeeping — open-order slots, daily P&L, metrics — must not depend on a hook
 relay, and must see *every* order, including those reconciliation resumes or settles
 before the engine has finished starting. So the executor reports to an
-:class:`OrderObserver` directly, after the result is stored.
+:class:`OrderObserver` directly. A result is reported when it is staged into the
+instant's group commit, inside :meth:`~moonlight.core.execution.journal.Journal.bookkeeping`,
+so the guard state the observer derives from it is written in the same transaction; a
+crash before that commit loses both, and reconciliation reports the result again.
 """
 
 from __future__ import annotations
@@ -33,4 +36,4 @@ class OrderObserver(Protocol):
         """An order stored by an earlier run is open at the broker and followed again."""
 
     def order_finished(self, finished: FinishedOrder) -> None:
-        """An order's final result is stored (SETTLED or FAILED)."""
+        """An order's final result (SETTLED or FAILED) is being recorded."""

@@ -48,7 +48,7 @@ from moonlight.core.ensemble.platt import Calibration
 from moonlight.core.ensemble.store import load_book
 from moonlight.core.events import AlarmRaised, EngineStarted, EngineStopped
 from moonlight.core.execution.executor import Executor
-from moonlight.core.execution.journal import OrderJournal
+from moonlight.core.execution.journal import Journal, OrderJournal
 from moonlight.core.plugins.host import PluginHost
 from moonlight.core.plugins.registry import ComponentKind
 from moonlight.core.risk.builder import build_risk_manager
@@ -71,6 +71,7 @@ from moonlight.core.runtime.worker import Worker, WorkerTiming
 from moonlight.core.runtime.worker_key import WorkerKey
 from moonlight.core.secrets import SecretsView
 from moonlight.core.storage.engine import session_factory
+from moonlight.core.storage.group_commit import GroupCommit
 from moonlight.core.storage.migrate import prepare_storage
 from moonlight.core.strategy.factory import build_strategies
 from moonlight.core.strategy.host import StrategyGroup
@@ -131,6 +132,8 @@ class Engine:
     _claims: AccountClaims | None = None
     #: Every decision with its shadow outcome; the walk-forward calibration (at start).
     decisions: DecisionSink | None = None
+    #: The per-instant group commit of results and the guard state they change.
+    bookkeeping: GroupCommit | None = None
 
     @classmethod
     def create(
@@ -150,10 +153,11 @@ class Engine:
         alarms = AlarmCenter(
             store=sql_alarm_store(sessions), listeners=[plugin_notifier(host)], clock=clock.now
         )
+        bookkeeping = GroupCommit(storage)
         risk = build_risk_manager(
             config.risk,
             host.registry,
-            store=SqlGuardStateStore(sessions),
+            store=SqlGuardStateStore(sessions, group=bookkeeping),
             now=lambda: datetime.fromtimestamp(clock.now(), UTC),
             on_reject=lambda _request, verdict: metrics.guard_rejected(
                 verdict.reason.value if verdict.reason else "unknown"
@@ -175,6 +179,7 @@ class Engine:
             AccountHalts(alarms.raise_alarm, clock.now),
             run_id=run_id,
             snapshots=snapshots,
+            bookkeeping=bookkeeping,
         )
         supervisor.on_failure = engine._worker_failed
         metrics.track_workers(supervisor.states)
@@ -410,9 +415,10 @@ class Engine:
         """Run ``worker`` as a supervised task (its own bar-close loop)."""
         self.supervisor.start(worker)
 
-    def _journal(self) -> OrderJournal:
-        """The journal of one account's executor: the stored order book."""
-        return OrderJournal(self.storage)
+    def _journal(self) -> Journal:
+        """The journal of one account's executor: the stored order book, its final
+        states and results written in the instant's group commit."""
+        return OrderJournal(self.storage, group=self.bookkeeping)
 
     def _admission(self, connector_name: str) -> DeficitRoundRobin | None:
         admission = self._admissions.get(connector_name)

@@ -270,12 +270,30 @@ def latest_calibration(
 def _upsert(
     session: Session, model: type[Any], values: dict[str, Any], *, conflict: tuple[str, ...]
 ) -> Insert:
-    dialect = session.get_bind().dialect.name
     update = {k: v for k, v in values.items() if k not in conflict}
+    statement = upsert(session.get_bind().dialect.name, model)
+    return statement.values(values).on_conflict_do_update(
+        index_elements=list(conflict), set_=update
+    )
+
+
+def upsert(dialect: str, model: Any) -> sqlite.Insert | postgresql.Insert:
+    """``INSERT`` of ``model`` (a mapped class or table) in ``dialect``'s flavour, which
+    has ``on_conflict_do_update`` (SQLite and PostgreSQL only)."""
     if dialect == "sqlite":
-        lite = sqlite.insert(model).values(values)
-        return lite.on_conflict_do_update(index_elements=list(conflict), set_=update)
+        return sqlite.insert(model)
     if dialect == "postgresql":
-        pg = postgresql.insert(model).values(values)
-        return pg.on_conflict_do_update(index_elements=list(conflict), set_=update)
+        return postgresql.insert(model)
     raise ValueError(f"MoonLight storage supports SQLite and PostgreSQL, not {dialect!r}")
+
+
+def upsert_rows(
+    dialect: str, model: Any, *, conflict: tuple[str, ...], columns: tuple[str, ...]
+) -> Insert:
+    """An upsert to run with many rows (executemany): on a conflict on ``conflict`` the
+    ``columns`` take the new row's values."""
+    statement = upsert(dialect, model)
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={column: statement.excluded[column] for column in columns},
+    )
