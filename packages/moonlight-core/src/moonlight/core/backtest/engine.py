@@ -48,7 +48,7 @@ import asyncio
 import heapq
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -355,8 +355,3 @@ def attach_bar_feeds(engine: Engine) -> int:
             broker.feed = market.price_feed(engine.clock)
             attached += 1
     return attached
-
-
-def worker_labels(engine: Engine) -> Sequence[str]:
-    """Labels of the engine's workers, in start order."""
-    return list(engine.supervisor.workers)

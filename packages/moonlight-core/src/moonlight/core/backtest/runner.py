@@ -388,13 +388,6 @@ class _Progress:
             self.next_ts = now + self.every_s
 
 
-def load_series(paths: Sequence[Path], **options: Any) -> list[CandleSeries]:
-    """Load several files with the same options (a DataError names the failing file)."""
-    from moonlight.core.data.load import load_candles
-
-    return [load_candles(path, **options) for path in paths]
-
-
 def backtest_to_directory(
     config: MoonlightConfig,
     series: Sequence[CandleSeries],
