@@ -12,8 +12,7 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.connectors.contract import Candle, SeriesKey, Transient
 from moonlight.core.connectors.mock import FaultKind, MockConnector

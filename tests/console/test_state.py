@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from moonlight.console.models import OPEN_STATES, LiveMessage, Order, Result
 from moonlight.console.state import ConsoleState, Freshness, OrderFilter, order_rows

@@ -18,11 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("packages/*/src"), *ROOT.glob("apps/*/src")])
 CORE = ROOT / "packages" / "moonlight-core" / "src"
 
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # The strategy API's vectorised default reaches the indicator registry lazily; its
-    # own issue (strategy/api.py builds a cached plugin host), not this layer's.
-    frozenset({"moonlight.core.strategy.api", "moonlight.core.strategy.indicators"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def modules(root: Path) -> dict[str, Path]:

@@ -6,8 +6,7 @@ import gzip
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from moonlight.core.data.candles import CandleSeries
 from moonlight.core.data.errors import DataError

@@ -17,13 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.config import ConfigError, load_config
 from moonlight.core.config.yaml_source import MAX_DEPTH, MAX_EXPANDED_NODES, parse_yaml
-from tests.fuzz.test_config_fuzz import EXAMPLE
-from tests.fuzz.test_config_fuzz import FUZZ as CONFIG_FUZZ
+from tests.fuzz.test_config_fuzz import EXAMPLE, FUZZ as CONFIG_FUZZ
 
 FUZZ = settings(CONFIG_FUZZ, max_examples=80)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import create_engine, event, select
 
 from moonlight.core.cli.calibrate_cmd import calibrate_cmd

@@ -19,8 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 import talib.abstract
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import moonlight.indicators as mi
 from moonlight.core.plugins import IndicatorSpec, ParamSpec

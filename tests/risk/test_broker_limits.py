@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.config.models import RiskConfig
 from moonlight.core.plugins import build_plugin_host

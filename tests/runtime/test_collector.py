@@ -6,8 +6,7 @@ import asyncio
 import gc
 import math
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.collector import MAX_PACE_S, CollectorPacer, quiet_pace_s

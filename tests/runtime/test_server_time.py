@@ -17,8 +17,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.connectors.contract import Transient
 from moonlight.core.events import AlarmLevel

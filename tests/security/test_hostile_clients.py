@@ -38,8 +38,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func
-from sqlalchemy import select as sql_select
+from sqlalchemy import func, select as sql_select
 
 from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.models import Order

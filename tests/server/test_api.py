@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from moonlight.core.config.runtime_overrides import AUDIT_ACTION
-from moonlight.core.config.runtime_overrides import RUNTIME_OVERRIDES_KEY as OVERRIDES_KEY
+from moonlight.core.config.runtime_overrides import (
+    AUDIT_ACTION,
+    RUNTIME_OVERRIDES_KEY as OVERRIDES_KEY,
+)
 from moonlight.core.runtime.clock import FastForwardClock
 from moonlight.core.runtime.control import EngineControl
 from moonlight.core.storage import models

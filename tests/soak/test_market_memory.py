@@ -12,8 +12,7 @@ serves must be exactly those an unbounded market serves, in any order of access.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.connectors.market import DEFAULT_SPECS, RandomWalkMarket
 

@@ -16,8 +16,7 @@ from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 
 from moonlight.core.orders import Direction
-from moonlight.core.storage import migrate
-from moonlight.core.storage import repository as repo
+from moonlight.core.storage import migrate, repository as repo
 from moonlight.core.storage.engine import create_storage_engine, session_factory
 from moonlight.core.storage.errors import (
     StorageFault,

@@ -8,8 +8,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
-from moonlight.core.storage import migrate
-from moonlight.core.storage import models as _models  # noqa: F401  (registers tables)
+from moonlight.core.storage import (
+    migrate,
+    models as _models,  # noqa: F401  (registers tables)
+)
 from moonlight.core.storage.base import Base
 
 EXPECTED_TABLES = {

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from moonlight.core.config import MoonlightConfig
 from moonlight.core.events import AlarmLevel
-from moonlight.core.storage import migrate
-from moonlight.core.storage import repository as repo
+from moonlight.core.storage import migrate, repository as repo
 from moonlight.core.storage.engine import session_factory
 from moonlight.core.storage.errors import StorageFault, StorageUnavailable
 from moonlight.core.storage.models import Alarm

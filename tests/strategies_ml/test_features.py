@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.strategy.api import Bar, price_arrays
 from moonlight.core.strategy.indicators import IndicatorFeed, registry_indicator_source

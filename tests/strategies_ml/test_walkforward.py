@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from moonlight.core.backtest.verdict import NO_EVIDENCE
 from moonlight.strategies.ml.dataset import feature_matrix

@@ -12,8 +12,7 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.config import DerivConfig

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.correlation import Correlation, IdenticalOrderPending

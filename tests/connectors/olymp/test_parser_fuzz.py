@@ -13,8 +13,7 @@ import json
 import time
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from moonlight.connectors.olymp import OlympConnector
 from moonlight.connectors.olymp.bars import BarBuilder

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from moonlight.connectors.olymp import OlympConnector
 from moonlight.core.connectors.contract import Candle

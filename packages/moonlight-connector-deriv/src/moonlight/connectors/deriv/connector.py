@@ -47,8 +47,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session as DbSession, sessionmaker
 
 from moonlight.connectors.deriv import codec
 from moonlight.connectors.deriv.auth import OtpSource, RestOtpSource

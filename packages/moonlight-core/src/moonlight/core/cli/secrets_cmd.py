@@ -13,8 +13,8 @@ from moonlight.core.secrets import (
     env_var_for,
     get_secret,
     keyring_is_plaintext,
+    set_secret as store_secret,
 )
-from moonlight.core.secrets import set_secret as store_secret
 
 
 @click.group("secrets")

@@ -20,8 +20,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, text
-from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import Connection, Engine as SqlEngine, text
 
 log = logging.getLogger("moonlight.claims")
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from moonlight.core.plugins.registry import ComponentKind, Registry
 from moonlight.core.plugins.specs import IndicatorSpec
-from moonlight.core.strategy.api import (
+from moonlight.core.strategy.vocabulary import (
     BarLike,
     FloatArray,
     IndicatorArray,

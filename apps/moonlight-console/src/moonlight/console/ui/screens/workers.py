@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from moonlight.console import formatting as fmt
-from moonlight.console import models
+from moonlight.console import formatting as fmt, models
 from moonlight.console.ui.screens.base import Screen
 from moonlight.console.ui.widgets import Confirm, badge, muted, panel, table
 
