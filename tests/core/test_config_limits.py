@@ -50,6 +50,8 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     ),
     "empty": (b"", "holds no configuration"),
     "only comments": (b"# nothing here\n\n", "holds no configuration"),
+    "a bare tag": (b"!", "holds no configuration (a null document)"),  # found by fuzzing
+    "null": (b"~\n", "holds no configuration (a null document)"),
     "control character": (b"data_dir: a\x07b\n", "not valid YAML"),
     "recursive alias": (b"plugins: &loop {x: *loop}\n", "recursive alias"),
 }

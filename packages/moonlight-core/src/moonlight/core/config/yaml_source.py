@@ -206,4 +206,6 @@ def _load(text: str, source: str) -> tuple[Any, list[ConfigIssue]]:
         data = loader.construct_document(node)
     finally:
         loader.dispose()
+    if data is None:  # a document that is only a null (``~``, ``null``, a bare ``!`` tag)
+        return None, [ConfigIssue("", "the file holds no configuration (a null document)", source)]
     return data, [ConfigIssue("", message, source) for message in duplicates]
