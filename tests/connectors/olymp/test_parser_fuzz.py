@@ -152,7 +152,7 @@ def _connector() -> OlympConnector:
     connector._settlement_subs["acc-1"] = [Subscription()]
     connector.market._tick_subs["EURUSD"] = [Subscription()]
     builder = BarBuilder("EURUSD", 5)
-    builder.begin(0.0)
+    builder.begin()
     connector.market._builders[("EURUSD", 5)] = builder
     request = OrderRequest("fuzz-1", "acc-1", "EURUSD", Direction.UP, 10.0, 1, time.time())
     connector.book.learn(

@@ -3,7 +3,15 @@
 A :class:`BarBuilder` aggregates the ticks of one pair into epoch-aligned bars of one
 timeframe, in server time. It only vouches for a bar it saw from its very start: after
 a subscription begins or a connection gap, the partly seen bar is not *complete*, and
-the candle stream back-fills it from the server's e:10 history instead. Volume is the
+the candle stream back-fills it from the server's e:10 history instead.
+
+Coverage starts at the broker's own stamp on the first tick that arrives after the
+subscription is acknowledged, never at a local estimate of server time: ticks can race
+the acknowledgement (read before the subscribing coroutine resumes, so not counted) and
+the estimated server clock can lag the broker's by the ping's asymmetry, either of
+which let a bar whose first ticks were never counted pass as complete under load.
+Ticks arrive in order, so every tick after the first one is seen, and a bar that starts
+strictly after it was seen whole. Volume is the
 number of ticks in the bar (Olymp publishes no traded volume for these assets).
 """
 
@@ -22,26 +30,32 @@ class BarBuilder:
     def __init__(self, pair: str, timeframe_s: int, *, keep_bars: int = 512) -> None:
         self.pair = pair
         self.timeframe_s = timeframe_s
+        #: Server time after which every tick is seen (None: not covered).
         self.covered_from: float | None = None
+        self._awaiting_first_tick = False
         self._keep = keep_bars
         self._start: float | None = None
         self._ohlc: list[float] = []
         self._ticks = 0
         self._complete: OrderedDict[float, Candle] = OrderedDict()
 
-    def begin(self, server_ts: float) -> None:
-        """Every tick from ``server_ts`` on will be seen (subscription acknowledged)."""
+    def begin(self) -> None:
+        """The subscription is acknowledged: coverage starts at the next tick's stamp."""
         if self.covered_from is None:
-            self.covered_from = server_ts
+            self._awaiting_first_tick = True
             self._start = None
 
     def gap(self) -> None:
         """Ticks were (or may have been) missed: the current bar cannot be trusted."""
         self.covered_from = None
+        self._awaiting_first_tick = False
         self._start = None
 
     def add(self, tick: TickData) -> None:
         """Account for one tick (older-than-current ticks are ignored)."""
+        if self._awaiting_first_tick:
+            self.covered_from = tick.ts
+            self._awaiting_first_tick = False
         if self.covered_from is None or tick.ts < self.covered_from:
             return
         start = math.floor(tick.ts / self.timeframe_s) * self.timeframe_s
@@ -76,8 +90,8 @@ class BarBuilder:
     def _finish(self) -> None:
         start = self._start
         self._start = None
-        if start is None or self.covered_from is None or self.covered_from > start:
-            return  # saw only part of it
+        if start is None or self.covered_from is None or self.covered_from >= start:
+            return  # saw only part of it (or cannot tell: a tick stamped at its start)
         o, h, low, c = self._ohlc
         self._complete[start] = Candle(
             instrument=self.pair,

@@ -225,10 +225,9 @@ class MarketData:
             )
             if reply.err is None:
                 self._subscribed.add(pair)
-                now = self.session.server_now()
                 for (builder_pair, _), builder in self._builders.items():
                     if builder_pair == pair:
-                        builder.begin(now)
+                        builder.begin()
                 return
             log.warning("olymp: e:%d for %s answered %r", event, pair, reply.err)
         error = Rejected(f"olymp refused tick subscription of {pair}")
