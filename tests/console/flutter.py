@@ -8,6 +8,7 @@ role and a name, so tests read and press by label as a person would.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,24 @@ def press_until(
 ) -> None:
     """Press a button until ``shows`` appears (a tap can be lost while Flutter redraws
     the button under a busy machine; each try waits long enough for a slow frame)."""
-    from playwright.sync_api import TimeoutError as NotShown
 
-    for attempt in range(tries):
+    def tap(attempt: int) -> None:
         button = page.get_by_role("button", name=name, exact=exact).first
         if attempt == 0 or button.count():  # a later try only if the button is still there
             button.click(timeout=WAIT_MS // tries)
+
+    _until_shown(page, tap, shows, tries)
+
+
+def _until_shown(
+    page: Any, act: Callable[[int], None], shows: str | re.Pattern[str], tries: int
+) -> None:
+    """``act(attempt)`` then wait for ``shows``, up to ``tries`` times (the last miss
+    raises Playwright's TimeoutError)."""
+    from playwright.sync_api import TimeoutError as NotShown
+
+    for attempt in range(tries):
+        act(attempt)
         try:
             text(page, shows, timeout_ms=WAIT_MS // tries)
             return
@@ -77,18 +90,13 @@ def fill_and_press_until(
     """Fill ``fields`` (label → text, each replacing what is there), press ``name`` and
     wait for ``shows``; all of it again if it does not show (a keystroke or a tap can be
     lost while Flutter redraws under a busy machine, and retyping is idempotent)."""
-    from playwright.sync_api import TimeoutError as NotShown
 
-    for attempt in range(tries):
+    def fill_and_press(_attempt: int) -> None:
         for label, value in fields.items():
             type_into(page, label, value, replace=True)
         press(page, name, exact=exact)
-        try:
-            text(page, shows, timeout_ms=WAIT_MS // tries)
-            return
-        except NotShown:
-            if attempt == tries - 1:
-                raise
+
+    _until_shown(page, fill_and_press, shows, tries)
 
 
 def navigate(page: Any, title: str) -> None:
